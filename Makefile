@@ -1,0 +1,85 @@
+# Den Digitale Hotline citizen assistant.
+#
+#   make run       install, train if needed, start everything (embedded default)
+#   make test      install, train if needed, run every test
+#
+# Other targets: setup, validate, train, evaluate, bench, lock, clean.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python < 3.11: use a 3.10 interpreter from PATH or pyenv.
+PYTHON310 ?= $(firstword $(shell command -v python3.10) $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10))
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/ddh.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data rasa_addons -name '*.yml' -o -name '*.py' 2>/dev/null)
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- install
+
+$(VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (set PYTHON310=/path/to/python3.10)"; exit 1; }
+	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.2
+	$(PY) -m pip install --quiet -r requirements/rasa.txt
+	touch $@
+
+.PHONY: setup
+setup: $(VENV)/.installed
+	$(MAKE) -C handoff setup
+	$(MAKE) -C sandbox setup
+
+.PHONY: lock
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements/rasa.in
+	$(PY) -m pip freeze --exclude-editable > requirements/rasa.txt
+
+# ---------------------------------------------------------------- model
+
+.PHONY: validate
+validate: $(VENV)/.installed
+	$(RASA) data validate --fail-on-warnings --quiet
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name ddh --out models --quiet
+
+.PHONY: train
+train: $(MODEL)
+
+.PHONY: evaluate
+evaluate: $(MODEL)
+	$(PY) scripts/evaluate.py --model $(MODEL) --out reports
+
+# ---------------------------------------------------------------- tests
+
+.PHONY: test
+test: setup validate $(MODEL)
+	$(PY) -m pytest tests -n 2 -p no:cacheprovider
+	$(MAKE) -C sandbox test
+	$(MAKE) -C handoff test
+
+# ---------------------------------------------------------------- run
+
+.PHONY: run
+run: setup $(MODEL)
+	@scripts/local_env.sh > /dev/null
+	$(VENV)/bin/honcho --env var/local.env --procfile Procfile start
+
+.PHONY: bench
+bench: $(MODEL)
+	$(PY) bench/nlu_accuracy.py
+	$(PY) bench/rasa_latency.py
+
+.PHONY: clean
+clean:
+	rm -rf models reports var .pytest_cache

@@ -1,0 +1,1 @@
+"""Input channels that connect the Rasa server to the rest of the product."""

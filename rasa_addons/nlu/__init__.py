@@ -1,0 +1,1 @@
+"""Custom NLU components for Danish and Swedish citizen messages."""
