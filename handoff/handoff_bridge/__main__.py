@@ -1,0 +1,93 @@
+"""Command line: `python -m handoff_bridge {serve,migrate,create-agent}`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+
+from .settings import SERVICE_DIR, Settings
+
+
+def migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    if settings.is_sqlite:
+        db_path = settings.database_url.split(":///", 1)[-1]
+        if db_path and db_path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
+    cfg = Config(str(SERVICE_DIR / "alembic.ini"))
+    cfg.attributes["settings"] = settings
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, "head")
+
+
+def serve(settings: Settings) -> None:
+    from .app import create_app
+
+    migrate(settings)
+    app = create_app(settings, name="handoff")
+    # One process per instance; scale out by running more instances (state is
+    # in the database, live events go through Redis).
+    app.run(host=settings.host, port=settings.port, single_process=True, access_log=False,
+            motd=False)
+
+
+async def _create_agent(settings: Settings, args) -> None:
+    from .db.engine import make_engine, make_sessionmaker
+    from .deps import Deps
+    from .services import agents as agent_svc
+
+    password = os.environ.get("HANDOFF_NEW_AGENT_PASSWORD") or getpass.getpass("Password: ")
+    engine = make_engine(settings, pool_size=1)
+    try:
+        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=None,
+                    rasa=None, vault=None, queues={})
+        agent = await agent_svc.create_agent(deps, {
+            "login": args.login, "password": password, "display_name": args.name or args.login,
+            "role": args.role, "capacity": args.capacity, "languages": args.languages.split(","),
+            "municipalities": args.municipalities.split(","),
+        })
+        print(f"created agent {agent['id']} ({agent['login']}, {agent['role']})")
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handoff_bridge")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run migrations, then serve")
+    sub.add_parser("migrate", help="alembic upgrade head")
+    ca = sub.add_parser("create-agent", help="create an agent or supervisor (password from HANDOFF_NEW_AGENT_PASSWORD or prompt)")
+    ca.add_argument("login")
+    ca.add_argument("--name")
+    ca.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    ca.add_argument("--capacity", type=int, default=3)
+    ca.add_argument("--languages", default="da")
+    ca.add_argument("--municipalities", default="*")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("sanic").propagate = False
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "serve":
+        serve(settings)
+    elif args.command == "create-agent":
+        from .errors import ApiError
+
+        try:
+            asyncio.run(_create_agent(settings, args))
+        except ApiError as err:
+            print(f"error: {err.message}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""Agent API: session login, chats, queue, callbacks, canned responses; websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json as jsonlib
+import logging
+
+from sanic import Blueprint, Request, json
+from sanic.response import empty
+
+from ..errors import ApiError, bad_request
+from ..events import AGENTS_CHANNEL, agent_channel, conv_channel
+from ..services import agents as agent_svc
+from ..services import queue as queue_svc
+from ..services import stats as stats_svc
+from .common import (
+    SESSION_COOKIE,
+    current_agent,
+    deps,
+    int_arg,
+    json_body,
+    require_supervisor,
+    session_token,
+    tracked_websocket,
+)
+
+log = logging.getLogger("handoff.agent")
+
+bp = Blueprint("agent", url_prefix="/api/v1/agent")
+
+HEARTBEAT_SECONDS = 20.0
+
+
+@bp.post("/login")
+async def login(request: Request):
+    body = json_body(request)
+    d = deps(request)
+    token, agent = await agent_svc.login(d, body.get("login"), body.get("password"))
+    resp = json({"agent": agent, "token": token})
+    resp.add_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=d.settings.cookie_secure,
+        samesite="Strict",
+        max_age=d.settings.session_ttl_seconds,
+        path="/api/v1/agent",
+    )
+    return resp
+
+
+@bp.post("/logout")
+async def logout(request: Request):
+    token = session_token(request)
+    if token:
+        await agent_svc.logout(deps(request), token)
+    resp = empty()
+    resp.delete_cookie(SESSION_COOKIE, path="/api/v1/agent")
+    return resp
+
+
+@bp.get("/me")
+async def me(request: Request):
+    return json(agent_svc.agent_to_dict(await current_agent(request)))
+
+
+@bp.put("/me/status")
+async def set_status(request: Request):
+    agent = await current_agent(request)
+    return json(await agent_svc.set_status(deps(request), agent, json_body(request).get("status")))
+
+
+@bp.get("/queues")
+async def queues(request: Request):
+    agent = await current_agent(request)
+    return json({"queues": await agent_svc.queue_overview(deps(request), agent)})
+
+
+@bp.post("/queue/claim-next")
+async def claim_next(request: Request):
+    agent = await current_agent(request)
+    body = request.json if request.body else {}
+    queue = body.get("queue") if isinstance(body, dict) else None
+    if queue is not None and not isinstance(queue, str):
+        raise bad_request("invalid_queue", "queue must be a queue name")
+    return json(await agent_svc.claim(deps(request), agent, queue_name=queue))
+
+
+@bp.post("/escalations/<escalation_id:int>/claim")
+async def claim(request: Request, escalation_id: int):
+    agent = await current_agent(request)
+    return json(await agent_svc.claim(deps(request), agent, escalation_id=escalation_id))
+
+
+@bp.get("/chats")
+async def chats(request: Request):
+    agent = await current_agent(request)
+    return json({"chats": await agent_svc.my_chats(deps(request), agent)})
+
+
+@bp.get("/conversations/<conversation_id:str>/transcript")
+async def transcript(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    after = int_arg(request, "after", 0, 0, 2**31)
+    return json(await agent_svc.transcript(deps(request), agent, conversation_id, after))
+
+
+@bp.post("/conversations/<conversation_id:str>/messages")
+async def reply(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    body = json_body(request)
+    msg = await agent_svc.reply(deps(request), agent, conversation_id, body.get("text"), body.get("client_msg_id"))
+    return json(msg, status=201)
+
+
+@bp.post("/conversations/<conversation_id:str>/typing")
+async def typing(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    await agent_svc.agent_typing(deps(request), agent, conversation_id)
+    return empty()
+
+
+@bp.post("/conversations/<conversation_id:str>/transfer")
+async def transfer(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    body = json_body(request)
+    return json(await agent_svc.transfer(deps(request), agent, conversation_id,
+                                         queue_name=body.get("queue"), agent_id=body.get("agent_id")))
+
+
+@bp.post("/conversations/<conversation_id:str>/close")
+async def close(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    body = json_body(request)
+    return json(await agent_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note")))
+
+
+@bp.post("/conversations/<conversation_id:str>/handback")
+async def handback(request: Request, conversation_id: str):
+    agent = await current_agent(request)
+    return json(await agent_svc.hand_back(deps(request), agent, conversation_id))
+
+
+@bp.get("/tags")
+async def tags(request: Request):
+    await current_agent(request)
+    return json({"tags": await agent_svc.list_tags(deps(request))})
+
+
+@bp.get("/canned")
+async def canned(request: Request):
+    await current_agent(request)
+    language = request.args.get("language")
+    if language is not None and language not in ("da", "sv"):
+        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+    return json({"canned": await agent_svc.list_canned(deps(request), language)})
+
+
+@bp.post("/canned")
+async def create_canned(request: Request):
+    agent = await require_supervisor(request)
+    return json(await agent_svc.create_canned(deps(request), agent, json_body(request)), status=201)
+
+
+@bp.put("/canned/<canned_id:int>")
+async def update_canned(request: Request, canned_id: int):
+    await require_supervisor(request)
+    return json(await agent_svc.update_canned(deps(request), canned_id, json_body(request)))
+
+
+@bp.delete("/canned/<canned_id:int>")
+async def delete_canned(request: Request, canned_id: int):
+    await require_supervisor(request)
+    await agent_svc.delete_canned(deps(request), canned_id)
+    return empty()
+
+
+@bp.get("/callbacks")
+async def callbacks(request: Request):
+    agent = await current_agent(request)
+    return json({"callbacks": await agent_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
+
+
+@bp.post("/callbacks/<callback_id:int>/take")
+async def take_callback(request: Request, callback_id: int):
+    agent = await current_agent(request)
+    return json(await agent_svc.take_callback(deps(request), agent, callback_id))
+
+
+@bp.post("/callbacks/<callback_id:int>/complete")
+async def complete_callback(request: Request, callback_id: int):
+    agent = await current_agent(request)
+    body = request.json if request.body else {}
+    outcome = body.get("outcome") if isinstance(body, dict) else None
+    return json(await agent_svc.complete_callback(deps(request), agent, callback_id, outcome))
+
+
+@bp.get("/agents")
+async def list_agents(request: Request):
+    await require_supervisor(request)
+    return json({"agents": await agent_svc.list_agents(deps(request))})
+
+
+@bp.post("/agents")
+async def create_agent(request: Request):
+    await require_supervisor(request)
+    return json(await agent_svc.create_agent(deps(request), json_body(request)), status=201)
+
+
+@bp.patch("/agents/<agent_id:int>")
+async def update_agent(request: Request, agent_id: int):
+    await require_supervisor(request)
+    return json(await agent_svc.update_agent(deps(request), agent_id, json_body(request)))
+
+
+@bp.get("/stats/live")
+async def stats_live(request: Request):
+    await require_supervisor(request)
+    return json(await stats_svc.live(deps(request)))
+
+
+@bp.get("/stats/summary")
+async def stats_summary(request: Request):
+    await require_supervisor(request)
+    return json(await stats_svc.summary(deps(request), request.args.get("period", "today"), request.args.get("tz")))
+
+
+@bp.websocket("/ws")
+async def agent_ws(request: Request, ws):
+    """Live updates for one agent.
+
+    Authenticated by the session cookie, or by a first frame {"type":"hello","token":..}.
+    server -> chat_waiting, chat_claimed, queue_changed, chat_assigned, chat_released,
+              message, typing, status, citizen_timeout, callback_*, agent_status
+    client -> {"type":"typing","conversation_id":..}
+              {"type":"message","conversation_id":..,"text":..,"client_msg_id":..}
+              {"type":"ping"}
+    """
+    d = deps(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    try:
+        if not token:
+            raw = await asyncio.wait_for(ws.recv(), 10.0)
+            hello = jsonlib.loads(raw) if raw else {}
+            token = hello.get("token") if isinstance(hello, dict) else None
+        agent = await agent_svc.agent_for_token(d, token)
+    except (ApiError, ValueError, asyncio.TimeoutError):
+        await ws.close(code=4401, reason="unauthorized")
+        return
+
+    served = set(queue_svc.served_queue_names(d, agent))
+    send_lock = asyncio.Lock()
+
+    async def send(obj: dict) -> None:
+        async with send_lock:
+            await ws.send(jsonlib.dumps(obj, separators=(",", ":")))
+
+    with tracked_websocket(request), d.bus.subscribe(AGENTS_CHANNEL, agent_channel(agent.id)) as sub:
+        for chat in await agent_svc.my_chats(d, agent):
+            sub.add(conv_channel(chat["conversation_id"]))
+        await agent_svc.heartbeat(d, agent.id)
+        await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent),
+                    "chats": await agent_svc.my_chats(d, agent)})
+
+        async def writer():
+            while True:
+                got = await sub.get(timeout=HEARTBEAT_SECONDS)
+                if got is None:
+                    await agent_svc.heartbeat(d, agent.id)
+                    continue
+                channel, event = got
+                kind = event.get("type")
+                if channel == AGENTS_CHANNEL:
+                    queue = event.get("queue")
+                    if queue is not None and queue not in served and agent.role != "supervisor":
+                        continue
+                    # Timeouts matter to the agent holding the chat; queues show the rest.
+                    if kind == "citizen_timeout" and event.get("agent_id") != agent.id:
+                        continue
+                elif channel == agent_channel(agent.id):
+                    cid = event.get("conversation_id")
+                    if kind == "chat_assigned" and cid:
+                        sub.add(conv_channel(cid))
+                    elif kind == "chat_released" and cid:
+                        sub.remove(conv_channel(cid))
+                elif kind == "typing" and event.get("sender") != "citizen":
+                    continue
+                await send(event)
+
+        async def reader():
+            while True:
+                raw = await ws.recv()
+                if raw is None:
+                    return
+                try:
+                    frame = jsonlib.loads(raw)
+                    if not isinstance(frame, dict):
+                        raise ValueError
+                except ValueError:
+                    await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
+                    continue
+                kind = frame.get("type")
+                cid = frame.get("conversation_id")
+                try:
+                    if kind == "ping":
+                        await agent_svc.heartbeat(d, agent.id)
+                        await send({"type": "pong"})
+                    elif kind == "typing" and isinstance(cid, str):
+                        await agent_svc.agent_typing(d, agent, cid)
+                    elif kind == "message" and isinstance(cid, str):
+                        msg = await agent_svc.reply(d, agent, cid, frame.get("text"), frame.get("client_msg_id"))
+                        await send({"type": "ack", "conversation_id": cid, "client_msg_id": frame.get("client_msg_id"),
+                                    "seq": msg["seq"]})
+                    else:
+                        await send({"type": "error", "error": {"code": "unknown_type", "message": "unknown frame"}})
+                except ApiError as err:
+                    await send({"type": "error", "client_msg_id": frame.get("client_msg_id"), **err.body(),
+                                "status": err.status})
+                except Exception:  # noqa: BLE001 - keep the socket; the client resends
+                    log.exception("agent frame failed")
+                    await send({"type": "error", "client_msg_id": frame.get("client_msg_id"), "status": 503,
+                                "error": {"code": "unavailable", "message": "not stored; please resend"}})
+
+        tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+                with contextlib.suppress(BaseException):
+                    await t

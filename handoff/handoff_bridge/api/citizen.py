@@ -1,0 +1,282 @@
+"""Citizen API: HTTP endpoints and the websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json as jsonlib
+import logging
+import time
+
+from sanic import Blueprint, Request, json
+from sanic.response import empty
+
+from ..errors import ApiError
+from ..events import conv_channel
+from ..services import citizen as citizen_svc
+from ..services.messages import message_to_dict, messages_after
+from .common import bearer, deps, float_arg, int_arg, json_body, tracked_websocket
+
+log = logging.getLogger("handoff.citizen")
+
+bp = Blueprint("citizen", url_prefix="/api/v1/citizen")
+
+# Fields only agents see (NLU details, agent ids).
+_AGENT_ONLY = ("topic", "confidence", "agent_id")
+HELLO_TIMEOUT = 10.0
+HEARTBEAT_SECONDS = 15.0
+
+
+def for_citizen(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k not in _AGENT_ONLY}
+
+
+async def _auth(request: Request, conversation_id: str):
+    return await citizen_svc.authenticate(deps(request), conversation_id, bearer(request))
+
+
+def _spawn(request: Request, coro, name: str) -> None:
+    """Run follow-up work (the bot turn) after the acknowledgement is sent."""
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    tasks = request.app.ctx.background
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s failed: %r", task.get_name(), task.exception())
+
+
+@bp.post("/conversations")
+async def create_conversation(request: Request):
+    body = json_body(request)
+    conv, token = await citizen_svc.create_conversation(deps(request), body.get("municipality"), body.get("language"))
+    return json({"conversation_id": conv.id, "token": token, "mode": conv.mode, "last_seq": 0}, status=201)
+
+
+@bp.get("/conversations/<conversation_id:str>")
+async def get_conversation(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    await citizen_svc.touch_seen(deps(request), conversation_id)
+    return json(await citizen_svc.conversation_state(deps(request), conversation_id))
+
+
+@bp.post("/conversations/<conversation_id:str>/messages")
+async def send_message(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    body = json_body(request)
+    login_token = body.get("login_token")
+    if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
+        raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
+    d = deps(request)
+    message, duplicate, mode = await citizen_svc.receive_message(
+        d, conversation_id, body.get("text"), payload=body.get("payload"), client_msg_id=body.get("client_msg_id")
+    )
+    if not duplicate and citizen_svc.needs_followup(mode, body.get("payload")):
+        _spawn(request, citizen_svc.after_citizen_message(d, conversation_id, message["text"], body.get("payload"),
+                                                          mode, login_token), f"turn-{conversation_id}")
+    return json({"seq": message["seq"], "duplicate": duplicate, "message": for_citizen(message)},
+                status=200 if duplicate else 201)
+
+
+@bp.get("/conversations/<conversation_id:str>/messages")
+async def get_messages(request: Request, conversation_id: str):
+    """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
+    await _auth(request, conversation_id)
+    d = deps(request)
+    after = int_arg(request, "after", 0, 0, 2**31)
+    wait = float_arg(request, "wait", 0.0, 0.0, d.settings.long_poll_max_seconds)
+    await citizen_svc.touch_seen(d, conversation_id)
+    # Subscribe before reading, so nothing committed in between is missed.
+    with d.bus.subscribe(conv_channel(conversation_id)) as sub:
+        async with d.sessionmaker() as session:
+            msgs = await messages_after(session, conversation_id, after)
+        deadline = time.monotonic() + wait
+        while not msgs and time.monotonic() < deadline:
+            got = await sub.get(timeout=deadline - time.monotonic())
+            if got is None:
+                break
+            if got[1].get("type") == "message" and got[1].get("seq", 0) > after:
+                async with d.sessionmaker() as session:
+                    msgs = await messages_after(session, conversation_id, after)
+    out = [for_citizen(message_to_dict(m)) for m in msgs]
+    return json({"messages": out, "last_seq": out[-1]["seq"] if out else after})
+
+
+@bp.post("/conversations/<conversation_id:str>/typing")
+async def typing(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    await citizen_svc.citizen_typing(deps(request), conversation_id)
+    return empty()
+
+
+@bp.post("/conversations/<conversation_id:str>/handoff")
+async def handoff(request: Request, conversation_id: str):
+    """The citizen's "talk to a person" button."""
+    await _auth(request, conversation_id)
+    return json(await citizen_svc.request_person(deps(request), conversation_id))
+
+
+@bp.post("/conversations/<conversation_id:str>/callback")
+async def callback(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    body = json_body(request)
+    result = await citizen_svc.request_callback(deps(request), conversation_id, body.get("phone"), body.get("description"))
+    return json(result, status=201)
+
+
+@bp.post("/conversations/<conversation_id:str>/rating")
+async def rating(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    body = json_body(request)
+    return json(await citizen_svc.rate(deps(request), conversation_id, body.get("score"), body.get("comment")), status=201)
+
+
+@bp.post("/conversations/<conversation_id:str>/leave")
+async def leave(request: Request, conversation_id: str):
+    await _auth(request, conversation_id)
+    return json(await citizen_svc.leave(deps(request), conversation_id))
+
+
+@bp.websocket("/conversations/<conversation_id:str>/ws")
+async def citizen_ws(request: Request, ws, conversation_id: str):
+    """Websocket protocol (JSON frames):
+
+    client -> {"type":"hello","token":..,"last_seq":N,"login_token":..}   (first frame)
+    client -> {"type":"message","text":..,"payload":..,"client_msg_id":..}
+    client -> {"type":"typing"} | {"type":"handoff"} | {"type":"ping"}
+    server -> hello, message (with seq), ack, typing, queue, status, notice, error, pong
+    """
+    d = deps(request)
+    try:
+        raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+        hello = jsonlib.loads(raw) if raw else {}
+        if not isinstance(hello, dict) or hello.get("type") != "hello":
+            raise ValueError("first frame must be hello")
+        last_seq = hello.get("last_seq", 0)
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+            raise ValueError("last_seq must be a non-negative integer")
+        await citizen_svc.authenticate(d, conversation_id, hello.get("token"))
+    except ApiError:
+        await ws.close(code=4401, reason="unauthorized")
+        return
+    except (ValueError, asyncio.TimeoutError):
+        await ws.close(code=4400, reason="expected hello")
+        return
+    login_token = hello.get("login_token") if isinstance(hello.get("login_token"), str) else None
+
+    send_lock = asyncio.Lock()
+
+    async def send(obj: dict) -> None:
+        async with send_lock:
+            await ws.send(jsonlib.dumps(obj, separators=(",", ":")))
+
+    with tracked_websocket(request) as tracked, d.bus.subscribe(conv_channel(conversation_id)) as sub:
+        # Subscribed first, then the backlog: anything newer arrives as an event
+        # and the seq check below drops what the backlog already covered.
+        sent_seq = last_seq
+        state = await citizen_svc.conversation_state(d, conversation_id)
+        await send({"type": "hello", **state})
+        async with d.sessionmaker() as session:
+            backlog = await messages_after(session, conversation_id, sent_seq, limit=5000)
+        for m in backlog:
+            await send(for_citizen(message_to_dict(m)))
+            sent_seq = m.seq
+        await citizen_svc.touch_seen(d, conversation_id, min_interval=0)
+
+        async def writer():
+            nonlocal sent_seq
+            while True:
+                got = await sub.get(timeout=HEARTBEAT_SECONDS)
+                if got is None or sub.lagged:
+                    sub.lagged = False
+                    await citizen_svc.touch_seen(d, conversation_id)
+                    # Idle or lagged: catch up from the database.
+                    async with d.sessionmaker() as session:
+                        for m in await messages_after(session, conversation_id, sent_seq):
+                            await send(for_citizen(message_to_dict(m)))
+                            sent_seq = m.seq
+                    continue
+                _channel, event = got
+                if event.get("type") != "message":
+                    if event.get("type") == "typing" and event.get("sender") == "citizen":
+                        continue
+                    await send(for_citizen(event))
+                    continue
+                seq = event.get("seq", 0)
+                if seq <= sent_seq:
+                    continue
+                if seq == sent_seq + 1:
+                    await send(for_citizen(event))
+                    sent_seq = seq
+                    continue
+                # A gap (events from several instances can overtake each other): fill from the DB.
+                async with d.sessionmaker() as session:
+                    for m in await messages_after(session, conversation_id, sent_seq):
+                        await send(for_citizen(message_to_dict(m)))
+                        sent_seq = m.seq
+
+        async def reader():
+            while True:
+                raw = await ws.recv()
+                if raw is None:
+                    return
+                try:
+                    frame = jsonlib.loads(raw)
+                    if not isinstance(frame, dict):
+                        raise ValueError
+                except ValueError:
+                    await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
+                    continue
+                kind = frame.get("type")
+                try:
+                    if kind == "message":
+                        msg, duplicate, mode = await citizen_svc.receive_message(
+                            d, conversation_id, frame.get("text"), payload=frame.get("payload"),
+                            client_msg_id=frame.get("client_msg_id"))
+                        await send({"type": "ack", "client_msg_id": frame.get("client_msg_id"), "seq": msg["seq"],
+                                    "duplicate": duplicate})
+                        if not duplicate and citizen_svc.needs_followup(mode, frame.get("payload")):
+                            _spawn(request, citizen_svc.after_citizen_message(
+                                d, conversation_id, msg["text"], frame.get("payload"), mode, login_token),
+                                f"turn-{conversation_id}")
+                    elif kind == "typing":
+                        await citizen_svc.citizen_typing(d, conversation_id)
+                    elif kind == "handoff":
+                        await send({"type": "handoff", **await citizen_svc.request_person(d, conversation_id)})
+                    elif kind == "ping":
+                        await citizen_svc.touch_seen(d, conversation_id)
+                        await send({"type": "pong"})
+                    else:
+                        await send({"type": "error", "error": {"code": "unknown_type", "message": f"unknown frame type {kind!r}"}})
+                except ApiError as err:
+                    await send({"type": "error", "client_msg_id": frame.get("client_msg_id"), **err.body(), "status": err.status})
+                except Exception:  # noqa: BLE001 - e.g. database overload: tell the client, keep the socket
+                    log.exception("citizen frame failed for %s", conversation_id)
+                    await send({"type": "error", "client_msg_id": frame.get("client_msg_id"), "status": 503,
+                                "error": {"code": "unavailable", "message": "not stored; please resend"}})
+
+        writer_task = asyncio.create_task(writer())
+        reader_task = asyncio.create_task(reader())
+        try:
+            done, _ = await asyncio.wait({writer_task, reader_task}, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None and not _is_disconnect(t.exception()):
+                    log.warning("citizen websocket of %s ended: %r", conversation_id, t.exception())
+        finally:
+            for t in (writer_task, reader_task):
+                t.cancel()
+                with contextlib.suppress(BaseException):
+                    await t
+            if not tracked.stopping:
+                # Last sign of life: the leave grace period counts from here.
+                with contextlib.suppress(Exception):
+                    await citizen_svc.touch_seen(d, conversation_id, min_interval=0)
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    from websockets.exceptions import ConnectionClosed
+
+    return isinstance(exc, (ConnectionClosed, asyncio.CancelledError))

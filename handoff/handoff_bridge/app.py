@@ -1,0 +1,172 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+
+from sanic import Request, Sanic, json
+from sanic.exceptions import SanicException
+from sanic.response import empty
+from sqlalchemy import text
+
+from .api import agent as agent_api
+from .api import citizen as citizen_api
+from .api import service as service_api
+from .config_files import load_queues, load_tags
+from .db.engine import make_engine, make_sessionmaker
+from .deps import Deps
+from .errors import ApiError
+from .events import LocalBus, RedisBus
+from .openapi import load_document
+from .privacy import PhoneVault, install_log_masking
+from .rasa import RasaClient
+from .services.setup import load_active_queues, sweeper, sync_config
+from .settings import Settings
+from .web import install as install_web
+
+log = logging.getLogger("handoff.app")
+_app_counter = itertools.count(1)
+
+
+def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
+    settings = settings or Settings()
+    # Fail at start-up, not on the first escalation, when the config files are wrong.
+    queue_configs = load_queues(settings.queues_config)
+    tag_configs = load_tags(settings.tags_config)
+
+    # Unique names let tests run several apps in one process.
+    app = Sanic(name or f"handoff_{next(_app_counter)}")
+    app.config.REQUEST_MAX_SIZE = settings.request_max_size
+    app.config.WEBSOCKET_MAX_SIZE = settings.websocket_max_size
+    app.config.WEBSOCKET_PING_INTERVAL = 20
+    app.config.WEBSOCKET_PING_TIMEOUT = 20
+    app.config.REQUEST_TIMEOUT = 30
+    app.config.RESPONSE_TIMEOUT = settings.long_poll_max_seconds + 15
+    app.config.KEEP_ALIVE_TIMEOUT = 75
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.NOISY_EXCEPTIONS = False
+    app.ctx.settings = settings
+    app.ctx.background = set()
+    app.ctx.websockets = set()
+    app.ctx.stopping = False
+
+    app.blueprint(citizen_api.bp)
+    app.blueprint(agent_api.bp)
+    app.blueprint(service_api.bp)
+    install_web(app)
+
+    @app.before_server_start
+    async def open_resources(app: Sanic):
+        install_log_masking()
+        engine = make_engine(settings)
+        sessionmaker = make_sessionmaker(engine)
+        await sync_config(sessionmaker, queue_configs, tag_configs)
+        queues = await load_active_queues(sessionmaker)
+        bus = RedisBus(settings.redis_url, settings.redis_channel_prefix) if settings.redis_url else LocalBus()
+        await bus.start()
+        app.ctx.deps = Deps(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            bus=bus,
+            rasa=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds),
+            vault=PhoneVault(settings.fernet_key),
+            queues=queues,
+        )
+        app.ctx.sweeper = asyncio.get_running_loop().create_task(sweeper(app.ctx.deps), name="sweeper")
+
+    @app.before_server_stop
+    async def end_websockets(app: Sanic):
+        # Websocket handlers use the database; end them while it is still open.
+        app.ctx.stopping = True
+        tasks = list(app.ctx.websockets)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic):
+        tasks = [app.ctx.sweeper, *app.ctx.background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        d = app.ctx.deps
+        await d.cancel_pending()
+        await d.bus.stop()
+        await d.rasa.close()
+        await d.engine.dispose()
+
+    @app.exception(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return json(exc.body(), status=exc.status)
+
+    @app.exception(SanicException)
+    async def sanic_error(request: Request, exc: SanicException):
+        status = getattr(exc, "status_code", 500) or 500
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+                413: "payload_too_large"}.get(status, "error")
+        message = str(exc) if status < 500 else "internal error"
+        return json({"error": {"code": code, "message": message}}, status=status)
+
+    @app.exception(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json({"error": {"code": "internal_error", "message": "internal error"}}, status=500)
+
+    @app.get("/healthz")
+    async def health(request: Request):
+        d = request.app.ctx.deps
+        try:
+            async with d.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
+        except Exception:  # noqa: BLE001 - any failure means not healthy
+            return json({"status": "unhealthy", "database": False}, status=503)
+        return json({"status": "ok", "database": True, "fanout": "redis" if settings.redis_url else "in-process"})
+
+    openapi_doc = load_document()
+
+    @app.get("/api/v1/openapi.json")
+    async def openapi(request: Request):
+        return json(openapi_doc)
+
+    if settings.cors_origins:
+        _install_cors(app, set(settings.cors_origins))
+
+    return app
+
+
+def _install_cors(app: Sanic, origins: set[str]) -> None:
+    """CORS for the citizen API only: the chat widget runs on the municipalities' sites."""
+
+    def allowed(request: Request) -> str | None:
+        origin = request.headers.get("origin")
+        if origin and request.path.startswith("/api/v1/citizen/") and (origin in origins or "*" in origins):
+            return origin
+        return None
+
+    @app.on_request
+    async def preflight(request: Request):
+        if request.method == "OPTIONS" and allowed(request):
+            resp = empty()
+            _cors_headers(resp, allowed(request))
+            return resp
+        return None
+
+    @app.on_response
+    async def add_headers(request: Request, response):
+        origin = allowed(request)
+        if origin:
+            _cors_headers(response, origin)
+
+    def _cors_headers(response, origin: str) -> None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"

@@ -1,0 +1,336 @@
+"""Database tables of the bridge. Alembic migrations mirror this module."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names so migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, not BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(dt.timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# Conversation modes.
+MODE_BOT = "bot"
+MODE_QUEUED = "queued"
+MODE_AGENT = "agent"
+MODE_CLOSED = "closed"
+
+# Escalation states. "waiting" and "assigned" are the open ones.
+ESC_WAITING = "waiting"
+ESC_ASSIGNED = "assigned"
+ESC_DONE = "done"
+ESC_CALLBACK = "callback"
+ESC_CLOSED_HOURS = "closed_hours"
+ESC_ABANDONED = "abandoned"
+OPEN_ESCALATION_STATES = (ESC_WAITING, ESC_ASSIGNED)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    mode: Mapped[str] = mapped_column(String(16), default=MODE_BOT)
+    # Last allocated message sequence number; bumped atomically per message.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_fallbacks: Mapped[int] = mapped_column(Integer, default=0)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[dt.datetime | None]
+    # Last message from the citizen, and last sign of life (any frame/poll).
+    citizen_active_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    citizen_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Last message of anyone; inactivity counts from here.
+    last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when a timeout was recorded; cleared when the citizen writes again.
+    timed_out_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("mode IN ('bot','queued','agent','closed')", name="mode"),
+        CheckConstraint("language IN ('da','sv')", name="language"),
+        Index("ix_conversations_mode_seen", "mode", "citizen_seen_at"),
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(8))
+    # Text with personal numbers masked; never the raw citizen input.
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None]
+    topic: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # Client-chosen id so a resent message (lost ack) is stored once.
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+        UniqueConstraint("conversation_id", "client_msg_id", name="uq_messages_conversation_client_msg"),
+        CheckConstraint("sender IN ('citizen','bot','agent','system')", name="sender"),
+    )
+
+
+class Queue(Base):
+    """Mirror of config/queues.yml, refreshed at start-up so every instance agrees."""
+
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    municipalities: Mapped[list[Any]] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Opening hours, holidays, callback and estimate parameters.
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    status: Mapped[str] = mapped_column(String(16), default="offline")
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    municipalities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('agent','supervisor')", name="role"),
+        CheckConstraint("status IN ('available','busy','away','offline')", name="status"),
+        CheckConstraint("capacity >= 0 AND capacity <= 20", name="capacity"),
+    )
+
+
+class AgentSession(Base):
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class Escalation(Base):
+    """A queue entry: one request for a person, from enqueue to its end."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    queue_name: Mapped[str] = mapped_column(ForeignKey("queues.name"))
+    reason: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default=ESC_WAITING)
+    # FCFS key; kept on transfer so a transferred citizen does not lose their turn.
+    enqueued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    assigned_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    callback_offered_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # At most one open escalation per conversation, enforced by the database.
+        Index(
+            "uq_escalations_open_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('waiting','assigned')"),
+            postgresql_where=text("status IN ('waiting','assigned')"),
+        ),
+        Index("ix_escalations_queue_status_enqueued", "queue_name", "status", "enqueued_at", "id"),
+    )
+
+
+class Claim(Base):
+    """An agent's hold on a conversation, from claim to close/transfer/hand-back."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        # Never two agents on one chat: one active claim per conversation.
+        Index(
+            "uq_claims_active_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_claims_agent_active", "agent_id", "ended_at"),
+    )
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Closure(Base):
+    __tablename__ = "closures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ClosureTag(Base):
+    __tablename__ = "closure_tags"
+
+    closure_id: Mapped[int] = mapped_column(ForeignKey("closures.id", ondelete="CASCADE"), primary_key=True)
+    tag_code: Mapped[str] = mapped_column(ForeignKey("tags.code"), primary_key=True)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 9", name="score"),)
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    queue_name: Mapped[str] = mapped_column(ForeignKey("queues.name"))
+    language: Mapped[str] = mapped_column(String(2))
+    municipality: Mapped[str] = mapped_column(String(64))
+    # Fernet token; only decrypted for authenticated agents.
+    phone_encrypted: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open','in_progress','done')", name="status"),
+        Index("ix_callback_requests_status_created", "status", "created_at"),
+    )
+
+
+class CannedResponse(Base):
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    language: Mapped[str] = mapped_column(String(2))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Timeout(Base):
+    __tablename__ = "timeouts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    idle_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,128 @@
+"""HTTP client for the Rasa side (contracts 1 and 3)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+log = logging.getLogger("handoff.rasa")
+
+# A bot turn is a handful of short messages; anything near this is a fault.
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+# Message keys relayed from Rasa to the citizen as they are.
+RELAYED_KEYS = ("text", "buttons", "custom", "image", "attachment")
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+@dataclass
+class BotTurn:
+    messages: list[dict] = field(default_factory=list)
+    topic: str | None = None
+    confidence: float | None = None
+    language: str | None = None
+    paused: bool = False
+
+
+def _clean_message(raw) -> dict | None:
+    if not isinstance(raw, dict):
+        return None
+    out = {k: raw[k] for k in RELAYED_KEYS if raw.get(k) not in (None, "", [])}
+    if "buttons" in out:
+        buttons = []
+        for b in out["buttons"] if isinstance(out["buttons"], list) else []:
+            if isinstance(b, dict) and b.get("title"):
+                buttons.append({"title": str(b["title"])[:200], "payload": str(b.get("payload", ""))[:500]})
+        out["buttons"] = buttons
+        if not buttons:
+            del out["buttons"]
+    if "text" in out:
+        out["text"] = str(out["text"])
+    return out or None
+
+
+def parse_turn(data) -> BotTurn:
+    if not isinstance(data, dict):
+        raise RasaUnavailable("response is not a JSON object")
+    messages = [m for m in (_clean_message(x) for x in data.get("messages") or []) if m]
+    nlu = data.get("nlu") if isinstance(data.get("nlu"), dict) else {}
+    confidence = nlu.get("confidence")
+    try:
+        confidence = float(confidence) if confidence is not None else None
+    except (TypeError, ValueError):
+        confidence = None
+    topic = nlu.get("topic")
+    return BotTurn(
+        messages=messages,
+        topic=str(topic)[:128] if topic else None,
+        confidence=confidence,
+        language=nlu.get("language"),
+        paused=bool(data.get("paused", False)),
+    )
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout: float):
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send_message(self, conversation_id: str, text: str, metadata: dict) -> BotTurn:
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        try:
+            resp = await self._client.post(
+                f"{self._base}/webhooks/bridge/webhook",
+                json=body,
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}") from exc
+        if resp.status_code != 200:
+            raise RasaUnavailable(f"HTTP {resp.status_code}")
+        if len(resp.content) > MAX_RESPONSE_BYTES:
+            raise RasaUnavailable("response too large")
+        try:
+            return parse_turn(resp.json())
+        except ValueError as exc:
+            raise RasaUnavailable("invalid JSON") from exc
+
+    async def _tracker_event(self, conversation_id: str, event: str) -> None:
+        resp = await self._client.post(
+            f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            params={"token": self._token},
+            json={"event": event},
+        )
+        resp.raise_for_status()
+
+    async def pause(self, conversation_id: str) -> bool:
+        """Pause the bot; returns False (and logs) when Rasa cannot be reached.
+
+        The bridge never forwards a non-bot conversation to Rasa anyway, so a
+        failed pause does not let the bot talk; it is retried on hand-back.
+        """
+        try:
+            await self._tracker_event(conversation_id, "pause")
+            return True
+        except httpx.HTTPError as exc:
+            log.warning("pause of %s failed: %s", conversation_id, type(exc).__name__)
+            return False
+
+    async def resume(self, conversation_id: str) -> bool:
+        try:
+            await self._tracker_event(conversation_id, "resume")
+            return True
+        except httpx.HTTPError as exc:
+            log.warning("resume of %s failed: %s", conversation_id, type(exc).__name__)
+            return False

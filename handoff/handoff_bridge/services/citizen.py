@@ -1,0 +1,438 @@
+"""Citizen side: conversations, messages, the bot relay, callbacks and ratings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+
+from sqlalchemy import select, update
+
+from .. import i18n
+from ..db.models import (
+    ESC_ABANDONED,
+    ESC_CALLBACK,
+    ESC_CLOSED_HOURS,
+    ESC_WAITING,
+    MODE_AGENT,
+    MODE_BOT,
+    MODE_CLOSED,
+    MODE_QUEUED,
+    CallbackRequest,
+    Conversation,
+    Rating,
+    Timeout,
+    utcnow,
+)
+from ..errors import ApiError, bad_request, conflict, not_found, unauthorized
+from ..events import conv_channel
+from ..privacy import mask_personal_data, normalise_phone
+from ..rasa import RasaUnavailable
+from . import queue as queue_svc
+from .messages import (
+    DuplicateMessage,
+    append_message,
+    find_by_client_id,
+    publish_agents,
+    publish_messages,
+    publish_status,
+)
+
+log = logging.getLogger("handoff.citizen")
+
+MUNICIPALITY_MAX = 64
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
+    municipality = (municipality or "").strip()
+    if not municipality or len(municipality) > MUNICIPALITY_MAX:
+        raise bad_request("invalid_municipality", "municipality is required (at most 64 characters)")
+    if language not in ("da", "sv"):
+        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+    token = secrets.token_urlsafe(32)
+    conv = Conversation(
+        id=secrets.token_hex(16),
+        token_hash=hash_token(token),
+        municipality=municipality,
+        language=language,
+        mode=MODE_BOT,
+        last_seq=0,
+        consecutive_fallbacks=0,
+    )
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            session.add(conv)
+    return conv, token
+
+
+async def authenticate(deps, conversation_id: str, token: str | None) -> Conversation:
+    if not token:
+        raise unauthorized("conversation token required")
+    async with deps.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id)
+    # Same error for unknown id and wrong token, so ids cannot be probed.
+    if conv is None or not hmac.compare_digest(conv.token_hash, hash_token(token)):
+        raise unauthorized("unknown conversation or wrong token")
+    return conv
+
+
+async def touch_seen(deps, conversation_id: str, min_interval: float = 10.0) -> None:
+    """Record a sign of life; skips the write when one was recorded recently."""
+    now = utcnow()
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            await session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conversation_id,
+                    Conversation.citizen_seen_at < now - dt.timedelta(seconds=min_interval),
+                )
+                .values(citizen_seen_at=now)
+            )
+
+
+def validate_text(deps, text) -> str:
+    if not isinstance(text, str):
+        raise bad_request("invalid_text", "text must be a string")
+    text = text.strip()
+    if not text:
+        raise bad_request("empty_message", "message text is empty")
+    if len(text) > deps.settings.max_message_chars:
+        raise ApiError(
+            "message_too_long",
+            f"message is longer than {deps.settings.max_message_chars} characters",
+            413,
+            max_chars=deps.settings.max_message_chars,
+        )
+    return text
+
+
+async def receive_message(
+    deps,
+    conversation_id: str,
+    text: str,
+    *,
+    payload: str | None = None,
+    client_msg_id: str | None = None,
+) -> tuple[dict, bool, str]:
+    """Store a citizen message. Returns (message dict, duplicate, mode at receipt).
+
+    The caller acknowledges only after this returns, i.e. after commit.
+    """
+    from .messages import message_to_dict
+
+    text = validate_text(deps, text)
+    if payload is not None and (not isinstance(payload, str) or len(payload) > 500):
+        raise bad_request("invalid_payload", "payload must be a string of at most 500 characters")
+    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
+        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+    try:
+        # Core connection, two statements: this is the relay's hot path.
+        async with deps.engine.begin() as conn:
+            msg, mode = await append_message(
+                conn,
+                conversation_id,
+                "citizen",
+                text,
+                payload={"payload": payload} if payload else None,
+                client_msg_id=client_msg_id,
+                only_open=True,
+            )
+    except LookupError:
+        async with deps.sessionmaker() as session:
+            conv = await session.get(Conversation, conversation_id)
+        if conv is None:
+            raise not_found("conversation") from None
+        raise conflict("conversation_closed", "the conversation is closed") from None
+    except DuplicateMessage:
+        async with deps.sessionmaker() as session:
+            existing = await find_by_client_id(session, conversation_id, client_msg_id)
+            mode = (await session.get(Conversation, conversation_id)).mode
+        return message_to_dict(existing), True, mode
+    await publish_messages(deps, [msg])
+    return message_to_dict(msg), False, mode
+
+
+def rasa_text(text: str, payload: str | None) -> str:
+    # A button click is sent to Rasa as its payload ("/intent"), as Rasa's REST channel expects.
+    return payload if payload else mask_personal_data(text)
+
+
+def needs_followup(mode: str, payload: str | None) -> bool:
+    """Only bot turns and widget actions need work after the ack; agent chats do not."""
+    return mode == MODE_BOT or (payload or "").startswith("bridge:")
+
+
+async def after_citizen_message(deps, conversation_id: str, text: str, payload: str | None, mode: str, login_token: str | None) -> None:
+    """What follows a stored citizen message: widget actions, or a bot turn in bot mode."""
+    if payload == queue_svc.ACTION_HANDOFF:
+        await request_person(deps, conversation_id)
+        return
+    if payload in (queue_svc.ACTION_CALLBACK, queue_svc.ACTION_KEEP_WAITING):
+        return  # handled by the widget (form / dismiss); stored for the transcript only
+    if mode == MODE_BOT:
+        await bot_turn(deps, conversation_id, rasa_text(text, payload), login_token)
+
+
+async def request_person(deps, conversation_id: str) -> dict:
+    return await queue_svc.escalate(deps, conversation_id, "citizen_request", pause_bot=True)
+
+
+async def bot_turn(deps, conversation_id: str, text: str, login_token: str | None) -> None:
+    lock = deps.bot_lock(conversation_id)
+    try:
+        async with lock:
+            await _bot_turn_locked(deps, conversation_id, text, login_token)
+    finally:
+        deps.release_bot_lock(conversation_id)
+
+
+async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: str | None) -> None:
+    async with deps.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id)
+    # Checked again under the lock: an escalation may have happened meanwhile,
+    # and a conversation that is not in bot mode never reaches Rasa.
+    if conv is None or conv.mode != MODE_BOT:
+        return
+    metadata = {"municipality": conv.municipality, "language": conv.language}
+    if login_token:
+        metadata["login_token"] = login_token
+    try:
+        turn = await deps.rasa.send_message(conversation_id, text, metadata)
+    except RasaUnavailable as exc:
+        log.warning("rasa unavailable for %s: %s", conversation_id, exc)
+        async with deps.sessionmaker() as session:
+            async with session.begin():
+                msg, _ = await append_message(
+                    session, conversation_id, "system", i18n.text("rasa_unavailable", conv.language)
+                )
+        await publish_messages(deps, [msg])
+        try:
+            await queue_svc.escalate(deps, conversation_id, "system_unavailable", pause_bot=True,
+                                     summary="The assistant did not answer in time.")
+        except ApiError as err:
+            log.warning("escalation after rasa failure of %s failed: %s", conversation_id, err.code)
+        return
+
+    is_fallback = turn.topic in deps.settings.fallback_topics
+    stored = []
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            for m in turn.messages:
+                payload = {k: v for k, v in m.items() if k != "text"} or None
+                msg, _ = await append_message(
+                    session,
+                    conversation_id,
+                    "bot",
+                    m.get("text"),
+                    payload=payload,
+                    topic=turn.topic,
+                    confidence=turn.confidence,
+                )
+                stored.append(msg)
+            conv = await session.get(Conversation, conversation_id)
+            conv.consecutive_fallbacks = conv.consecutive_fallbacks + 1 if is_fallback else 0
+            fallbacks = conv.consecutive_fallbacks
+            mode = conv.mode
+    await publish_messages(deps, stored)
+
+    if turn.paused:
+        # The bot handed over during this turn. Normally its action already
+        # called the escalation endpoint; make sure the pause is backed by a
+        # queue entry, or resume the bot when the queue was closed.
+        async with deps.sessionmaker() as session:
+            open_esc = await queue_svc.open_escalation(session, conversation_id)
+            latest = await queue_svc.latest_escalation(session, conversation_id)
+        if open_esc is None:
+            if latest is not None and latest.status == ESC_CLOSED_HOURS:
+                await deps.rasa.resume(conversation_id)
+            elif mode == MODE_BOT:
+                await queue_svc.escalate(deps, conversation_id, "citizen_request", pause_bot=False,
+                                         topic=turn.topic, confidence=turn.confidence)
+        return
+    if is_fallback and fallbacks >= deps.settings.max_consecutive_fallbacks and mode == MODE_BOT:
+        await queue_svc.escalate(
+            deps, conversation_id, "repeated_fallback", pause_bot=True, topic=turn.topic, confidence=turn.confidence,
+            summary=f"The assistant did not understand {fallbacks} messages in a row.",
+        )
+
+
+async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:
+    normalised = normalise_phone(phone if isinstance(phone, str) else "")
+    if normalised is None:
+        raise bad_request("invalid_phone", "phone must be a phone number (7-15 digits)")
+    if description is not None and (not isinstance(description, str) or len(description) > 1000):
+        raise bad_request("invalid_description", "description must be text of at most 1000 characters")
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            conv = await session.get(Conversation, conversation_id, with_for_update=True)
+            if conv is None:
+                raise not_found("conversation")
+            esc = await queue_svc.callback_allowed(session, conversation_id)
+            if esc is None:
+                raise conflict("callback_not_offered", "a callback can be requested while queued or when the queue is closed")
+            was_waiting = esc.status == ESC_WAITING
+            esc.status = ESC_CALLBACK
+            esc.ended_at = utcnow()
+            cb = CallbackRequest(
+                conversation_id=conversation_id,
+                queue_name=esc.queue_name,
+                language=conv.language,
+                municipality=conv.municipality,
+                phone_encrypted=deps.vault.encrypt(normalised),
+                description=mask_personal_data(description.strip()) if description else None,
+            )
+            session.add(cb)
+            msg, _ = await append_message(session, conversation_id, "system", i18n.text("callback_registered", conv.language))
+            if was_waiting:
+                conv.mode = MODE_CLOSED
+                conv.close_reason = "callback_requested"
+                conv.closed_at = utcnow()
+            await session.flush()
+            queue_name, mode, cb_id = esc.queue_name, conv.mode, cb.id
+    await publish_messages(deps, [msg])
+    if was_waiting:
+        await publish_status(deps, conversation_id, mode)
+        deps.queue_changed(queue_name)
+    await publish_agents(deps, {"type": "callback_new", "callback_id": cb_id, "queue": queue_name})
+    return {"status": "registered", "callback_id": cb_id}
+
+
+async def rate(deps, conversation_id: str, score, comment) -> dict:
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 9:
+        raise bad_request("invalid_score", "score must be an integer from 1 to 9")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
+        raise bad_request("invalid_comment", "comment must be text of at most 1000 characters")
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None:
+                raise not_found("conversation")
+            if conv.close_reason != "agent_closed":
+                raise conflict("rating_not_requested", "a chat can be rated after an agent has closed it")
+            if await session.scalar(select(Rating.id).where(Rating.conversation_id == conversation_id)):
+                raise conflict("already_rated", "this chat has already been rated")
+            session.add(Rating(conversation_id=conversation_id, score=score,
+                               comment=mask_personal_data(comment.strip()) if comment else None))
+            # The conversation is closed, so the thank-you is an event, not a stored message.
+            language = conv.language
+    await deps.bus.publish(conv_channel(conversation_id), {"type": "notice", "text": i18n.text("rating_thanks", language)})
+    return {"status": "rated", "score": score}
+
+
+async def record_timeout(deps, conversation_id: str, reason: str, *, expect_modes: tuple[str, ...], idle_seconds: int) -> bool:
+    """Time a citizen out once. Queued/bot conversations close; agent chats stay with the agent to tag.
+
+    The conditional update makes this safe when several instances sweep at once.
+    """
+    now = utcnow()
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None or conv.mode not in expect_modes or conv.timed_out_at is not None:
+                return False
+            res = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.mode == conv.mode, Conversation.timed_out_at.is_(None))
+                .values(timed_out_at=now)
+            )
+            if res.rowcount != 1:
+                return False
+            mode_before = conv.mode
+            session.add(Timeout(conversation_id=conversation_id, reason=reason, mode=mode_before, idle_seconds=idle_seconds))
+            msg, _ = await append_message(session, conversation_id, "system", i18n.text("timeout_inactive", conv.language),
+                                          payload={"timeout": reason})
+            queue_name = None
+            esc = await queue_svc.open_escalation(session, conversation_id)
+            if mode_before in (MODE_BOT, MODE_QUEUED):
+                if esc is not None and esc.status == ESC_WAITING:
+                    esc.status = ESC_ABANDONED
+                    esc.ended_at = now
+                    queue_name = esc.queue_name
+                await session.execute(
+                    update(Conversation).where(Conversation.id == conversation_id)
+                    .values(mode=MODE_CLOSED, close_reason=reason, closed_at=now)
+                )
+            agent_id = esc.assigned_agent_id if esc is not None and mode_before == MODE_AGENT else None
+    await publish_messages(deps, [msg])
+    if mode_before != MODE_AGENT:
+        await publish_status(deps, conversation_id, MODE_CLOSED, reason=reason)
+    if queue_name:
+        deps.queue_changed(queue_name)
+    await publish_agents(deps, {"type": "citizen_timeout", "conversation_id": conversation_id, "reason": reason,
+                                "agent_id": agent_id})
+    return True
+
+
+async def leave(deps, conversation_id: str) -> dict:
+    ok = await record_timeout(deps, conversation_id, "citizen_closed",
+                              expect_modes=(MODE_BOT, MODE_QUEUED, MODE_AGENT), idle_seconds=0)
+    return {"status": "left" if ok else "unchanged"}
+
+
+async def sweep_timeouts(deps) -> int:
+    """Find silent or vanished citizens and time them out with the reason."""
+    s = deps.settings
+    now = utcnow()
+    inactive_cutoff = now - dt.timedelta(seconds=s.citizen_inactivity_seconds)
+    gone_cutoff = now - dt.timedelta(seconds=s.citizen_leave_grace_seconds)
+    async with deps.sessionmaker() as session:
+        gone = (await session.execute(
+            select(Conversation.id, Conversation.citizen_seen_at).where(
+                Conversation.mode.in_((MODE_BOT, MODE_QUEUED, MODE_AGENT)),
+                Conversation.timed_out_at.is_(None),
+                Conversation.citizen_seen_at < gone_cutoff,
+            ).limit(500)
+        )).all()
+        # Waiting in the queue is not inactivity; only bot and agent chats count silence.
+        silent = (await session.execute(
+            select(Conversation.id, Conversation.last_message_at).where(
+                Conversation.mode.in_((MODE_BOT, MODE_AGENT)),
+                Conversation.timed_out_at.is_(None),
+                Conversation.last_message_at < inactive_cutoff,
+                Conversation.citizen_seen_at >= gone_cutoff,
+            ).limit(500)
+        )).all()
+    count = 0
+    for cid, seen in gone:
+        count += await record_timeout(deps, cid, "citizen_left", expect_modes=(MODE_BOT, MODE_QUEUED, MODE_AGENT),
+                                      idle_seconds=int((now - seen).total_seconds()))
+    for cid, last in silent:
+        count += await record_timeout(deps, cid, "citizen_inactive", expect_modes=(MODE_BOT, MODE_AGENT),
+                                      idle_seconds=int((now - last).total_seconds()))
+    return count
+
+
+async def conversation_state(deps, conversation_id: str) -> dict:
+    async with deps.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id)
+        if conv is None:
+            raise not_found("conversation")
+        state = {
+            "conversation_id": conv.id,
+            "mode": conv.mode,
+            "language": conv.language,
+            "municipality": conv.municipality,
+            "last_seq": conv.last_seq,
+            "close_reason": conv.close_reason,
+            "queue": None,
+            "rating_requested": False,
+        }
+        esc = await queue_svc.open_escalation(session, conversation_id)
+        if esc is not None and esc.status == ESC_WAITING:
+            state["queue"] = await queue_svc.queue_snapshot(deps, session, esc)
+        if conv.close_reason == "agent_closed":
+            rated = await session.scalar(select(Rating.id).where(Rating.conversation_id == conversation_id))
+            state["rating_requested"] = rated is None
+    return state
+
+
+async def citizen_typing(deps, conversation_id: str) -> None:
+    await deps.bus.publish(conv_channel(conversation_id), {"type": "typing", "conversation_id": conversation_id, "sender": "citizen"})
+

@@ -1,0 +1,122 @@
+"""One settings object, read from HANDOFF_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = SERVICE_DIR / "var" / "handoff.db"
+
+# Values that mean "somebody forgot to configure this".
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "token", "xxx", "todo", "placeholder"}
+
+# Fixed keys so a laptop run works with no configuration at all. They are
+# refused outside development (see _check_secrets).
+_DEV_SERVICE_TOKEN = "dev-service-token"
+_DEV_RASA_TOKEN = "dev-rasa-token"
+_DEV_FERNET_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1kby1ub3QtdXNlISE="
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HANDOFF_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
+    # PostgreSQL only: schema to use (tests give every run its own).
+    db_schema: str | None = None
+    db_pool_size: int = 10
+
+    # Redis pub/sub fan-out between instances; empty = in-process fan-out.
+    redis_url: str | None = None
+    redis_channel_prefix: str = "handoff"
+
+    rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=AliasChoices("HANDOFF_RASA_URL", "RASA_URL"))
+    rasa_token: str = Field(_DEV_RASA_TOKEN, validation_alias=AliasChoices("HANDOFF_RASA_TOKEN", "RASA_TOKEN"))
+    rasa_timeout_seconds: float = 10.0
+
+    service_token: str = _DEV_SERVICE_TOKEN
+    fernet_key: str = _DEV_FERNET_KEY
+
+    cookie_secure: bool = True
+    session_ttl_seconds: int = 12 * 3600
+    cors_origins: list[str] = Field(default_factory=list)
+
+    max_message_chars: int = 2000
+    max_summary_chars: int = 500
+    request_max_size: int = 64 * 1024
+    websocket_max_size: int = 16 * 1024
+    long_poll_max_seconds: float = 25.0
+
+    queues_config: Path = SERVICE_DIR / "config" / "queues.yml"
+    tags_config: Path = SERVICE_DIR / "config" / "tags.yml"
+
+    # Citizen timeouts: silent with a live connection, or gone altogether.
+    citizen_inactivity_seconds: int = 900
+    citizen_leave_grace_seconds: int = 120
+    # Agents count as online while their websocket heartbeats are this fresh.
+    agent_presence_ttl_seconds: int = 60
+    sweeper_interval_seconds: float = 5.0
+    # Queue-position broadcasts are coalesced over this window.
+    queue_update_delay_seconds: float = 0.1
+    # Repeated fallback: escalate after this many bot fallbacks in a row.
+    fallback_topics: list[str] = Field(default_factory=lambda: ["nlu_fallback", "out_of_scope"])
+    max_consecutive_fallbacks: int = 2
+
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> "Settings":
+        if self.is_development:
+            return self
+        problems = []
+        for name, dev_value in (
+            ("service_token", _DEV_SERVICE_TOKEN),
+            ("rasa_token", _DEV_RASA_TOKEN),
+            ("fernet_key", _DEV_FERNET_KEY),
+        ):
+            value = getattr(self, name)
+            if value.strip().lower() in _PLACEHOLDERS or value == dev_value:
+                problems.append(f"{name} is empty or a placeholder")
+        if len(self.service_token) < 24:
+            problems.append("service_token must be at least 24 characters")
+        if not self.cookie_secure:
+            problems.append("cookie_secure may only be off in development")
+        if self.is_sqlite:
+            problems.append("production needs PostgreSQL (database_url)")
+        if not self.redis_url:
+            problems.append("production needs Redis (redis_url) for fan-out")
+        if problems:
+            raise ValueError("; ".join(problems) + " (set HANDOFF_ENV=development for a local run)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_fernet(self) -> "Settings":
+        try:
+            Fernet(self.fernet_key.encode())
+        except Exception as exc:  # noqa: BLE001 - any parse error means a bad key
+            raise ValueError("fernet_key is not a valid Fernet key") from exc
+        return self
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)

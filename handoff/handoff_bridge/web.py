@@ -1,0 +1,93 @@
+"""The web front ends served by the bridge: the citizen widget, the agent
+console, the supervisor view and two demo municipality pages.
+
+Plain files from `handoff_bridge/static/` (no build step), served by Sanic
+static routes. Every page gets security headers: a Content-Security-Policy
+without inline scripts or styles, no framing by other sites (the demo pages
+may be framed by the bridge's own origin), no MIME sniffing, no referrer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sanic import Request, Sanic
+from sanic.response import redirect
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# (URL prefix, folder under static/)
+_FOLDERS = (
+    ("/widget", "widget"),
+    ("/console", "console"),
+    ("/supervisor", "supervisor"),
+    ("/shared", "shared"),
+    ("/demo/assets", "demo/assets"),
+)
+# (URL, file under static/)
+_PAGES = (
+    ("/demo/da", "demo/da.html"),
+    ("/demo/sv", "demo/sv.html"),
+)
+WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/shared/", "/demo")
+
+_BASE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+)
+# The agent console and supervisor view are never framed; the demo pages only by the bridge itself.
+CSP_CONSOLE = _BASE_CSP + "frame-ancestors 'none'"
+CSP_DEMO = _BASE_CSP + "frame-ancestors 'self'"
+
+
+def is_web_path(path: str) -> bool:
+    return path == "/" or path.startswith(WEB_PREFIXES)
+
+
+def security_headers(path: str) -> dict[str, str]:
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    }
+    if path.startswith(("/console", "/supervisor")):
+        headers["Content-Security-Policy"] = CSP_CONSOLE
+        headers["X-Frame-Options"] = "DENY"
+        # Agent pages show personal data: never cache them.
+        headers["Cache-Control"] = "no-store"
+    else:
+        headers["Content-Security-Policy"] = CSP_DEMO
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+        # The widget is embedded by other sites: let them load it, and revalidate so updates reach citizens.
+        if path.startswith("/widget/"):
+            headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        headers["Cache-Control"] = "no-cache"
+    return headers
+
+
+def install(app: Sanic) -> None:
+    for uri, folder in _FOLDERS:
+        app.static(uri, STATIC_DIR / folder, name=f"web_{folder.replace('/', '_')}", index="index.html")
+    for uri, file in _PAGES:
+        app.static(uri, STATIC_DIR / file, name=f"web_{Path(file).stem}", content_type="text/html; charset=utf-8")
+
+    @app.get("/", name="web_root")
+    async def root(request: Request):
+        return redirect("/demo/da")
+
+    @app.get("/console", name="web_console_slash")
+    async def console_slash(request: Request):
+        return redirect("/console/")
+
+    @app.get("/supervisor", name="web_supervisor_slash")
+    async def supervisor_slash(request: Request):
+        return redirect("/supervisor/")
+
+    @app.on_response
+    async def add_security_headers(request: Request, response):
+        if is_web_path(request.path):
+            for key, value in security_headers(request.path).items():
+                response.headers.setdefault(key, value)
+        else:
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,60 @@
+"""Alembic environment: runs migrations with the service's own settings."""
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import text
+
+from handoff_bridge.db.engine import check_schema_name, make_engine
+from handoff_bridge.db.models import Base
+from handoff_bridge.settings import Settings
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _settings() -> Settings:
+    return config.attributes.get("settings") or Settings()
+
+
+def do_run_migrations(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    settings = _settings()
+    engine = make_engine(settings, pool_size=1)
+    try:
+        if settings.db_schema and not settings.is_sqlite:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(settings.db_schema)}"')
+                )
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_settings().database_url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_async_migrations())

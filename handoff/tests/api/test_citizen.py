@@ -1,0 +1,243 @@
+"""Citizen API: messages, sequence numbers, reconnects, the bot relay and bad input."""
+
+import asyncio
+
+from helpers import (
+    WsClient,
+    is_msg,
+    messages,
+    new_conversation,
+    send,
+    wait_for_messages,
+)
+from sqlalchemy import select, text
+
+from handoff_bridge.db.models import Escalation, Message
+
+
+async def test_messages_get_consecutive_sequence_numbers_before_ack(client, bridge):
+    cid, headers = await new_conversation(client)
+    first = await send(client, cid, headers, "hej")
+    assert first["seq"] == 1 and first["duplicate"] is False
+    # Stored at ack time: read straight from the database.
+    async with bridge.deps.sessionmaker() as s:
+        stored = await s.scalar(select(Message).where(Message.conversation_id == cid, Message.seq == 1))
+    assert stored.sender == "citizen" and stored.text == "hej"
+    msgs = await wait_for_messages(client, cid, headers, lambda m: len(m) >= 4)
+    assert [m["seq"] for m in msgs] == list(range(1, len(msgs) + 1))
+
+
+async def test_resend_with_same_client_msg_id_is_stored_once(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    a = await send(client, cid, headers, "hej", client_msg_id="m-1")
+    b = await send(client, cid, headers, "hej", client_msg_id="m-1")
+    assert a["seq"] == b["seq"] and b["duplicate"] is True
+    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    await asyncio.sleep(0.2)
+    assert fake_rasa.texts_for(cid) == ["hej"]
+    async with bridge.deps.sessionmaker() as s:
+        count = await s.scalar(text("SELECT count(*) FROM messages WHERE sender = 'citizen'"))
+    assert count == 1
+
+
+async def test_bot_relay_sends_metadata_and_relays_everything(client, fake_rasa):
+    cid, headers = await new_conversation(client, municipality="101", language="da")
+    await send(client, cid, headers, "Hvordan får jeg et pas?", login_token="jwt.example.token")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: sum(x["sender"] == "bot" for x in m) >= 3)
+    req = fake_rasa.requests[-1]
+    # The sender is the conversation id, never the citizen's secret token.
+    assert req["sender"] == cid
+    assert req["message"] == "Hvordan får jeg et pas?"
+    assert req["metadata"] == {"municipality": "101", "language": "da", "login_token": "jwt.example.token"}
+    bot = [m for m in msgs if m["sender"] == "bot"]
+    assert bot[0]["text"] == "Svar på: Hvordan får jeg et pas?"
+    assert bot[0]["payload"]["buttons"] == [{"title": "Pas", "payload": "/ask_passport"}]
+    assert bot[1]["payload"]["custom"] == {"kind": "link", "url": "https://example.invalid/pas"}
+    assert bot[2]["payload"]["image"] == "https://example.invalid/pas.png"
+    # NLU details are for agents only.
+    assert "topic" not in bot[0] and "confidence" not in bot[0]
+
+
+async def test_button_click_sends_payload_to_rasa(client, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "Pas", payload="/ask_passport")
+    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    assert fake_rasa.texts_for(cid) == ["/ask_passport"]
+
+
+async def test_bot_turn_stores_topic_and_confidence(client, bridge):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "pas")
+    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    async with bridge.deps.sessionmaker() as s:
+        bot = (await s.scalars(select(Message).where(Message.conversation_id == cid, Message.sender == "bot"))).all()
+    assert bot and all(m.topic == "ask_passport" and abs(m.confidence - 0.93) < 1e-9 for m in bot)
+
+
+async def test_reconnect_gets_missed_messages_once_in_order(client, bridge):
+    cid, headers = await new_conversation(client)
+    ws = await WsClient.citizen(bridge.url, cid, headers)
+    await ws.recv_until(lambda f: f["type"] == "hello")
+    await ws.send({"type": "message", "text": "første", "client_msg_id": "a"})
+    await ws.recv_until(lambda f: f["type"] == "ack")
+    await ws.recv_until(is_msg("bot"))
+    seen = max(f["seq"] for f in ws.frames if f["type"] == "message")
+    await ws.close()
+    # While disconnected: more messages arrive (citizen via HTTP, bot replies).
+    await send(client, cid, headers, "anden")
+    all_msgs = await wait_for_messages(client, cid, headers, lambda m: sum(x["sender"] == "bot" for x in m) >= 6)
+    ws2 = await WsClient.citizen(bridge.url, cid, headers, last_seq=seen)
+    await ws2.recv_until(lambda f: f["type"] == "message" and f["seq"] == all_msgs[-1]["seq"])
+    await asyncio.sleep(0.3)
+    await ws2.send({"type": "ping"})
+    await ws2.recv_until(lambda f: f["type"] == "pong")
+    got = [f["seq"] for f in ws2.frames if f["type"] == "message"]
+    assert got == [m["seq"] for m in all_msgs if m["seq"] > seen]
+    await ws2.close()
+
+
+async def test_websocket_live_stream_has_no_gaps_or_duplicates(client, bridge):
+    cid, headers = await new_conversation(client)
+    ws = await WsClient.citizen(bridge.url, cid, headers)
+    for i in range(5):
+        await ws.send({"type": "message", "text": f"besked {i}", "client_msg_id": f"c{i}"})
+    await ws.recv_until(lambda f: f["type"] == "message" and f["seq"] >= 20, timeout=10)
+    seqs = [f["seq"] for f in ws.frames if f["type"] == "message"]
+    assert seqs == list(range(1, len(seqs) + 1))
+    acks = [f for f in ws.frames if f["type"] == "ack"]
+    assert sorted(a["client_msg_id"] for a in acks) == [f"c{i}" for i in range(5)]
+    await ws.close()
+
+
+async def test_long_poll_returns_when_a_message_arrives(client, bridge):
+    cid, headers = await new_conversation(client)
+    poll = asyncio.create_task(messages(client, cid, headers, after=0, wait=5))
+    await asyncio.sleep(0.3)
+    assert not poll.done()
+    await send(client, cid, headers, "hej")
+    got = await asyncio.wait_for(poll, 5)
+    assert got and got[0]["seq"] == 1
+
+
+async def test_personal_numbers_are_masked_in_storage(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "Mit cpr er 010203-1234 og tlf 12 34 56 78")
+    async with bridge.deps.sessionmaker() as s:
+        stored = await s.scalar(select(Message.text).where(Message.conversation_id == cid, Message.seq == 1))
+    assert "1234" not in stored and "######-####" in stored and "## ## ## ##" in stored
+    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    assert "010203" not in fake_rasa.texts_for(cid)[0]
+
+
+async def test_rasa_timeout_tells_citizen_and_queues_at_once(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "slow please")
+    msgs = await wait_for_messages(client, cid, headers,
+                                   lambda m: any("nummer 1 i køen" in (x["text"] or "") for x in m), timeout=6)
+    system = [m["text"] for m in msgs if m["sender"] == "system"]
+    assert any("svarer ikke lige nu" in t for t in system)
+    state = (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()
+    assert state["mode"] == "queued" and state["queue"]["position"] == 1
+    assert (cid, "pause") in fake_rasa.events
+    async with bridge.deps.sessionmaker() as s:
+        esc = await s.scalar(select(Escalation).where(Escalation.conversation_id == cid))
+    assert esc.reason == "system_unavailable"
+
+
+async def test_rasa_error_in_swedish(client, fake_rasa):
+    cid, headers = await new_conversation(client, language="sv")
+    await send(client, cid, headers, "boom")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: any("nummer 1 i kön" in (x["text"] or "") for x in m))
+    assert any("svarar inte just nu" in (m["text"] or "") for m in msgs)
+
+
+async def test_talk_to_a_person_pauses_bot_and_stops_forwarding(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    resp = await client.post(f"/api/v1/citizen/conversations/{cid}/handoff", headers=headers)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "queued" and body["position"] == 1 and body["estimated_wait_seconds"] > 0
+    assert (cid, "pause") in fake_rasa.events
+    again = (await client.post(f"/api/v1/citizen/conversations/{cid}/handoff", headers=headers)).json()
+    assert again["status"] == "queued" and again["position"] == 1
+    await send(client, cid, headers, "er der nogen?")
+    await asyncio.sleep(0.3)
+    assert fake_rasa.texts_for(cid) == []
+
+
+async def test_handoff_button_payload_escalates(client, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "Tal med en medarbejder", payload="bridge:handoff")
+    await wait_for_messages(client, cid, headers, lambda m: any("i kø" in (x["text"] or "") for x in m))
+    assert fake_rasa.texts_for(cid) == []
+
+
+async def test_repeated_fallback_escalates(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "??? a")
+    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    await send(client, cid, headers, "??? b")
+    await wait_for_messages(client, cid, headers, lambda m: any("i kø" in (x["text"] or "") for x in m))
+    async with bridge.deps.sessionmaker() as s:
+        esc = await s.scalar(select(Escalation).where(Escalation.conversation_id == cid))
+    assert esc.reason == "repeated_fallback" and esc.topic == "nlu_fallback"
+
+
+async def test_queue_position_updates_live(client, bridge):
+    c1, h1 = await new_conversation(client)
+    c2, h2 = await new_conversation(client)
+    await client.post(f"/api/v1/citizen/conversations/{c1}/handoff", headers=h1)
+    ws = await WsClient.citizen(bridge.url, c2, h2)
+    await ws.recv_until(lambda f: f["type"] == "hello")
+    r = (await client.post(f"/api/v1/citizen/conversations/{c2}/handoff", headers=h2)).json()
+    assert r["position"] == 2
+    await ws.recv_until(lambda f: f["type"] == "queue" and f["position"] == 2)
+    # The first citizen leaves; the second moves up.
+    await client.post(f"/api/v1/citizen/conversations/{c1}/leave", headers=h1)
+    update = await ws.recv_until(lambda f: f["type"] == "queue" and f["position"] == 1)
+    assert update["estimated_wait_seconds"] > 0
+    await ws.close()
+
+
+async def test_bad_input_gets_clear_4xx(client, bridge):
+    bad_create = await client.post("/api/v1/citizen/conversations", json={"municipality": "101", "language": "en"})
+    assert bad_create.status_code == 400 and bad_create.json()["error"]["code"] == "invalid_language"
+    not_json = await client.post("/api/v1/citizen/conversations", content=b"{nope", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid_json"
+    cid, headers = await new_conversation(client)
+    too_long = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                                 json={"text": "x" * (bridge.deps.settings.max_message_chars + 1)})
+    assert too_long.status_code == 413 and too_long.json()["error"]["code"] == "message_too_long"
+    empty = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers, json={"text": "  "})
+    assert empty.status_code == 400
+    huge = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                             content=b'{"text": "' + b"x" * (bridge.deps.settings.request_max_size + 10) + b'"}')
+    assert huge.status_code == 413
+    wrong = await client.post(f"/api/v1/citizen/conversations/{cid}/messages",
+                              headers={"Authorization": "Bearer wrong"}, json={"text": "hej"})
+    assert wrong.status_code == 401
+    missing = await client.get(f"/api/v1/citizen/conversations/{cid}")
+    assert missing.status_code == 401
+    bad_after = await client.get(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers, params={"after": "x"})
+    assert bad_after.status_code == 400
+    # Nothing was lost or half-stored by the rejected requests.
+    assert (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()["last_seq"] == 0
+
+
+async def test_websocket_rejects_bad_token_and_bad_frames(client, bridge):
+    import websockets
+
+    cid, headers = await new_conversation(client)
+    ws = await WsClient.citizen(bridge.url, cid, {"Authorization": "Bearer nope"})
+    try:
+        await asyncio.wait_for(ws.ws.recv(), 5)
+        raise AssertionError("expected close")
+    except websockets.ConnectionClosed as exc:
+        assert exc.rcvd.code == 4401
+    ws = await WsClient.citizen(bridge.url, cid, headers)
+    await ws.send({"type": "message", "text": ""})
+    err = await ws.recv_until(lambda f: f["type"] == "error")
+    assert err["error"]["code"] == "empty_message" and err["status"] == 400
+    await ws.ws.send("not json")
+    err = await ws.recv_until(lambda f: f["type"] == "error" and f["error"]["code"] == "invalid_json")
+    await ws.close()

@@ -1,0 +1,227 @@
+"""Test fixtures: every test runs against SQLite and PostgreSQL (with Redis fan-out).
+
+PostgreSQL: one schema per test run (HANDOFF_TEST_POSTGRES_URL), dropped at
+the end; tables are emptied between tests. Redis: a channel prefix per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sanic import Sanic
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SERVICE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_rasa import FakeRasa  # noqa: E402
+
+from handoff_bridge.__main__ import migrate  # noqa: E402
+from handoff_bridge.app import create_app  # noqa: E402
+from handoff_bridge.db.models import Base  # noqa: E402
+from handoff_bridge.settings import Settings  # noqa: E402
+
+Sanic.test_mode = True
+
+POSTGRES_URL = os.environ.get("HANDOFF_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HANDOFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+SERVICE_TOKEN = "test-service-token-0123456789abcdef"
+RASA_TOKEN = "test-rasa-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_queue_config(path: Path) -> Path:
+    """Test queues: Danish and Swedish open around the clock, plus one closed today."""
+    today = dt.date.today()
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    all_day = "\n".join(f"      {d}: ['00:00-24:00']" for d in days)
+    # Closed all of today and yesterday/tomorrow in any time zone; opens after that.
+    closed_dates = "\n".join(f"      - {today + dt.timedelta(days=i)}" for i in (-1, 0, 1))
+    path.write_text(f"""
+queues:
+  - name: closed-queue
+    language: da
+    municipalities: ["closed-town"]
+    timezone: Europe/Copenhagen
+    callback_offer_after_seconds: 600
+    hours:
+{all_day}
+    holidays:
+{closed_dates}
+  - name: aarhus
+    language: da
+    municipalities: ["751"]
+    timezone: Europe/Copenhagen
+    callback_offer_after_seconds: 600
+    hours:
+{all_day}
+  - name: da-general
+    language: da
+    municipalities: ["*"]
+    timezone: Europe/Copenhagen
+    callback_offer_after_seconds: 600
+    default_handle_seconds: 240
+    hours:
+{all_day}
+  - name: sv-general
+    language: sv
+    municipalities: ["*"]
+    timezone: Europe/Stockholm
+    callback_offer_after_seconds: 600
+    hours:
+{all_day}
+""", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def queue_config(tmp_path_factory) -> Path:
+    return write_queue_config(tmp_path_factory.mktemp("cfg") / "queues.yml")
+
+
+def _base_settings(backend: str, tmp_dir: Path, queue_config: Path) -> Settings:
+    common = dict(
+        env="development",
+        service_token=SERVICE_TOKEN,
+        rasa_token=RASA_TOKEN,
+        rasa_timeout_seconds=1.0,
+        cookie_secure=False,
+        queues_config=queue_config,
+        sweeper_interval_seconds=3600,
+        # Cheap hashing keeps the agent tests fast; production uses the defaults.
+        password_time_cost=1,
+        password_memory_kib=8192,
+    )
+    if backend == "sqlite":
+        return Settings(database_url=f"sqlite+aiosqlite:///{tmp_dir / 'handoff.db'}", **common)
+    return Settings(
+        database_url=POSTGRES_URL,
+        db_schema=f"handoff_test_{RUN_ID}",
+        redis_url=REDIS_URL,
+        redis_channel_prefix=f"handoff_test_{RUN_ID}",
+        **common,
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend_settings(request, tmp_path_factory, queue_config) -> Settings:
+    settings = _base_settings(request.param, tmp_path_factory.mktemp(request.param), queue_config)
+    migrate(settings)
+    yield settings
+    if request.param == "postgres":
+        async def drop():
+            engine = create_async_engine(POSTGRES_URL)
+            async with engine.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.db_schema}" CASCADE'))
+            await engine.dispose()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture
+def backend(backend_settings) -> str:
+    return "sqlite" if backend_settings.is_sqlite else "postgres"
+
+
+async def clean_tables(settings: Settings) -> None:
+    from handoff_bridge.db.engine import make_engine
+
+    engine = make_engine(settings, pool_size=1)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if settings.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+        else:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+class RunningServer:
+    def __init__(self, app: Sanic, server, url: str):
+        self.app = app
+        self.server = server
+        self.url = url
+
+    @property
+    def deps(self):
+        return self.app.ctx.deps
+
+    async def stop(self):
+        # As Sanic's own runner does: stop listening, end connections, then the
+        # after-stop listeners (which close the database).
+        self.server.close()
+        await self.server.wait_closed()
+        await self.server.before_stop()
+        for conn in list(self.server.connections):
+            conn.close_if_idle() or conn.abort()
+        await self.server.after_stop()
+
+
+async def start_app(app: Sanic) -> RunningServer:
+    # Handler rewriting and the banner only slow down per-test start-up.
+    app.config.TOUCHUP = False
+    app.config.MOTD = False
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    return RunningServer(app, server, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+async def fake_rasa():
+    rasa = FakeRasa(RASA_TOKEN, SERVICE_TOKEN)
+    running = await start_app(rasa.app)
+    rasa.url = running.url
+    yield rasa
+    await running.stop()
+
+
+@pytest.fixture
+def bridge_overrides() -> dict:
+    """Override in a test module (or with indirect parametrisation) to change settings."""
+    return {}
+
+
+@pytest.fixture
+async def bridge(backend_settings, fake_rasa, bridge_overrides):
+    await clean_tables(backend_settings)
+    settings = backend_settings.model_copy(update={"rasa_url": fake_rasa.url, **bridge_overrides})
+    running = await start_app(create_app(settings))
+    fake_rasa.bridge_url = running.url
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def client(bridge):
+    async with httpx.AsyncClient(base_url=bridge.url, timeout=15) as c:
+        yield c
+
+
+def pytest_collection_modifyitems(config, items):
+    # Several instances only make sense with a shared PostgreSQL and Redis.
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("multi_instance") and "[sqlite]" in item.nodeid else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -1,0 +1,119 @@
+"""Small clients for the bridge's citizen and agent APIs, used by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import websockets
+
+from handoff_bridge.services import agents as agent_svc
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+
+
+async def new_conversation(client, municipality="101", language="da") -> tuple[str, dict]:
+    resp = await client.post("/api/v1/citizen/conversations", json={"municipality": municipality, "language": language})
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    return body["conversation_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+async def send(client, cid, headers, text, **extra):
+    resp = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers, json={"text": text, **extra})
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()
+
+
+async def messages(client, cid, headers, after=0, wait=0.0):
+    resp = await client.get(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                            params={"after": after, "wait": wait})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["messages"]
+
+
+async def wait_for_messages(client, cid, headers, predicate, timeout=5.0):
+    """Poll until predicate(all messages) is true; returns the messages."""
+    deadline = time.monotonic() + timeout
+    msgs = []
+    while time.monotonic() < deadline:
+        msgs = await messages(client, cid, headers)
+        if predicate(msgs):
+            return msgs
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met; messages: {[(m['sender'], m['text']) for m in msgs]}")
+
+
+async def make_agent(deps, login, role="agent", capacity=3, languages=("da",), municipalities=("*",)):
+    return await agent_svc.create_agent(deps, {
+        "login": login, "password": DEFAULT_PASSWORD, "display_name": login.title(), "role": role,
+        "capacity": capacity, "languages": list(languages), "municipalities": list(municipalities),
+    })
+
+
+async def login(client, login_name, password=DEFAULT_PASSWORD, available=True) -> dict:
+    resp = await client.post("/api/v1/agent/login", json={"login": login_name, "password": password})
+    assert resp.status_code == 200, resp.text
+    headers = {"Authorization": f"Bearer {resp.json()['token']}"}
+    if available:
+        r = await client.put("/api/v1/agent/me/status", headers=headers, json={"status": "available"})
+        assert r.status_code == 200, r.text
+    return headers
+
+
+async def agent_session(deps, client, login_name, **kwargs) -> dict:
+    await make_agent(deps, login_name, **kwargs)
+    return await login(client, login_name)
+
+
+class WsClient:
+    def __init__(self, ws):
+        self.ws = ws
+        self.frames: list[dict] = []
+
+    @classmethod
+    async def citizen(cls, base_url, cid, headers, last_seq=0, login_token=None):
+        url = base_url.replace("http://", "ws://") + f"/api/v1/citizen/conversations/{cid}/ws"
+        ws = await websockets.connect(url, open_timeout=5)
+        token = headers["Authorization"].split(" ", 1)[1]
+        hello = {"type": "hello", "token": token, "last_seq": last_seq}
+        if login_token:
+            hello["login_token"] = login_token
+        await ws.send(json.dumps(hello))
+        return cls(ws)
+
+    @classmethod
+    async def agent(cls, base_url, headers):
+        url = base_url.replace("http://", "ws://") + "/api/v1/agent/ws"
+        ws = await websockets.connect(url, open_timeout=5)
+        await ws.send(json.dumps({"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}))
+        return cls(ws)
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+    async def recv_until(self, predicate, timeout=5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching frame; got {self.frames[-10:]}")
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), remaining)
+            except asyncio.TimeoutError:
+                continue
+            frame = json.loads(raw)
+            self.frames.append(frame)
+            if predicate(frame):
+                return frame
+
+    async def close(self):
+        await self.ws.close()
+
+
+def is_msg(sender=None, text_part=None):
+    def pred(f):
+        return (f.get("type") == "message" and (sender is None or f.get("sender") == sender)
+                and (text_part is None or text_part in (f.get("text") or "")))
+    return pred

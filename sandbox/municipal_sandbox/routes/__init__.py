@@ -1,0 +1,1 @@
+"""Blueprints: one per sandbox system, plus the sandbox administration."""

@@ -1,0 +1,1 @@
+"""Fixtures of the adapter tests: the sandbox comes from tests/conftest.py."""

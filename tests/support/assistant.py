@@ -1,0 +1,155 @@
+"""The assistant as it runs in production: the Rasa server and the action
+server as real processes, talking to the sandboxed municipal systems and to a
+recording stand-in for the handoff bridge's service endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import urllib.error
+import urllib.request
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from tests.support.processes import free_port, running_process
+from tests.support.sandbox import Sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+MODEL = REPO / "models" / "ddh.tar.gz"
+RASA_STARTUP_SECONDS = 180
+
+
+@dataclass
+class RecordingBridge:
+    """Answers the bridge's service endpoint (contract in actions/handoff.py)
+    and keeps every escalation it received."""
+
+    token: str
+    status: str = "queued"
+    fail: bool = False
+    handoffs: List[Dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def serve(self) -> ThreadingHTTPServer:
+        bridge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.headers.get("Authorization") != f"Bearer {bridge.token}":
+                    return self._reply(401, {"error": "unauthorised"})
+                if bridge.fail or self.path != "/api/v1/service/handoffs":
+                    return self._reply(503, {"error": "unavailable"})
+                bridge.handoffs.append(body)
+                self._reply(200, {"status": bridge.status, "queue_position": 1})
+
+            def _reply(self, status: int, body: Dict[str, Any]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+@dataclass
+class Assistant:
+    url: str
+    token: str
+    bridge: RecordingBridge
+    sandbox: Optional[Sandbox]
+
+    def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """One citizen message through the bridge channel, as the bridge sends it."""
+        body = json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/bridge/webhook",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/model/parse?token={self.token}",
+            data=json.dumps({"text": text}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        request = urllib.request.Request(f"{self.url}/conversations/{sender}/tracker?token={self.token}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+
+@contextmanager
+def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
+    token = secrets.token_urlsafe(24)
+    bridge = RecordingBridge(token=secrets.token_urlsafe(24))
+    action_port, rasa_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",
+        "RASA_TOKEN": token,
+        "HANDOFF_SERVICE_TOKEN": bridge.token,
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "RASA_TRACKER_DB": str(workdir / "tracker.db"),
+        "SANIC_HOST": "127.0.0.1",
+        **(sandbox.adapter_env() if sandbox else {}),
+    }
+    with ExitStack() as stack:
+        server = bridge.serve()
+        stack.callback(server.shutdown)
+        env["HANDOFF_URL"] = bridge.url
+        stack.enter_context(
+            running_process(
+                "action server",
+                [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+                cwd=REPO,
+                env=env,
+                log_path=workdir / "actions.log",
+                health_url=f"http://127.0.0.1:{action_port}/health",
+                startup_seconds=RASA_STARTUP_SECONDS,
+            )
+        )
+        url = f"http://127.0.0.1:{rasa_port}"
+        stack.enter_context(
+            running_process(
+                "rasa",
+                [
+                    str(VENV_BIN / "rasa"), "run", "--model", str(MODEL),
+                    "--interface", "127.0.0.1", "--port", str(rasa_port),
+                    "--enable-api", "--auth-token", token,
+                    "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                ],
+                cwd=REPO,
+                env=env,
+                log_path=workdir / "rasa.log",
+                # The bridge channel answers only once the model is loaded.
+                health_url=f"{url}/status?token={token}",
+                startup_seconds=RASA_STARTUP_SECONDS,
+            )
+        )
+        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox)
