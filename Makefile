@@ -64,7 +64,7 @@ evaluate: $(MODEL)
 
 .PHONY: test
 test: setup validate $(MODEL)
-	$(PY) -m pytest tests -n 2 -p no:cacheprovider
+	$(PY) -m pytest tests -n 2 --dist loadgroup -p no:cacheprovider
 	$(MAKE) -C sandbox test
 	$(MAKE) -C handoff test
 

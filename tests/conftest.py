@@ -77,3 +77,12 @@ def bridge(assistant):
     assistant.bridge.fail = False
     assistant.bridge.status = "queued"
     return assistant.bridge
+
+
+def pytest_collection_modifyitems(config, items):
+    # Every test that talks to the running assistant goes to one xdist worker
+    # (`--dist loadgroup`), so the Rasa server starts once, not once per worker.
+    for item in items:
+        if "assistant" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("assistant"))
+            item.add_marker(pytest.mark.e2e)

@@ -37,11 +37,17 @@ from rasa_addons.nlu.language_detector import (
 
 
 def conversation_language(
-    current: Optional[Text], parse_data: Dict[Text, Any], switch_threshold: float
+    current: Optional[Text],
+    parse_data: Dict[Text, Any],
+    switch_threshold: float,
+    metadata: Optional[Dict[Text, Any]] = None,
 ) -> Optional[Text]:
     """The language the conversation should continue in after this message."""
     detected = parse_data.get(LANGUAGE)
     if detected not in SUPPORTED:
+        # Button payloads ("/passport") skip NLU: only the website can tell.
+        if current not in SUPPORTED and (metadata or {}).get(LANGUAGE) in SUPPORTED:
+            return metadata[LANGUAGE]
         return current
     if current not in SUPPORTED:
         return detected
@@ -100,6 +106,7 @@ class LanguagePolicy(Policy):
                 current,
                 tracker.latest_message.parse_data or {},
                 self.config["switch_threshold"],
+                tracker.latest_message.metadata,
             )
             if target != current:
                 events.append(SlotSet(LANGUAGE_SLOT, target))

@@ -1,0 +1,159 @@
+"""The dialogue end to end, through the running Rasa server and action server:
+language from metadata or text, greeting, FAQ answers and follow-ups,
+clarification, and the way to a person."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+DA = {"language": "da", "municipality": "101"}
+SV = {"language": "sv", "municipality": "1481"}
+
+
+def conversation() -> str:
+    return f"e2e-{uuid.uuid4().hex}"
+
+
+def texts(reply) -> str:
+    return " ".join(message.get("text") or "" for message in reply["messages"])
+
+
+def buttons(reply) -> list:
+    return [button for message in reply["messages"] for button in message.get("buttons") or []]
+
+
+# ---------------------------------------------------------------- /model/parse
+
+@pytest.mark.parametrize(
+    "text, language, topic",
+    [
+        ("min mitid er spaerret hvad goer jeg", "da", "mitid_blocked"),
+        ("hvordan bestiller jeg nyt pas til min søn", "da", "passport"),
+        ("hur byter jag adress nar jag flyttar", "sv", "moving"),
+        ("mitt bankid är spärrat", "sv", "bankid_blocked"),
+    ],
+)
+def test_parse_without_metadata_names_language_and_topic(assistant, text, language, topic):
+    result = assistant.parse(text)
+    assert result["intent"]["name"] == topic
+    assert result["language"] == language
+    assert result["language_source"] == "text"
+    assert 0.5 <= result["language_confidence"] <= 1.0
+
+
+# ---------------------------------------------------------------- language
+
+def test_greeting_in_danish_says_what_the_bot_can_do(assistant):
+    reply = assistant.send(conversation(), "hej", DA)
+    assert "MitID" in texts(reply) and "medarbejder" in texts(reply)
+    assert reply["nlu"]["language"] == "da"
+    assert {"title": "Tal med en medarbejder", "payload": "/request_human"} in buttons(reply)
+
+
+def test_greeting_in_swedish_from_metadata(assistant):
+    reply = assistant.send(conversation(), "hej", SV)
+    assert "BankID" in texts(reply) and "person" in texts(reply)
+    assert reply["nlu"]["language"] == "sv"
+
+
+def test_language_from_text_when_the_website_sends_none(assistant):
+    reply = assistant.send(conversation(), "hej! hur ansöker jag om bostadsbidrag?", {})
+    assert reply["nlu"] == {**reply["nlu"], "topic": "housing_benefit", "language": "sv"}
+    assert "Fick du svar på din fråga?" in texts(reply)
+
+
+def test_a_citizen_who_switches_language_gets_answers_in_the_new_one(assistant):
+    sender = conversation()
+    first = assistant.send(sender, "jeg skal flytte, hvordan melder jeg flytning?", DA)
+    assert "Hjalp svaret dig?" in texts(first)
+    second = assistant.send(sender, "ursäkta, kan du svara på svenska? hur gör jag en flyttanmälan?", DA)
+    assert second["nlu"]["language"] == "sv"
+    assert "Fick du svar på din fråga?" in texts(second)
+
+
+# ---------------------------------------------------------------- FAQ
+
+def test_faq_answer_links_to_the_official_page_and_asks_whether_it_helped(assistant):
+    reply = assistant.send(conversation(), "jeg har fået ny telefon, hvordan flytter jeg mitid appen", DA)
+    assert reply["nlu"]["topic"] == "mitid_new_phone"
+    assert "https://" in texts(reply)
+    assert [b["payload"] for b in reply["messages"][-1]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_follow_up_questions_in_the_same_conversation(assistant):
+    sender = conversation()
+    assistant.send(sender, "hvordan får jeg et nyt sundhedskort", DA)
+    reply = assistant.send(sender, "og hvad med mit kørekort, det er også blevet væk", DA)
+    assert reply["nlu"]["topic"] == "drivers_license"
+    assert "Hjalp svaret dig?" in texts(reply)
+
+
+def test_helpful_yes_and_no(assistant):
+    sender = conversation()
+    assistant.send(sender, "hvornår udbetales kontanthjælp", DA)
+    assert "Dejligt" in texts(assistant.send(sender, "/affirm", DA))
+
+    sender = conversation()
+    assistant.send(sender, "hvornår udbetales kontanthjælp", DA)
+    reply = assistant.send(sender, "nej det hjalp ikke", DA)
+    assert "andre ord" in texts(reply)
+    assert {"title": "Tal med en medarbejder", "payload": "/request_human"} in buttons(reply)
+
+
+# ---------------------------------------------------------------- clarification
+
+def test_unclear_message_gets_suggestions_then_the_offer_of_a_person(assistant, bridge):
+    sender = conversation()
+    first = assistant.send(sender, "det der med koden fra i går", DA)
+    assert "andre ord" in texts(first)
+    suggested = [b["payload"] for b in buttons(first)]
+    assert 2 <= len(suggested) <= 3 and all(p.startswith("/") for p in suggested)
+
+    second = assistant.send(sender, "altså det jeg skrev før", DA)
+    assert "medarbejder" in texts(second)
+    assert {"title": "Tal med en medarbejder", "payload": "/request_human"} in buttons(second)
+
+    third = assistant.send(sender, "/request_human", DA)
+    assert third["paused"] is True
+    assert bridge.handoffs[-1]["reason"] == "repeated_fallback"
+
+
+def test_a_suggestion_button_answers_the_topic(assistant):
+    reply = assistant.send(conversation(), "/passport", SV)
+    assert "polisen.se" in texts(reply)
+
+
+# ---------------------------------------------------------------- handoff
+
+def test_a_person_on_request_pauses_the_bot_and_tells_the_bridge(assistant, bridge):
+    sender = conversation()
+    assistant.send(sender, "mit cpr er 010203-1234 og min mitid er blevet spærret", DA)
+    reply = assistant.send(sender, "jeg vil gerne tale med en rigtig person", DA)
+    assert reply["paused"] is True
+    assert "kø" in texts(reply)
+    [handoff] = bridge.handoffs
+    assert handoff["conversation_id"] == sender
+    assert handoff["reason"] == "citizen_request"
+    assert handoff["language"] == "da"
+    assert "010203-1234" not in handoff["summary"] and "mitid" in handoff["summary"].lower()
+    # The bot stays silent until an agent hands the conversation back.
+    assert assistant.send(sender, "hallo?", DA)["messages"] == []
+
+
+def test_a_person_after_an_answer_that_did_not_help(assistant, bridge):
+    sender = conversation()
+    assistant.send(sender, "hur ansöker jag om ekonomiskt bistånd", SV)
+    assistant.send(sender, "/deny", SV)
+    reply = assistant.send(sender, "/request_human", SV)
+    assert reply["paused"] is True
+    assert bridge.handoffs[-1]["reason"] == "not_helpful"
+    assert bridge.handoffs[-1]["language"] == "sv"
+
+
+def test_when_the_bridge_is_down_the_citizen_gets_the_phone_number(assistant, bridge):
+    bridge.fail = True
+    reply = assistant.send(conversation(), "kan jeg tale med en medarbejder", DA)
+    assert reply["paused"] is False
+    assert "70 20 00 00" in texts(reply)
