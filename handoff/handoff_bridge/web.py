@@ -88,6 +88,6 @@ def install(app: Sanic) -> None:
     async def add_security_headers(request: Request, response):
         if is_web_path(request.path):
             for key, value in security_headers(request.path).items():
-                response.headers.setdefault(key, value)
+                response.headers[key] = value
         else:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,256 @@
+/*
+ * Shared by the agent console and the supervisor view: API calls, DOM helpers,
+ * Danish/Swedish interface texts and the login form. No dependencies.
+ * Everything from the server is rendered with textContent.
+ */
+(function () {
+  "use strict";
+
+  var TEXTS = {
+    da: {
+      login: "Log ind", loginTitle: "Log ind", user: "Brugernavn", password: "Adgangskode",
+      loginFailed: "Forkert brugernavn eller adgangskode.", logout: "Log ud", language: "Sprog",
+      error: "Noget gik galt: {message}", loading: "Henter …", none: "Ingen",
+      seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} t {m} min",
+      lang_da: "dansk", lang_sv: "svensk",
+      reason_citizen_request: "Borgeren bad om en medarbejder",
+      reason_repeated_fallback: "Assistenten forstod ikke",
+      reason_not_helpful: "Svaret hjalp ikke",
+      reason_system_unavailable: "Assistenten svarede ikke",
+      onlySupervisors: "Denne side er kun for supervisorer.",
+      connection: "Live-forbindelsen er afbrudt. Forbinder igen …"
+    },
+    sv: {
+      login: "Logga in", loginTitle: "Logga in", user: "Användarnamn", password: "Lösenord",
+      loginFailed: "Fel användarnamn eller lösenord.", logout: "Logga ut", language: "Språk",
+      error: "Något gick fel: {message}", loading: "Hämtar …", none: "Inga",
+      seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} h {m} min",
+      lang_da: "danska", lang_sv: "svenska",
+      reason_citizen_request: "Invånaren bad om en handläggare",
+      reason_repeated_fallback: "Assistenten förstod inte",
+      reason_not_helpful: "Svaret hjälpte inte",
+      reason_system_unavailable: "Assistenten svarade inte",
+      onlySupervisors: "Den här sidan är bara för arbetsledare.",
+      connection: "Liveanslutningen bröts. Ansluter igen …"
+    }
+  };
+
+  function pickLanguage() {
+    var saved = null;
+    try {
+      saved = window.localStorage.getItem("ddh-console-language");
+    } catch (e) {
+      saved = null;
+    }
+    if (saved === "da" || saved === "sv") {
+      return saved;
+    }
+    return (navigator.language || "da").toLowerCase().indexOf("sv") === 0 ? "sv" : "da";
+  }
+
+  var DDH = {
+    lang: pickLanguage(),
+    texts: TEXTS,
+
+    addTexts: function (more) {
+      Object.keys(more).forEach(function (lang) {
+        Object.keys(more[lang]).forEach(function (k) { TEXTS[lang][k] = more[lang][k]; });
+      });
+    },
+
+    t: function (key, values) {
+      var s = TEXTS[DDH.lang][key];
+      if (s === undefined) {
+        s = TEXTS.da[key] !== undefined ? TEXTS.da[key] : key;
+      }
+      if (values) {
+        Object.keys(values).forEach(function (k) {
+          s = s.split("{" + k + "}").join(String(values[k]));
+        });
+      }
+      return s;
+    },
+
+    setLanguage: function (lang) {
+      try {
+        window.localStorage.setItem("ddh-console-language", lang);
+      } catch (e) {
+        // not remembered
+      }
+      window.location.reload();
+    },
+
+    el: function (tag, attrs, text) {
+      var node = document.createElement(tag);
+      if (attrs) {
+        Object.keys(attrs).forEach(function (k) {
+          var v = attrs[k];
+          if (k === "className") {
+            node.className = v;
+          } else if (v !== null && v !== undefined && v !== false) {
+            node.setAttribute(k, v === true ? "" : v);
+          }
+        });
+      }
+      if (text !== undefined && text !== null) {
+        node.textContent = text;
+      }
+      return node;
+    },
+
+    svg: function (tag, attrs) {
+      var node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+      return node;
+    },
+
+    clear: function (node) {
+      while (node.firstChild) {
+        node.removeChild(node.firstChild);
+      }
+    },
+
+    api: function (method, path, body) {
+      return fetch(path, {
+        method: method,
+        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        cache: "no-store"
+      }).then(function (resp) {
+        return resp.text().then(function (text) {
+          var data = null;
+          try {
+            data = text ? JSON.parse(text) : null;
+          } catch (e) {
+            data = null;
+          }
+          if (!resp.ok) {
+            var err = new Error((data && data.error && data.error.message) || resp.statusText);
+            err.status = resp.status;
+            err.code = data && data.error && data.error.code;
+            throw err;
+          }
+          return data;
+        });
+      });
+    },
+
+    duration: function (seconds) {
+      seconds = Math.max(0, Math.round(seconds || 0));
+      if (seconds < 60) {
+        return DDH.t("seconds", { s: seconds });
+      }
+      if (seconds < 3600) {
+        return DDH.t("minutes", { m: Math.floor(seconds / 60), s: seconds % 60 });
+      }
+      return DDH.t("hours", { h: Math.floor(seconds / 3600), m: Math.floor((seconds % 3600) / 60) });
+    },
+
+    reason: function (code) {
+      var key = "reason_" + code;
+      return TEXTS[DDH.lang][key] || code;
+    },
+
+    announce: function (text) {
+      var live = document.getElementById("live");
+      if (!live) {
+        return;
+      }
+      var p = DDH.el("p", null, text);
+      live.appendChild(p);
+      while (live.childNodes.length > 5) {
+        live.removeChild(live.firstChild);
+      }
+    },
+
+    /* Fills [data-t] elements with their text, and sets up the language switch and login form. */
+    init: function (onLoggedIn) {
+      document.documentElement.lang = DDH.lang;
+      Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (node) {
+        node.textContent = DDH.t(node.getAttribute("data-t"));
+      });
+      var switcher = document.getElementById("language");
+      if (switcher) {
+        switcher.value = DDH.lang;
+        switcher.addEventListener("change", function () { DDH.setLanguage(switcher.value); });
+      }
+      var loginView = document.getElementById("login-view");
+      var appView = document.getElementById("app-view");
+      var form = document.getElementById("login-form");
+      var error = document.getElementById("login-error");
+      var logout = document.getElementById("logout");
+
+      function show(agent) {
+        loginView.hidden = true;
+        appView.hidden = false;
+        onLoggedIn(agent);
+      }
+
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        error.hidden = true;
+        DDH.unlockAudio();
+        DDH.api("POST", "/api/v1/agent/login", {
+          login: form.elements.login.value,
+          password: form.elements.password.value
+        }).then(function (body) {
+          form.reset();
+          show(body.agent);
+        }).catch(function () {
+          error.textContent = DDH.t("loginFailed");
+          error.hidden = false;
+          form.elements.password.focus();
+        });
+      });
+      if (logout) {
+        logout.addEventListener("click", function () {
+          DDH.api("POST", "/api/v1/agent/logout").finally(function () { window.location.reload(); });
+        });
+      }
+      DDH.api("GET", "/api/v1/agent/me").then(show).catch(function () {
+        loginView.hidden = false;
+        appView.hidden = true;
+        form.elements.login.focus();
+      });
+    },
+
+    /* A short two-tone chime made with WebAudio: no sound file needed. */
+    audio: null,
+
+    unlockAudio: function () {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!DDH.audio && Ctx) {
+        DDH.audio = new Ctx();
+      }
+      if (DDH.audio && DDH.audio.state === "suspended") {
+        DDH.audio.resume();
+      }
+    },
+
+    chime: function () {
+      var ctx = DDH.audio;
+      if (!ctx) {
+        return false;
+      }
+      var start = ctx.currentTime + 0.01;
+      [[880, 0], [660, 0.18]].forEach(function (tone) {
+        var osc = ctx.createOscillator();
+        var gain = ctx.createGain();
+        osc.type = "sine";
+        osc.frequency.value = tone[0];
+        gain.gain.setValueAtTime(0.0001, start + tone[1]);
+        gain.gain.exponentialRampToValueAtTime(0.25, start + tone[1] + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, start + tone[1] + 0.16);
+        osc.connect(gain);
+        gain.connect(ctx.destination);
+        osc.start(start + tone[1]);
+        osc.stop(start + tone[1] + 0.18);
+      });
+      DDH.chimes = (DDH.chimes || 0) + 1;
+      return true;
+    }
+  };
+
+  window.DDH = DDH;
+})();
