@@ -655,8 +655,8 @@
       queueBanner.textContent = "";
     }
     personButton.hidden = closed || mode === "agent";
-    personButton.disabled = mode === "queued";
-    personButton.setAttribute("aria-disabled", mode === "queued" ? "true" : "false");
+    // Not `disabled`: that would throw the keyboard focus out of the panel.
+    personButton.setAttribute("aria-disabled", mode === "queued" || requesting ? "true" : "false");
     endButton.hidden = closed || !state.cid;
     callbackButton.hidden = closed || mode === "agent" || !callbackOffered || !callbackForm.hidden;
     toolbar.hidden = personButton.hidden && callbackButton.hidden;
@@ -969,8 +969,20 @@
     textarea.focus();
   }
 
+  var requesting = false;
+
   function requestPerson() {
-    personButton.disabled = true;
+    if (requesting) {
+      return;
+    }
+    if (mode === "queued") {
+      if (queueInfo && queueInfo.position) {
+        announce(queueBanner.textContent);
+      }
+      return;
+    }
+    requesting = true;
+    updateUi();
     ensureConversation().then(function () {
       if (ws && wsOpen) {
         ws.send(JSON.stringify({ type: "handoff" }));
@@ -980,6 +992,7 @@
     }).catch(function () {
       showComposerError(t("error"));
     }).finally(function () {
+      requesting = false;
       updateUi();
     });
   }
