@@ -1,0 +1,183 @@
+"""Message latency and throughput of the running Rasa server.
+
+Starts the action server and a Rasa server for each model given (the shipped
+model by default), then plays C concurrent conversations (1, 10, 50), each
+sending held-out citizen messages one after the other, the next as soon as the
+previous is answered (closed loop: the hardest case for the server). Every
+request goes through the bridge channel, as in production. Prints p50/p95
+latency and messages per second per level.
+
+Usage:
+  python bench/rasa_latency.py                              # models/ddh.tar.gz
+  python bench/rasa_latency.py --model models/ddh.tar.gz --model bench/models/rasa_default.tar.gz
+  python bench/rasa_latency.py --train-default              # trains the untuned default first
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.heldout import heldout  # noqa: E402
+
+BIN = ROOT / ".venv" / "bin"
+LEVELS = (1, 10, 50)
+MESSAGES_PER_CONVERSATION = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer in {seconds} s")
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def play(url: str, token: str, concurrency: int, messages: List[str]) -> Dict[str, float]:
+    latencies: List[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector, headers=headers) as session:
+        async def conversation(index: int) -> None:
+            nonlocal errors
+            sender = f"bench-{concurrency}-{index}-{secrets.token_hex(4)}"
+            for turn in range(MESSAGES_PER_CONVERSATION):
+                text = messages[(index * MESSAGES_PER_CONVERSATION + turn) % len(messages)]
+                started = time.perf_counter()
+                async with session.post(
+                    f"{url}/webhooks/bridge/webhook",
+                    json={"sender": sender, "message": text, "metadata": {}},
+                ) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(i) for i in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {
+        "messages": len(latencies),
+        "errors": errors,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+        "messages_per_second": len(latencies) / wall,
+    }
+
+
+def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
+    token = secrets.token_urlsafe(24)
+    action_port, rasa_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "RASA_TOKEN": token,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "RASA_TRACKER_DB": str(Path(scratch) / "tracker.db"),
+            "SANIC_HOST": "127.0.0.1",
+            "HANDOFF_URL": "http://127.0.0.1:9",  # escalations fail fast: not measured here
+        }
+        log = open(Path(scratch) / "servers.log", "w")
+        actions = subprocess.Popen(
+            [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        rasa = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+             "--port", str(rasa_port), "--enable-api", "--auth-token", token,
+             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{rasa_port}"
+        try:
+            wait_until_up(f"http://127.0.0.1:{action_port}/health", actions)
+            wait_until_up(f"{url}/status?token={token}", rasa)
+            asyncio.run(play(url, token, 2, messages[:20]))  # warm-up, not counted
+            return {level: asyncio.run(play(url, token, level, messages)) for level in LEVELS}
+        finally:
+            for process in (rasa, actions):
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            log.close()
+
+
+def train_default(out: Path) -> Path:
+    subprocess.run(
+        [str(BIN / "rasa"), "train", "--config", "bench/configs/rasa_default.yml", "--out", str(out),
+         "--fixed-model-name", "rasa_default", "--quiet"],
+        cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    return out / "rasa_default.tar.gz"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", type=Path)
+    parser.add_argument("--train-default", action="store_true", help="also train and measure Rasa's untuned default")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    models = args.model or [ROOT / "models" / "ddh.tar.gz"]
+    if args.train_default:
+        started = time.perf_counter()
+        models.append(train_default(ROOT / "bench" / "models"))
+        print(f"untuned default trained in {time.perf_counter() - started:.0f} s")
+
+    sets = heldout()
+    messages = [text for pair in zip(sets["da"], sets["sv"]) for text, _ in pair]
+    report = {}
+    print(f"{'model':<22}{'conversations':>14}{'messages':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}")
+    for model in models:
+        results = measure(model, messages)
+        report[model.name] = results
+        for level, r in results.items():
+            print(f"{model.name:<22}{level:>14}{r['messages']:>10}{r['errors']:>8}"
+                  f"{r['p50_ms']:>9.0f}{r['p95_ms']:>9.0f}{r['messages_per_second']:>8.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
