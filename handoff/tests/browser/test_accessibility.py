@@ -15,6 +15,7 @@ def assert_accessible(page, what):
 def login(page, url, name):
     page.goto(url)
     assert_accessible(page, f"login form at {url}")
+    screenshot(page, "login-" + url.rstrip("/").rsplit("/", 1)[-1])
     page.get_by_label("Brugernavn").fill(name)
     page.get_by_label("Adgangskode").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log ind").click()

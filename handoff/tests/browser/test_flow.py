@@ -160,7 +160,7 @@ def test_callback_outside_opening_hours_reaches_the_console(live_bridge, new_con
     expect(callbacks).to_contain_text("Ingen opkald.")
 
 
-def test_agent_hands_the_chat_back_to_the_bot(live_bridge, new_context, rasa_server):
+def test_agent_transfers_then_hands_the_chat_back_to_the_bot(live_bridge, new_context, rasa_server):
     live_bridge.loop.run(make_agent(live_bridge.deps, "anna", languages=("da",)))
     agent = new_context().new_page()
     console_login(agent, live_bridge.url + "/console/", "anna")
@@ -175,6 +175,16 @@ def test_agent_hands_the_chat_back_to_the_bot(live_bridge, new_context, rasa_ser
     expect(widget.locator(".ddh-queue")).to_contain_text("Du er nummer 1 i køen")
     agent.get_by_role("button", name="Tag næste").click()
     expect(widget.locator(".ddh-queue")).to_have_text("Du skriver med Anna.")
+    # Transfer to the queue: the citizen waits again and keeps the place in the queue.
+    agent.get_by_label("Overdrag til").select_option(label="Kø: da-general")
+    agent.get_by_role("button", name="Overdrag", exact=True).click()
+    expect(agent.locator("#chat-state")).to_have_text("Chatten er overdraget.")
+    expect(widget.locator(".ddh-messages")).to_contain_text("Du bliver stillet videre til en anden medarbejder.")
+    expect(widget.locator(".ddh-queue")).to_contain_text("Du er nummer 1 i køen")
+    expect(agent.locator(".waiting-item")).to_have_count(1)
+    agent.get_by_role("button", name="Tag næste").click()
+    expect(widget.locator(".ddh-queue")).to_have_text("Du skriver med Anna.")
+    expect(agent.get_by_role("button", name="Giv tilbage til assistenten")).to_be_visible()
     agent.get_by_role("button", name="Giv tilbage til assistenten").click()
     expect(agent.locator("#chat-state")).to_have_text("Chatten er givet tilbage til assistenten.")
     expect(widget.locator(".ddh-messages")).to_contain_text("Du skriver nu med den digitale assistent igen.")
