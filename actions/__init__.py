@@ -1,6 +1,8 @@
 """Custom actions for the citizen assistant, run by the Rasa action server.
 
 One module per concern: `handoff` (escalation to a person), `clarify`
-(low-confidence fallback), `integrations` (municipal systems), `privacy`
-(masking personal data before anything leaves a turn).
+(low-confidence fallback), `integrations` (municipal systems), and the
+personal answers (`personal`, `national_id_form`, `identity`, `login`,
+`payout`, `case_status`). Masking of personal data lives in
+`rasa_addons.privacy`, shared with the tracker store.
 """

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import conversation_language, utter
 from actions.conversation import previous_reply
-from actions.privacy import mask_personal_data
+from rasa_addons.privacy import mask_personal_data
 from actions.settings import handoff_settings
 from rasa_addons.handoff_signal import handoff_payload
 

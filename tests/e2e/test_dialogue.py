@@ -140,6 +140,9 @@ def test_a_person_on_request_pauses_the_bot_and_tells_the_bridge(assistant, brid
     assert "010203-1234" not in handoff["summary"] and "mitid" in handoff["summary"].lower()
     # The bot stays silent until an agent hands the conversation back.
     assert assistant.send(sender, "hallo?", DA)["messages"] == []
+    # The tracker store keeps only the masked text.
+    stored = [e.get("text") for e in assistant.tracker(sender)["events"] if e["event"] == "user"]
+    assert stored[0] == "mit cpr er [skjult] og min mitid er blevet spærret"
 
 
 def test_a_person_after_an_answer_that_did_not_help(assistant, bridge):

@@ -1,0 +1,32 @@
+"""A tracker store that never stores personal data in plain text.
+
+Rasa stores every event as the citizen wrote it. This SQL tracker store masks
+identity numbers, phone numbers, e-mail addresses, card numbers and signed
+login tokens in every event (user text, parse data, slot values, bot text,
+metadata) on the way into the database. Within a turn the actions still see
+what the citizen wrote, because the processor hands them the in-memory
+tracker; from the next turn on only the masked version exists.
+
+Configured in endpoints.yml (`type: rasa_addons.tracker_store.MaskingSQLTrackerStore`)
+with the same options as Rasa's SQL tracker store (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_addons.privacy import mask_structure
+
+
+def masked_event(event: Event) -> Event:
+    return Event.from_parameters(mask_structure(event.as_dict()))
+
+
+class MaskingSQLTrackerStore(SQLTrackerStore):
+    def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
+        for event in super()._additional_events(session, tracker):
+            yield masked_event(event)

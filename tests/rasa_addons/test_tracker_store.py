@@ -1,0 +1,118 @@
+"""The masking tracker store on SQLite and on the real PostgreSQL server: no
+identity number, phone number or login token reaches a stored row."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_addons.tracker_store import MaskingSQLTrackerStore
+
+POSTGRES = dict(dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres")
+DOMAIN = Domain.from_dict({"slots": {"note": {"type": "any", "mappings": [{"type": "custom"}]}}})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        store = MaskingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    else:
+        store = MaskingSQLTrackerStore(domain=DOMAIN, **POSTGRES)
+    yield store
+    store.engine.dispose()
+
+
+def stored_rows(store, sender_id):
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender_id}
+        )
+        return [row[0] for row in rows]
+
+
+def save(store, sender_id, events):
+    tracker = DialogueStateTracker.from_events(sender_id, events, slots=DOMAIN.slots)
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
+def test_personal_data_is_masked_in_every_stored_event(store):
+    sender = f"t-{uuid.uuid4().hex}"
+    save(store, sender, [
+        ActionExecuted("action_listen"),
+        UserUttered(
+            "mit cpr er 010203-1234, ring på +45 12 34 56 78 eller skriv til anna@example.dk",
+            parse_data={"text": "mit cpr er 010203-1234", "intent": {"name": "payout_inquiry", "confidence": 0.9}},
+            metadata={"language": "da", "login_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIwMTAyMDMxMjM0In0.c2ln"},
+        ),
+        SlotSet("note", "personnummer 19850315-5684"),
+        BotUttered("Tak. Jeg sender svaret til 12345678."),
+    ])
+    rows = "\n".join(stored_rows(store, sender))
+    for secret in ("010203-1234", "12 34 56 78", "anna@example.dk", "19850315-5684", "12345678", "eyJhbGci"):
+        assert secret not in rows
+    assert "payout_inquiry" in rows and '"language": "da"' in rows
+
+
+def test_the_current_turn_is_untouched_and_the_next_sees_the_masked_text(store):
+    sender = f"t-{uuid.uuid4().hex}"
+    tracker = save(store, sender, [ActionExecuted("action_listen"), UserUttered("cpr 010203-1234")])
+    assert tracker.latest_message.text == "cpr 010203-1234"
+    retrieved = asyncio.run(store.retrieve(sender))
+    assert retrieved.latest_message.text == "cpr [skjult]"
+    assert [e.type_name for e in retrieved.events] == ["action", "user"]
+
+
+def test_later_saves_append_only_the_new_events(store):
+    sender = f"t-{uuid.uuid4().hex}"
+    events = [ActionExecuted("action_listen"), UserUttered("hej")]
+    save(store, sender, events)
+    save(store, sender, events + [BotUttered("Hej!"), ActionExecuted("action_listen")])
+    assert [json.loads(row)["event"] for row in stored_rows(store, sender)] == ["action", "user", "bot", "action"]
+
+
+def cpr_numbers():
+    day = st.integers(1, 28).map(lambda d: f"{d:02d}")
+    month = st.integers(1, 12).map(lambda m: f"{m:02d}")
+    year = st.integers(0, 99).map(lambda y: f"{y:02d}")
+    serial = st.integers(0, 9999).map(lambda s: f"{s:04d}")
+    separator = st.sampled_from(["", "-", " "])
+    return st.tuples(day, month, year, separator, serial).map(lambda t: f"{t[0]}{t[1]}{t[2]}{t[3]}{t[4]}")
+
+
+def personnummer():
+    century = st.sampled_from(["19", "20", ""])
+    date = st.dates().map(lambda d: d.strftime("%y%m%d"))
+    separator = st.sampled_from(["", "-", "+"])
+    serial = st.integers(0, 9999).map(lambda s: f"{s:04d}")
+    return st.tuples(century, date, separator, serial).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    number=st.one_of(cpr_numbers(), personnummer()),
+    before=st.text(alphabet="abcæøåäö ,.:!?", max_size=30),
+    after=st.text(alphabet="abcæøåäö ,.:!?", max_size=30),
+)
+def test_no_identity_number_survives_in_any_stored_row(store, number, before, after):
+    sender = f"t-{uuid.uuid4().hex}"
+    text = f"{before} {number} {after}"
+    save(store, sender, [
+        ActionExecuted("action_listen"),
+        UserUttered(text, parse_data={"text": text, "intent": {"name": "payout_inquiry"}}),
+        SlotSet("note", number),
+    ])
+    digits = "".join(ch for ch in number if ch.isdigit())
+    for row in stored_rows(store, sender):
+        assert number not in row
+        assert digits not in "".join(ch for ch in row if ch.isdigit() or ch == "\n")
