@@ -33,7 +33,7 @@ def widget_state(page, prop):
 def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, new_context):
     import httpx
 
-    context = new_context()
+    context = new_context(reduced_motion="reduce")
     page = context.new_page()
     errors = collect_console_errors(page)
     panel = open_widget(page, live_bridge.url + "/demo/da")
@@ -61,6 +61,8 @@ def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, n
     context.set_offline(True)
     page.evaluate("document.querySelector('[data-ddh-widget]').ddh.dropConnection()")
     expect(panel.locator(".ddh-conn")).to_have_text("Forbindelsen er afbrudt. Forbinder igen …")
+    # The spinner does not spin for people who asked for reduced motion.
+    assert panel.locator(".ddh-spinner").evaluate("e => getComputedStyle(e).animationName") == "none"
     screenshot(page, "widget-reconnecting")
     resp = httpx.post(f"{live_bridge.url}/api/v1/citizen/conversations/{cid}/messages",
                       headers={"Authorization": f"Bearer {token}"}, json={"text": "fra en anden fane"})
@@ -131,6 +133,9 @@ def test_widget_works_with_the_keyboard_alone(live_bridge, new_context):
     page.keyboard.type("Hvad koster et pas?")
     page.keyboard.press("Enter")
     expect(panel.locator(".ddh-messages").get_by_text("Svar på: Hvad koster et pas?")).to_be_visible()
+    # New messages are read out through the live region.
+    live = panel.locator("[aria-live=polite]")
+    expect(live).to_contain_text("Digital assistent: Svar på: Hvad koster et pas?")
     # Back from the text box to the bot's quick reply, and choose it.
     tab_to(page, "Pas", key="Shift+Tab")
     assert focus_ring(page).startswith("solid")

@@ -246,7 +246,7 @@
 
   var panelTitleId = "ddh-title";
   var panel = el("section", { id: "ddh-panel", className: "ddh-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": panelTitleId, hidden: true });
-  var header = el("header", { className: "ddh-header" });
+  var header = el("div", { className: "ddh-header" });
   var heading = el("h2", { id: panelTitleId, className: "ddh-title" }, script.getAttribute("data-title") || t("title"));
   var minimise = el("button", { type: "button", className: "ddh-icon-button", "aria-label": t("minimise") });
   minimise.appendChild(el("span", { "aria-hidden": "true" }, "✕"));
