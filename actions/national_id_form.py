@@ -90,6 +90,29 @@ def wants_to_cancel(text: str) -> bool:
     return any(re.search(rf"\b{re.escape(phrase)}\b", joined) for phrase in CANCEL_PHRASES)
 
 
+def answers_the_form(tracker: Tracker) -> bool:
+    """Whether the latest message was typed while the form was asking.
+
+    In the turn that starts the form Rasa also runs the validation (with the
+    question that started it as the latest message, and possibly with
+    `requested_slot` already set): other actions ran after that message then.
+    """
+    events = tracker.events
+    last_user = next((i for i in range(len(events) - 1, -1, -1) if events[i].get("event") == "user"), None)
+    if last_user is None:
+        return False
+    if any(
+        event.get("event") == "action" and event.get("name") not in (FORM, "action_listen")
+        for event in events[last_user + 1 :]
+    ):
+        return False
+    loop = next(
+        (event for event in reversed(events[:last_user]) if event.get("event") == "active_loop"),
+        None,
+    )
+    return loop is not None and loop.get("name") == FORM
+
+
 def _intent(tracker: Tracker) -> tuple[Optional[Text], float]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
@@ -116,7 +139,7 @@ class ValidateNationalIdForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         """The whole message is the candidate, but only while the form asks for it
         (not in the turn that starts the form)."""
-        if tracker.get_slot(REQUESTED_SLOT) != NATIONAL_ID_SLOT:
+        if tracker.get_slot(REQUESTED_SLOT) != NATIONAL_ID_SLOT or not answers_the_form(tracker):
             return {}
         return {NATIONAL_ID_SLOT: (tracker.latest_message or {}).get("text") or ""}
 
@@ -127,7 +150,11 @@ class ValidateNationalIdForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[Text, Any]:
-        text = value if isinstance(value, str) else ""
+        if not isinstance(value, str) or not answers_the_form(tracker):
+            # A slot candidate from another action (e.g. the slot being
+            # cleared in the turn that starts the form): not the citizen's answer.
+            return {}
+        text = value
         has_digits = any(char.isdigit() for char in text)
         intent, confidence = _intent(tracker)
         if not has_digits:

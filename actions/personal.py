@@ -101,12 +101,11 @@ class ActionPersonalAnswer(Action):
             country = country or country_for_language(conversation_language(tracker))
             text = (tracker.latest_message or {}).get("text") or ""
             kinds = case_status.case_kinds_in_text(text, country) or None
-        events: List[EventType] = [
-            SlotSet(TOPIC_SLOT, topic),
-            SlotSet(CASE_KINDS_SLOT, kinds),
-            SlotSet(NATIONAL_ID_SLOT, None),
-            SlotSet(OUTCOME_SLOT, None),
-        ]
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, topic), SlotSet(CASE_KINDS_SLOT, kinds)]
+        # Left over only if a form was cut short; never carried into a new question.
+        for slot in (NATIONAL_ID_SLOT, OUTCOME_SLOT):
+            if tracker.get_slot(slot) is not None:
+                events.append(SlotSet(slot, None))
 
         if login.verified:
             try:

@@ -20,16 +20,26 @@ DOMAIN = {
 }
 
 
-def asking(text, intent="out_of_scope", confidence=0.4, language="da", attempts=0.0, **kwargs):
-    """The tracker of a message sent while the form asks for the number."""
+def asking(text, intent="out_of_scope", confidence=0.4, language="da", attempts=0.0):
+    """The tracker of a message sent while the form asks for the number, as
+    the form sends it to its validation action."""
     return make_tracker(
         text,
         intent,
         confidence,
         slots={"language": language, "requested_slot": "national_id", "national_id_attempts": attempts},
         active_loop="national_id_form",
-        latest_action_name="action_listen",
-        **kwargs,
+        latest_action_name="national_id_form",
+        earlier_events=[
+            {"event": "action", "name": "national_id_form"},
+            {"event": "active_loop", "name": "national_id_form"},
+            {"event": "slot", "name": "requested_slot", "value": "national_id"},
+            {"event": "action", "name": "action_listen"},
+        ],
+        extra_events=[
+            {"event": "slot", "name": "requested_slot", "value": "national_id"},
+            {"event": "action", "name": "national_id_form"},
+        ],
     )
 
 
@@ -136,15 +146,44 @@ async def test_a_message_with_digits_is_always_read_as_a_number():
 
 
 async def test_nothing_is_read_in_the_turn_that_starts_the_form():
+    """Rasa validates when the form starts too, with the question as the
+    latest message and `requested_slot` already set."""
     tracker = make_tracker(
         "hvornår får jeg mine penge 150385-1112",
         "payout_inquiry",
-        slots={"requested_slot": None},
-        active_loop="national_id_form",
-        latest_action_name="action_personal_answer",
+        slots={"requested_slot": "national_id"},
+        latest_action_name="national_id_form",
+        extra_events=[
+            {"event": "action", "name": "action_personal_answer"},
+            {"event": "slot", "name": "personal_route", "value": "by_sms"},
+            {"event": "action", "name": "utter_payout_inquiry"},
+            {"event": "bot", "text": "Jeg kan få dato og beløb ..."},
+            {"event": "slot", "name": "requested_slot", "value": "national_id"},
+            {"event": "action", "name": "national_id_form"},
+        ],
     )
-    _, events, _ = await validate(tracker)
+    dispatcher, events, _ = await validate(tracker)
     assert events == []
+    assert dispatcher.messages == []
+
+
+async def test_a_slot_cleared_by_another_action_is_no_answer():
+    """Rasa passes slots set since the message as candidates, also None."""
+    tracker = make_tracker(
+        "hvornår får jeg mine penge",
+        "payout_inquiry",
+        slots={"requested_slot": None},
+        latest_action_name="national_id_form",
+        extra_events=[
+            {"event": "action", "name": "action_personal_answer"},
+            {"event": "slot", "name": "requested_slot", "value": None},
+            {"event": "action", "name": "national_id_form"},
+            {"event": "slot", "name": "national_id", "value": None},
+        ],
+    )
+    dispatcher, events, slots = await validate(tracker)
+    assert "national_id_attempts" not in slots and "national_id_outcome" not in slots
+    assert dispatcher.messages == []
 
 
 @pytest.mark.parametrize(

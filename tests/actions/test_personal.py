@@ -91,8 +91,16 @@ async def test_without_login_the_rules_ask_for_the_number(text, intent, topic):
     dispatcher, _, slots = await run(ActionPersonalAnswer(), question(text, intent))
     assert slots["personal_route"] == "by_sms"
     assert slots["personal_topic"] == topic
-    assert slots["national_id"] is None and slots["national_id_outcome"] is None
+    assert "national_id" not in slots  # already empty: setting it would make it a form candidate
     assert dispatcher.messages == []  # utter_<topic> and the form follow by rule
+
+
+async def test_a_number_left_from_a_form_cut_short_is_cleared():
+    _, _, slots = await run(
+        ActionPersonalAnswer(),
+        question("hvornår får jeg mine penge", "payout_inquiry", national_id=seal(ANNA), national_id_outcome="cancelled"),
+    )
+    assert slots["national_id"] is None and slots["national_id_outcome"] is None
 
 
 async def test_the_case_kinds_named_in_the_question_are_kept():

@@ -29,8 +29,10 @@ def make_tracker(
     latest_action_name: str = "action_listen",
     sender_id: str = "test-conversation",
     extra_events: Optional[List[Dict[str, Any]]] = None,
+    earlier_events: Optional[List[Dict[str, Any]]] = None,
 ) -> Tracker:
-    """A tracker whose latest event is the citizen's message `text`."""
+    """A tracker with the citizen's message `text`, after `earlier_events` and
+    followed by `extra_events` (what happened since in this turn)."""
     latest_message = {
         "text": text,
         "intent": {"name": intent, "confidence": confidence} if intent else {},
@@ -42,8 +44,10 @@ def make_tracker(
         {"event": "action", "name": "action_session_start"},
         {"event": "session_started"},
         {"event": "action", "name": "action_listen"},
+        *(earlier_events or []),
         {"event": "user", "text": text, "parse_data": latest_message, "metadata": metadata or {}},
-    ] + list(extra_events or [])
+        *(extra_events or []),
+    ]
     state = {
         "sender_id": sender_id,
         "slots": {**DOMAIN_SLOT_DEFAULTS, **(slots or {})},

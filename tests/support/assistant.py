@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from tests.support.login_tokens import LoginIssuer
 from tests.support.processes import free_port, running_process
 from tests.support.sandbox import Sandbox
 
@@ -73,6 +74,8 @@ class Assistant:
     token: str
     bridge: RecordingBridge
     sandbox: Optional[Sandbox]
+    # Signs login tokens the action server trusts (authenticated chat).
+    login: Optional[LoginIssuer] = None
 
     def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """One citizen message through the bridge channel, as the bridge sends it."""
@@ -106,6 +109,7 @@ class Assistant:
 def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
     token = secrets.token_urlsafe(24)
     bridge = RecordingBridge(token=secrets.token_urlsafe(24))
+    login = LoginIssuer()
     action_port, rasa_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -118,6 +122,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
         "SANIC_HOST": "127.0.0.1",
         **(sandbox.adapter_env() if sandbox else {}),
+        **login.env(),
     }
     with ExitStack() as stack:
         server = bridge.serve()
@@ -152,4 +157,4 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
                 startup_seconds=RASA_STARTUP_SECONDS,
             )
         )
-        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox)
+        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox, login=login)
