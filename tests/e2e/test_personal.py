@@ -41,17 +41,18 @@ def logged_in(assistant, metadata, national_id, **token_options):
     return {**metadata, "login_token": assistant.login.token(national_id, **token_options)}
 
 
-def slot_values(assistant, sender) -> str:
-    """Every value any slot ever had in the conversation, as stored."""
-    events = assistant.tracker(sender)["events"]
-    return json.dumps(
-        [event.get("value") for event in events if event["event"] == "slot" and event["name"] != "session_started_metadata"]
-    )
+def stored(assistant, sender) -> str:
+    """The conversation as the tracker store keeps it."""
+    return json.dumps(assistant.tracker(sender), ensure_ascii=False)
 
 
-def assert_no_identity_number_in_slots(assistant, sender, number):
-    stored = slot_values(assistant, sender)
-    assert number not in stored and number.replace("-", "") not in stored
+def assert_not_stored(assistant, sender, *secrets):
+    """Neither the identity number (in any spelling) nor a login token is kept:
+    slots hold the number only sealed, and the tracker store masks the rest."""
+    conversation_as_stored = stored(assistant, sender)
+    for secret in secrets:
+        for spelling in {secret, secret.replace("-", ""), secret.replace("-", "")[-10:]}:
+            assert spelling not in conversation_as_stored
     assert assistant.tracker(sender)["slots"]["national_id"] is None
 
 
@@ -69,7 +70,7 @@ def test_payout_by_sms_in_danish(assistant):
     [sms] = assistant.sandbox.wait_for_outbox(1)
     assert sms["recipient"] == "+4509990001"
     assert "12.345,50 kr. den 30. november 2026" in sms["text"]
-    assert_no_identity_number_in_slots(assistant, sender, ANNA)
+    assert_not_stored(assistant, sender, ANNA)
 
 
 def test_payout_by_sms_in_swedish(assistant):
@@ -82,7 +83,7 @@ def test_payout_by_sms_in_swedish(assistant):
     [sms] = assistant.sandbox.wait_for_outbox(1)
     assert sms["recipient"] == "+46701740605"
     assert "9 234,50 kr den 25 november 2026" in sms["text"]
-    assert_no_identity_number_in_slots(assistant, sender, SVEA)
+    assert_not_stored(assistant, sender, SVEA)
 
 
 def test_the_reply_does_not_tell_whether_the_number_exists(assistant):
@@ -173,8 +174,7 @@ def test_payout_in_chat_after_mitid_login(assistant):
     reply = assistant.send(sender, "hvornår får jeg mine penge", metadata)
     assert texts(reply) == f"Din næste udbetaling af kontanthjælp er på 12.345,50{NBSP}kr. den 30. november 2026."
     assert assistant.sandbox.outbox() == []
-    stored = slot_values(assistant, sender)
-    assert metadata["login_token"] not in stored and "1503851112" not in stored
+    assert_not_stored(assistant, sender, ANNA, metadata["login_token"])
 
 
 def test_payout_in_chat_after_bankid_login(assistant):
