@@ -9,6 +9,7 @@ may be framed by the bridge's own origin), no MIME sniffing, no referrer.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sanic import Request, Sanic
@@ -33,31 +34,45 @@ WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/shared/", "/demo")
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
 )
-# The agent console and supervisor view are never framed; the demo pages only by the bridge itself.
-CSP_CONSOLE = _BASE_CSP + "frame-ancestors 'none'"
-CSP_DEMO = _BASE_CSP + "frame-ancestors 'self'"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def connect_src(host: str | None, scheme: str) -> str:
+    """'self', plus the page's own websocket origin spelled out: older browsers
+    do not let 'self' cover ws:// and wss://."""
+    sources = ["'self'"]
+    if host and _HOST.match(host):
+        sources.append(f"wss://{host}")
+        if scheme == "http":
+            sources.append(f"ws://{host}")
+    return "connect-src " + " ".join(sources) + "; "
+
+
+def content_security_policy(path: str, host: str | None = None, scheme: str = "https") -> str:
+    # The agent console and supervisor view are never framed; the demo pages only by the bridge itself.
+    frames = "'none'" if path.startswith(("/console", "/supervisor")) else "'self'"
+    return _BASE_CSP + connect_src(host, scheme) + f"frame-ancestors {frames}"
 
 
 def is_web_path(path: str) -> bool:
     return path == "/" or path.startswith(WEB_PREFIXES)
 
 
-def security_headers(path: str) -> dict[str, str]:
+def security_headers(path: str, host: str | None = None, scheme: str = "https") -> dict[str, str]:
     headers = {
+        "Content-Security-Policy": content_security_policy(path, host, scheme),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     }
     if path.startswith(("/console", "/supervisor")):
-        headers["Content-Security-Policy"] = CSP_CONSOLE
         headers["X-Frame-Options"] = "DENY"
         # Agent pages show personal data: never cache them.
         headers["Cache-Control"] = "no-store"
     else:
-        headers["Content-Security-Policy"] = CSP_DEMO
         headers["X-Frame-Options"] = "SAMEORIGIN"
         # The widget is embedded by other sites: let them load it, and revalidate so updates reach citizens.
         if path.startswith("/widget/"):
@@ -87,7 +102,7 @@ def install(app: Sanic) -> None:
     @app.on_response
     async def add_security_headers(request: Request, response):
         if is_web_path(request.path):
-            for key, value in security_headers(request.path).items():
+            for key, value in security_headers(request.path, request.host, request.scheme).items():
                 response.headers[key] = value
         else:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -21,8 +21,16 @@ async def test_pages_are_served_with_security_headers(client, path):
     assert directives["object-src"] == ["'none'"] and directives["base-uri"] == ["'none'"]
     expected_frames = ["'self'"] if path.startswith("/demo") else ["'none'"]
     assert directives["frame-ancestors"] == expected_frames
+    host = client.base_url.netloc.decode()
+    assert directives["connect-src"] == ["'self'", f"wss://{host}", f"ws://{host}"]
     assert resp.headers["x-content-type-options"] == "nosniff"
     assert resp.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_a_strange_host_header_does_not_reach_the_policy(client):
+    resp = await client.get("/demo/da", headers={"Host": "evil.example; script-src *"})
+    csp = resp.headers["content-security-policy"]
+    assert "evil" not in csp and "connect-src 'self'; " in csp
 
 
 async def test_demo_pages_embed_the_widget_with_one_script_tag(client):
