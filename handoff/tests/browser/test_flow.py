@@ -159,6 +159,11 @@ def test_callback_outside_opening_hours_reaches_the_console(live_bridge, new_con
     callbacks.get_by_role("button", name="Afslut opkald").click()
     expect(callbacks).to_contain_text("Ingen opkald.")
 
+    # The supervisor view is for supervisors only (the statistics API says no to agents too).
+    agent.goto(live_bridge.url + "/supervisor/")
+    expect(agent.get_by_role("alert")).to_have_text("Denne side er kun for supervisorer.")
+    expect(agent.locator("#live-cards")).to_be_hidden()
+
 
 def test_agent_transfers_then_hands_the_chat_back_to_the_bot(live_bridge, new_context, rasa_server):
     live_bridge.loop.run(make_agent(live_bridge.deps, "anna", languages=("da",)))
