@@ -176,3 +176,24 @@ def test_message_text_is_never_rendered_as_html(live_bridge, new_context):
     expect(panel.locator(".ddh-messages").get_by_text("Svar på: " + hostile)).to_be_visible()
     assert page.evaluate("window.__owned") is None
     assert page.evaluate("document.querySelector('[data-ddh-widget]').shadowRoot.querySelectorAll('.ddh-bubble b, .ddh-bubble img').length") == 0
+
+
+def test_widget_carries_on_over_http_when_websockets_are_blocked(live_bridge, new_context):
+    page = new_context().new_page()
+    # Every websocket is answered and closed at once, as by a proxy that does not let them through.
+    page.route_web_socket("**/ws", lambda ws: ws.close())
+    panel = open_widget(page, live_bridge.url + "/demo/da")
+    panel.get_by_label("Skriv din besked").fill("hej uden websocket")
+    panel.get_by_label("Skriv din besked").press("Enter")
+    messages = panel.locator(".ddh-messages")
+    expect(messages.get_by_text("Svar på: hej uden websocket")).to_be_visible(timeout=15_000)
+    assert widget_state(page, "transport") == "poll"
+    expect(panel.locator(".ddh-conn")).to_be_hidden()
+    panel.get_by_label("Skriv din besked").fill("og igen")
+    panel.get_by_label("Skriv din besked").press("Enter")
+    expect(messages.get_by_text("Svar på: og igen")).to_be_visible()
+    panel.get_by_role("button", name="Tal med en medarbejder").click()
+    expect(panel.locator(".ddh-queue")).to_contain_text("Du er nummer 1 i køen")
+    seqs = shown_seqs(page)
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert messages.get_by_text("og igen", exact=True).count() == 1

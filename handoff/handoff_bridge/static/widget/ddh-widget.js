@@ -121,6 +121,8 @@
   };
 
   var ACTION_CALLBACK = "bridge:callback";
+  var WS_ATTEMPTS_BEFORE_POLLING = 3;
+  var POLL_WAIT_SECONDS = 10;
   var ACTION_HANDOFF = "bridge:handoff";
   var MAX_CACHED = 300;
   var PING_SECONDS = 20;
@@ -183,7 +185,13 @@
   var reconnectDelay = 500;
   var pingTimer = null;
   var pongTimer = null;
-  var everConnected = false;
+  var transport = "ws";      // "poll" once websockets have failed to open a few times in a row
+  var failedOpens = 0;
+  var polling = false;
+  var pollOk = false;
+  var pollTimer = null;
+  var pollBackoff = 1000;
+  var pollRetryPending = false;
   var lastTypingSent = 0;
   var typingTimer = null;
   var botTypingTimer = null;
@@ -747,6 +755,10 @@
   }
 
   function connect() {
+    if (transport === "poll") {
+      startPolling();
+      return;
+    }
     if (!state.cid || ws) {
       return;
     }
@@ -777,6 +789,7 @@
         return;
       }
       ws = null;
+      var hadHello = wsOpen;
       wsOpen = false;
       clearInterval(pingTimer);
       clearTimeout(pongTimer);
@@ -785,14 +798,95 @@
         resetConversation();
         return;
       }
+      failedOpens = hadHello ? 0 : failedOpens + 1;
       if (state.cid && mode !== "closed") {
         showReconnecting(true);
+        if (failedOpens >= WS_ATTEMPTS_BEFORE_POLLING) {
+          // Websockets do not get through (a proxy, say): carry on over HTTP for this page view.
+          transport = "poll";
+          startPolling();
+          return;
+        }
         scheduleReconnect();
       }
     };
     socket.onerror = function () {
       // onclose follows and schedules the reconnect.
     };
+  }
+
+  // ---------------------------------------------------------------- HTTP long-polling (fallback)
+
+  function startPolling() {
+    if (polling || !state.cid) {
+      return;
+    }
+    polling = true;
+    pollOnce();
+  }
+
+  function pollOnce() {
+    pollRetryPending = false;
+    var cid = state.cid;
+    if (!cid || transport !== "poll") {
+      polling = false;
+      return;
+    }
+    api("GET", convPath("")).then(function (s) {
+      if (state.cid !== cid) {
+        return null;
+      }
+      pollOk = true;
+      showReconnecting(false);
+      applyState(s);
+      return flushOutboxHttp().then(function () {
+        var wait = mode === "closed" ? 0 : POLL_WAIT_SECONDS;
+        return api("GET", convPath("/messages?after=" + state.lastSeq + "&wait=" + wait));
+      });
+    }).then(function (body) {
+      if (!body || state.cid !== cid) {
+        polling = false;
+        return;
+      }
+      body.messages.forEach(function (m) { handleMessage(m, true); });
+      pollBackoff = 1000;
+      if (mode === "closed") {
+        polling = false;
+        return;
+      }
+      pollTimer = setTimeout(pollOnce, 0);
+    }).catch(function (err) {
+      pollOk = false;
+      if (err.status === 401) {
+        polling = false;
+        resetConversation();
+        return;
+      }
+      showReconnecting(true);
+      pollRetryPending = true;
+      pollTimer = setTimeout(pollOnce, pollBackoff);
+      pollBackoff = Math.min(pollBackoff * 2, 15000);
+    });
+  }
+
+  function postMessage(o) {
+    return api("POST", convPath("/messages"), { text: o.text, payload: o.payload || undefined, client_msg_id: o.client_msg_id })
+      .then(function (body) {
+        onAck({ client_msg_id: o.client_msg_id, seq: body.seq });
+      })
+      .catch(function (err) {
+        if (err.status && err.status < 500 && err.status !== 401) {
+          markFailed(o.client_msg_id, errorText(err.body || { error: { code: err.code } }));
+          return;
+        }
+        throw err;
+      });
+  }
+
+  function flushOutboxHttp() {
+    return state.outbox.slice().reduce(function (chain, o) {
+      return chain.then(function () { return postMessage(o); });
+    }, Promise.resolve());
   }
 
   function scheduleReconnect() {
@@ -816,7 +910,6 @@
     switch (frame.type) {
       case "hello":
         wsOpen = true;
-        everConnected = true;
         reconnectDelay = 500;
         showReconnecting(false);
         applyState(frame);
@@ -951,6 +1044,9 @@
     ensureConversation().then(function () {
       if (ws && wsOpen) {
         ws.send(JSON.stringify({ type: "message", text: o.text, payload: o.payload || undefined, client_msg_id: o.client_msg_id }));
+      } else if (transport === "poll" && pollOk) {
+        // Left in the outbox on failure: the polling loop sends it again.
+        postMessage(o).catch(function () {});
       } else {
         connect();
       }
@@ -1135,9 +1231,15 @@
 
   textarea.addEventListener("input", function () {
     var now = Date.now();
-    if (mode === "agent" && ws && wsOpen && now - lastTypingSent > TYPING_SEND_INTERVAL) {
+    if (mode !== "agent" || now - lastTypingSent < TYPING_SEND_INTERVAL) {
+      return;
+    }
+    if (ws && wsOpen) {
       lastTypingSent = now;
       ws.send(JSON.stringify({ type: "typing" }));
+    } else if (transport === "poll" && pollOk) {
+      lastTypingSent = now;
+      api("POST", convPath("/typing")).catch(function () {});
     }
   });
 
@@ -1240,6 +1342,14 @@
   window.addEventListener("online", function () {
     if (!ws && state.cid && mode !== "closed") {
       reconnectDelay = 500;
+      if (transport === "poll" && polling) {
+        if (pollRetryPending) {
+          clearTimeout(pollTimer);
+          pollBackoff = 1000;
+          pollTimer = setTimeout(pollOnce, 0);
+        }
+        return;
+      }
       connect();
     }
   });
@@ -1276,7 +1386,8 @@
   host.ddh = {
     get conversationId() { return state.cid; },
     get lastSeq() { return state.lastSeq; },
-    get connected() { return wsOpen; },
+    get connected() { return wsOpen || (transport === "poll" && pollOk); },
+    get transport() { return transport; },
     get mode() { return mode; },
     dropConnection: dropConnection
   };
