@@ -124,7 +124,10 @@ def live_bridge(loop, browser_settings, rasa_server):
     loop.run(running.stop())
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop marked as
+# running in this thread while it is started, and the other tests (run in the same
+# process by a plain `pytest`) need the thread without one.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
