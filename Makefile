@@ -14,7 +14,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/ddh.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data rasa_addons -name '*.yml' -o -name '*.py' 2>/dev/null)
+# What the trained model depends on (not the server, actions or tooling).
+TRAINING_INPUTS := config.yml domain.yml $(shell find data rasa_addons/nlu rasa_addons/core -name "*.yml" -o -name "*.py" 2>/dev/null) rasa_addons/text.py rasa_addons/languages.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -50,8 +51,10 @@ lock: $(VENV)/.installed
 validate: $(VENV)/.installed
 	$(RASA) data validate --fail-on-warnings --quiet
 
+# Training signs the model; servers load only models with a valid signature.
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	$(RASA) train --fixed-model-name ddh --out models --quiet
+	$(PY) -m rasa_addons.model_signature sign $(MODEL)
 
 .PHONY: train
 train: $(MODEL)

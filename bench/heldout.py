@@ -56,6 +56,9 @@ def evaluate_model(model_path: Path) -> Dict[str, dict]:
     from rasa.core.agent import Agent
     from sklearn.metrics import accuracy_score, f1_score
 
+    from rasa_addons.model_signature import verify
+
+    verify(model_path)
     agent = Agent.load(str(model_path))
 
     async def parse_all(texts: List[str]) -> List[dict]:

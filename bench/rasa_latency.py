@@ -123,7 +123,7 @@ def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         rasa = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+            [str(BIN / "python"), "-m", "rasa_addons.server", "run", "--model", str(model), "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--enable-api", "--auth-token", token,
              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -150,6 +150,9 @@ def train_default(out: Path) -> Path:
          "--fixed-model-name", "rasa_default", "--quiet"],
         cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
     )
+    from rasa_addons.model_signature import sign
+
+    sign(out / "rasa_default.tar.gz")
     return out / "rasa_default.tar.gz"
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from tests.conftest import MODEL, ROOT
 
-RASA = ROOT / ".venv" / "bin" / "rasa"
+PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
 def test_stories_cover_both_languages():
@@ -35,7 +35,7 @@ def test_every_rule_has_a_test_story():
 def test_stories_are_followed_exactly(tmp_path):
     result = subprocess.run(
         [
-            str(RASA), "test", "core",
+            str(PYTHON), "-m", "rasa_addons.server", "test", "core",
             "--model", str(MODEL),
             "--stories", str(ROOT / "tests" / "stories"),
             "--fail-on-prediction-errors",

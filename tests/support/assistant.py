@@ -144,7 +144,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
             running_process(
                 "rasa",
                 [
-                    str(VENV_BIN / "rasa"), "run", "--model", str(MODEL),
+                    str(VENV_BIN / "python"), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
                     "--interface", "127.0.0.1", "--port", str(rasa_port),
                     "--enable-api", "--auth-token", token,
                     "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",

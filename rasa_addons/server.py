@@ -1,0 +1,38 @@
+"""The `rasa` command with model verification: `python -m rasa_addons.server run ...`
+takes the same arguments as `rasa`, but every model it loads (at start-up,
+through `PUT /model`, in `rasa test`) must carry this deployment's signature
+(rasa_addons.model_signature)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from rasa.engine import loader
+
+from rasa_addons.model_signature import verify
+
+_load_predict_graph_runner = loader.load_predict_graph_runner
+
+
+@functools.wraps(_load_predict_graph_runner)
+def _verified_load(storage_path, model_archive_path, *args, **kwargs):
+    verify(model_archive_path)
+    return _load_predict_graph_runner(storage_path, model_archive_path, *args, **kwargs)
+
+
+def install() -> None:
+    """Make every model load in this process check the signature first."""
+    loader.load_predict_graph_runner = _verified_load
+
+
+def main() -> None:
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
