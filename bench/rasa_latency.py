@@ -119,7 +119,7 @@ def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
         }
         log = open(Path(scratch) / "servers.log", "w")
         actions = subprocess.Popen(
-            [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+            [str(BIN / "python"), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         rasa = subprocess.Popen(

@@ -1,7 +1,8 @@
-"""The `rasa` command with model verification: `python -m rasa_addons.server run ...`
-takes the same arguments as `rasa`, but every model it loads (at start-up,
-through `PUT /model`, in `rasa test`) must carry this deployment's signature
-(rasa_addons.model_signature)."""
+"""The `rasa` command, hardened: `python -m rasa_addons.server run ...` takes
+the same arguments as `rasa`, but
+- every model it loads (at start-up, through `PUT /model`, in `rasa test`)
+  must carry this deployment's signature (rasa_addons.model_signature);
+- no log line carries personal data (rasa_addons.log_masking)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 from rasa.engine import loader
 
+from rasa_addons import log_masking
 from rasa_addons.model_signature import verify
 
 _load_predict_graph_runner = loader.load_predict_graph_runner
@@ -22,8 +24,10 @@ def _verified_load(storage_path, model_archive_path, *args, **kwargs):
 
 
 def install() -> None:
-    """Make every model load in this process check the signature first."""
+    """Make every model load in this process check the signature first, and
+    every log record masked."""
     loader.load_predict_graph_runner = _verified_load
+    log_masking.install()
 
 
 def main() -> None:

@@ -9,10 +9,15 @@ Contract (see docs/contracts/rasa-bridge.md):
 Unlike Rasa's REST channel it returns what the assistant understood, so agents
 see the topic and confidence of every bot turn, and whether the bot handed the
 conversation to a person during this turn.
+
+``DELETE /webhooks/bridge/conversations/<id>`` erases a conversation from the
+tracker store (the citizen deleted it, or the bridge's retention did). The
+channel also runs the tracker store's retention job (rasa_addons.retention).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import inspect
 import logging
@@ -24,6 +29,7 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
+from rasa_addons import retention
 from rasa_addons.handoff_signal import is_handoff_message
 from rasa_addons.nlu.language_detector import LANGUAGE
 
@@ -86,6 +92,37 @@ class BridgeInput(InputChannel):
         @bridge_webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @bridge_webhook.listener("after_server_start")
+        async def start_retention(app: Any, _: Any) -> None:
+            retention.retention_days()  # a bad setting stops the server here, not later
+
+            def tracker_store() -> Any:
+                agent = getattr(app.ctx, "agent", None)
+                return agent.tracker_store if agent is not None else None
+
+            app.ctx.retention_job = asyncio.ensure_future(retention.run_periodically(tracker_store))
+
+        @bridge_webhook.listener("before_server_stop")
+        async def stop_retention(app: Any, _: Any) -> None:
+            job = getattr(app.ctx, "retention_job", None)
+            if job is not None:
+                job.cancel()
+
+        @bridge_webhook.route("/conversations/<sender_id>", methods=["DELETE"])
+        async def erase(request: Request, sender_id: Text) -> HTTPResponse:
+            if not self._authorised(request):
+                return _error(401, "missing or invalid bearer token")
+            if not 0 < len(sender_id) <= MAX_SENDER_CHARS:
+                return _error(400, f"conversation id must have 1-{MAX_SENDER_CHARS} characters")
+            agent = request.app.ctx.agent
+            store = retention.erasable_store(agent.tracker_store) if agent else None
+            if store is None:
+                return _error(503, "the tracker store cannot erase conversations")
+            # Wait for a message of this conversation being processed right now.
+            async with agent.lock_store.lock(sender_id):
+                deleted = await store.delete(sender_id)
+            return response.empty(status=204 if deleted else 404)
 
         @bridge_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -116,3 +116,28 @@ def test_no_identity_number_survives_in_any_stored_row(store, number, before, af
     for row in stored_rows(store, sender):
         assert number not in row
         assert digits not in "".join(ch for ch in row if ch.isdigit() or ch == "\n")
+
+
+def test_a_conversation_can_be_erased(store):
+    sender, other = f"t-{uuid.uuid4().hex}", f"t-{uuid.uuid4().hex}"
+    save(store, sender, [ActionExecuted("action_listen"), UserUttered("hej")])
+    save(store, other, [ActionExecuted("action_listen"), UserUttered("hej")])
+    assert asyncio.run(store.delete(sender)) == 2
+    assert stored_rows(store, sender) == []
+    assert len(stored_rows(store, other)) == 2
+    assert asyncio.run(store.delete(sender)) == 0
+
+
+def test_retention_deletes_only_inactive_conversations(store):
+    import time as clock
+
+    old, recent = f"t-{uuid.uuid4().hex}", f"t-{uuid.uuid4().hex}"
+    long_ago = clock.time() - 31 * 24 * 3600
+    save(store, old, [ActionExecuted("action_listen", timestamp=long_ago), UserUttered("hej", timestamp=long_ago)])
+    save(store, recent, [
+        ActionExecuted("action_listen", timestamp=long_ago),
+        UserUttered("hej igen"),  # active today: the whole conversation stays
+    ])
+    asyncio.run(store.purge_inactive(30 * 24 * 3600))
+    assert stored_rows(store, old) == []
+    assert len(stored_rows(store, recent)) == 2

@@ -76,6 +76,8 @@ class Assistant:
     sandbox: Optional[Sandbox]
     # Signs login tokens the action server trusts (authenticated chat).
     login: Optional[LoginIssuer] = None
+    # Where the servers' logs and the tracker database are.
+    workdir: Optional[Path] = None
 
     def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """One citizen message through the bridge channel, as the bridge sends it."""
@@ -131,7 +133,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         stack.enter_context(
             running_process(
                 "action server",
-                [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+                [str(VENV_BIN / "python"), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
                 cwd=REPO,
                 env=env,
                 log_path=workdir / "actions.log",
@@ -157,4 +159,4 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
                 startup_seconds=RASA_STARTUP_SECONDS,
             )
         )
-        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox, login=login)
+        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox, login=login, workdir=workdir)

@@ -1,0 +1,35 @@
+"""No personal data in any log line of the Rasa server or the action server."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from rasa_addons import log_masking
+
+
+@pytest.fixture(scope="module", autouse=True)
+def masking():
+    factory = logging.getLogRecordFactory()
+    log_masking.install()
+    yield
+    logging.setLogRecordFactory(factory)
+    log_masking._installed = False
+
+
+@pytest.mark.parametrize("logger_name", ["rasa.core.processor", "sanic.access", "actions.personal", "root"])
+def test_every_logger_is_masked(caplog, logger_name):
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger(logger_name).info("user said %s, call %s", "cpr 010203-1234", "+45 12 34 56 78")
+    assert "010203-1234" not in caplog.text and "12 34 56 78" not in caplog.text
+    assert "[skjult]" in caplog.text
+
+
+def test_structured_logs_are_masked(caplog):
+    import structlog
+
+    structlog.configure(logger_factory=structlog.stdlib.LoggerFactory())
+    with caplog.at_level(logging.INFO):
+        structlog.get_logger("rasa.core.processor").info("processor.message", text="personnummer 19850315-5684")
+    assert "19850315-5684" not in caplog.text and "[skjult]" in caplog.text
