@@ -8,6 +8,8 @@ are never used for training:
 - ``tfidf-logreg``: TF-IDF word n-grams + logistic regression (scikit-learn).
 
 Usage: python bench/nlu_accuracy.py [--only project] [--json out.json]
+       python bench/nlu_accuracy.py --only tfidf-logreg --model rasa-default=bench/models/rasa_default.tar.gz
+(--model scores an already trained model instead of training one.)
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ Predictor = Callable[[List[str]], List[Tuple[str, str]]]  # -> (topic, language)
 
 
 def train_rasa_nlu(config: Path, output: Path) -> Tuple[Predictor, float]:
-    from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
     started = time.perf_counter()
@@ -47,7 +48,13 @@ def train_rasa_nlu(config: Path, output: Path) -> Tuple[Predictor, float]:
         fixed_model_name=config.stem,
     )
     seconds = time.perf_counter() - started
-    agent = Agent.load(model)
+    return rasa_predictor(Path(model)), seconds
+
+
+def rasa_predictor(model: Path) -> Predictor:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
 
     def predict(texts: List[str]) -> List[Tuple[str, str]]:
         async def run() -> List[Tuple[str, str]]:
@@ -59,7 +66,7 @@ def train_rasa_nlu(config: Path, output: Path) -> Tuple[Predictor, float]:
 
         return asyncio.run(run())
 
-    return predict, seconds
+    return predict
 
 
 def train_tfidf() -> Tuple[Predictor, float]:
@@ -100,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="candidate(s) to run")
     parser.add_argument("--config", action="append", default=[], help="extra Rasa config(s)")
+    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a trained model to score")
     parser.add_argument("--json", type=Path, help="write results as JSON")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -112,6 +120,10 @@ def main() -> None:
     for extra in args.config:
         candidates[Path(extra).stem] = lambda out, p=Path(extra): train_rasa_nlu(p, out)
     chosen = args.only or list(candidates)
+    for item in args.model:
+        name, _, path = item.partition("=")
+        candidates[name] = lambda out, p=Path(path): (rasa_predictor(p), float("nan"))
+        chosen.append(name)
 
     report = {}
     with tempfile.TemporaryDirectory() as scratch:
