@@ -1,13 +1,20 @@
 """End to end with the real Rasa server and action server.
 
-Skipped unless Rasa answers at RASA_URL (default http://127.0.0.1:5005). The
-action server must be configured to call this bridge at
-http://127.0.0.1:$HANDOFF_E2E_PORT (default 8080) with HANDOFF_SERVICE_TOKEN,
-and Rasa's bridge channel must accept RASA_TOKEN.
+By default the test starts both from the assistant's environment (../.venv,
+../models/ddh.tar.gz, built by the top-level `make test` before this suite
+runs), wired to the bridge it starts on a free port. With RASA_URL set it
+uses that running Rasa instead; its action server must then call this bridge
+at http://127.0.0.1:$HANDOFF_E2E_PORT with HANDOFF_SERVICE_TOKEN, and Rasa's
+bridge channel must accept RASA_TOKEN. Skipped when neither is available.
 """
 
 import asyncio
 import os
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,30 +26,97 @@ from handoff_bridge.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
-RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
-PORT = int(os.environ.get("HANDOFF_E2E_PORT", "8080"))
+REPO = Path(__file__).resolve().parents[2]
+ASSISTANT_PYTHON = REPO / ".venv" / "bin" / "python"
+MODEL = REPO / "models" / "ddh.tar.gz"
 QUESTION = os.environ.get("HANDOFF_E2E_QUESTION", "Hvordan får jeg et nyt pas?")
 ASK_PERSON = os.environ.get("HANDOFF_E2E_ASK_PERSON", "Jeg vil gerne tale med en medarbejder")
+STARTUP_SECONDS = 180
 
 
-def rasa_reachable() -> bool:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
     try:
-        return httpx.get(f"{RASA_URL}/", timeout=2).status_code == 200
+        return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
 
+def wait_until_up(name: str, url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{name} did not start:\n{log.read_text()[-3000:]}", pytrace=False)
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    """(rasa_url, rasa_token, service_token, bridge_port) of a running assistant."""
+    if os.environ.get("RASA_URL"):
+        if not answers(f"{os.environ['RASA_URL']}/"):
+            pytest.skip(f"Rasa is not reachable at {os.environ['RASA_URL']}")
+        yield (os.environ["RASA_URL"], os.environ.get("RASA_TOKEN", Settings(env="development").rasa_token),
+               os.environ.get("HANDOFF_SERVICE_TOKEN", Settings(env="development").service_token),
+               int(os.environ.get("HANDOFF_E2E_PORT", "8080")))
+        return
+    if not (ASSISTANT_PYTHON.exists() and MODEL.exists()):
+        pytest.skip("the assistant is not built: run the top-level `make setup train`")
+    workdir = tmp_path_factory.mktemp("assistant")
+    rasa_token, service_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    bridge_port, action_port, rasa_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "RASA_TOKEN": rasa_token,
+        "HANDOFF_SERVICE_TOKEN": service_token,
+        "HANDOFF_URL": f"http://127.0.0.1:{bridge_port}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "RASA_TRACKER_DB": str(workdir / "tracker.db"),
+        "SANIC_HOST": "127.0.0.1",
+    }
+    processes = []
+    try:
+        for name, command, health in (
+            ("action server",
+             [str(ASSISTANT_PYTHON), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
+             f"http://127.0.0.1:{action_port}/health"),
+            ("rasa",
+             [str(ASSISTANT_PYTHON), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
+              "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api", "--auth-token", rasa_token,
+              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+             f"http://127.0.0.1:{rasa_port}/status?token={rasa_token}"),
+        ):
+            log = workdir / f"{name.replace(' ', '_')}.log"
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            processes.append(process)
+            wait_until_up(name, health, process, log)
+        yield f"http://127.0.0.1:{rasa_port}", rasa_token, service_token, bridge_port
+    finally:
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture
-async def e2e_bridge(tmp_path, queue_config):
-    if not rasa_reachable():
-        pytest.skip(f"Rasa is not reachable at {RASA_URL}")
+async def e2e_bridge(assistant, tmp_path, queue_config):
+    rasa_url, rasa_token, service_token, port = assistant
     settings = Settings(
         env="development",
-        port=PORT,
+        port=port,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-        rasa_url=RASA_URL,
-        rasa_token=os.environ.get("RASA_TOKEN", Settings(env="development").rasa_token),
-        service_token=os.environ.get("HANDOFF_SERVICE_TOKEN", Settings(env="development").service_token),
+        rasa_url=rasa_url,
+        rasa_token=rasa_token,
+        service_token=service_token,
         queues_config=queue_config,
         cookie_secure=False,
         password_time_cost=1,
@@ -54,12 +128,12 @@ async def e2e_bridge(tmp_path, queue_config):
     app = create_app(settings)
     app.config.TOUCHUP = False
     app.config.MOTD = False
-    server = await app.create_server(host="127.0.0.1", port=PORT, return_asyncio_server=True, access_log=False)
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
     await server.startup()
     await server.before_start()
     await server.after_start()
 
-    running = RunningServer(app, server, f"http://127.0.0.1:{PORT}")
+    running = RunningServer(app, server, f"http://127.0.0.1:{port}")
     yield running
     await running.stop()
 
