@@ -12,6 +12,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from rasa_addons.nlu.language_detector import LANGUAGE, training_language
 from rasa_addons.text import fold
 
 
@@ -27,8 +28,23 @@ class FoldingTokenizer(WhitespaceTokenizer):
     """
 
     @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # lemmatize: look words up in spaCy's Danish/Swedish lemma tables
+        # (spacy-lookups-data) by the message's language before folding.
+        return {**WhitespaceTokenizer.get_default_config(), "lemmatize": False}
+
+    @staticmethod
     def not_supported_languages() -> Optional[List[Text]]:
         return None
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
+        self._lemmas: Dict[Text, Any] = {}
+        if self._config.get("lemmatize"):
+            from spacy.lookups import load_lookups
+
+            for language in ("da", "sv"):
+                self._lemmas[language] = load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup")
 
     @classmethod
     def create(
@@ -42,6 +58,8 @@ class FoldingTokenizer(WhitespaceTokenizer):
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         tokens = super().tokenize(message, attribute)
+        table = self._lemmas.get(message.get(LANGUAGE) or training_language(message) or "")
         for token in tokens:
-            token.lemma = fold(token.text)
+            word = token.text.lower()
+            token.lemma = fold(table.get(word, word) if table is not None else word)
         return tokens
