@@ -11,6 +11,7 @@ Usage:
   python bench/rasa_latency.py                              # models/ddh.tar.gz
   python bench/rasa_latency.py --model models/ddh.tar.gz --model bench/models/rasa_default.tar.gz
   python bench/rasa_latency.py --train-default              # trains the untuned default first
+  python bench/rasa_latency.py --production --workers 2      # PostgreSQL + Redis, 2 Sanic workers
 """
 
 from __future__ import annotations
@@ -103,7 +104,21 @@ async def play(url: str, token: str, concurrency: int, messages: List[str]) -> D
     }
 
 
-def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
+# The production endpoints (deploy/production/endpoints.yml) against the local
+# PostgreSQL and Redis servers.
+PRODUCTION_ENV = {
+    "RASA_DB_HOST": "127.0.0.1",
+    "RASA_DB_PORT": "5432",
+    "RASA_DB_NAME": "test",
+    "RASA_DB_USER": "postgres",
+    "RASA_DB_PASSWORD": "",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "RASA_REDIS_DB": "2",
+}
+
+
+def measure(model: Path, messages: List[str], production: bool = False, workers: int = 1) -> Dict[int, Dict[str, float]]:
     token = secrets.token_urlsafe(24)
     action_port, rasa_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as scratch:
@@ -116,7 +131,10 @@ def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
             "RASA_TRACKER_DB": str(Path(scratch) / "tracker.db"),
             "SANIC_HOST": "127.0.0.1",
             "HANDOFF_URL": "http://127.0.0.1:9",  # escalations fail fast: not measured here
+            "SANIC_WORKERS": str(workers),
+            **(PRODUCTION_ENV if production else {}),
         }
+        endpoints = "deploy/production/endpoints.yml" if production else "endpoints.yml"
         log = open(Path(scratch) / "servers.log", "w")
         actions = subprocess.Popen(
             [str(BIN / "python"), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
@@ -125,7 +143,7 @@ def measure(model: Path, messages: List[str]) -> Dict[int, Dict[str, float]]:
         rasa = subprocess.Popen(
             [str(BIN / "python"), "-m", "rasa_addons.server", "run", "--model", str(model), "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--enable-api", "--auth-token", token,
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+             "--credentials", "credentials.yml", "--endpoints", endpoints],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{rasa_port}"
@@ -160,8 +178,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", type=Path)
     parser.add_argument("--train-default", action="store_true", help="also train and measure Rasa's untuned default")
+    parser.add_argument("--production", action="store_true", help="PostgreSQL tracker store and Redis lock store")
+    parser.add_argument("--workers", type=int, default=1, help="Sanic workers of the Rasa server (production only)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.workers > 1 and not args.production:
+        parser.error("several workers need the production endpoints (a shared lock store)")
     models = args.model or [ROOT / "models" / "ddh.tar.gz"]
     if args.train_default:
         started = time.perf_counter()
@@ -171,9 +193,11 @@ def main() -> None:
     sets = heldout()
     messages = [text for pair in zip(sets["da"], sets["sv"]) for text, _ in pair]
     report = {}
+    setup = f"{'production' if args.production else 'embedded'}, {args.workers} worker(s)"
+    print(f"setup: {setup}")
     print(f"{'model':<22}{'conversations':>14}{'messages':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}")
     for model in models:
-        results = measure(model, messages)
+        results = measure(model, messages, args.production, args.workers)
         report[model.name] = results
         for level, r in results.items():
             print(f"{model.name:<22}{level:>14}{r['messages']:>10}{r['errors']:>8}"
