@@ -1,4 +1,4 @@
-"""Command line: `python -m handoff_bridge {serve,migrate,create-agent}`."""
+"""Command line: `python -m handoff_bridge {serve,migrate,create-agent,purge}`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,30 @@ async def _create_agent(settings: Settings, args) -> None:
         await engine.dispose()
 
 
+async def _purge(settings: Settings) -> dict:
+    """One retention run (the same the running service does every retention_interval_seconds)."""
+    from .db.engine import make_engine, make_sessionmaker
+    from .deps import Deps
+    from .events import LocalBus, RedisBus
+    from .rasa import RasaClient
+    from .services.retention import purge_expired
+
+    engine = make_engine(settings, pool_size=2)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds,
+                      settings.rasa_delete_timeout_seconds)
+    # Through Redis, the running instances tell agents about chats that disappear.
+    bus = RedisBus(settings.redis_url, settings.redis_channel_prefix) if settings.redis_url else LocalBus()
+    await bus.start()
+    try:
+        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=bus,
+                    rasa=rasa, vault=None, queues={})
+        return await purge_expired(deps)
+    finally:
+        await bus.stop()
+        await rasa.close()
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handoff_bridge")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,15 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     ca.add_argument("--capacity", type=int, default=3)
     ca.add_argument("--languages", default="da")
     ca.add_argument("--municipalities", default="*")
+    sub.add_parser("purge", help="delete conversations older than HANDOFF_RETENTION_DAYS and retry pending Rasa deletions")
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("sanic").propagate = False
+    from .privacy import install_log_masking
+
+    install_log_masking()
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "serve":
         serve(settings)
+    elif args.command == "purge":
+        import json
+
+        print(json.dumps(asyncio.run(_purge(settings)), sort_keys=True))
     elif args.command == "create-agent":
         from .errors import ApiError
 

@@ -23,6 +23,8 @@ from .events import LocalBus, RedisBus
 from .openapi import load_document
 from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
+from .security import RateLimiter, enforce_access
+from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
 from .settings import Settings
 from .web import install as install_web
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.config.KEEP_ALIVE_TIMEOUT = 75
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.NOISY_EXCEPTIONS = False
+    if settings.proxies_count:
+        app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.settings = settings
     app.ctx.background = set()
     app.ctx.websockets = set()
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(agent_api.bp)
     app.blueprint(service_api.bp)
     install_web(app)
+    app.on_request(enforce_access)
 
     @app.before_server_start
     async def open_resources(app: Sanic):
@@ -72,11 +77,15 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             engine=engine,
             sessionmaker=sessionmaker,
             bus=bus,
-            rasa=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds),
+            rasa=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds,
+                            settings.rasa_delete_timeout_seconds),
             vault=PhoneVault(settings.fernet_key),
             queues=queues,
+            limiter=RateLimiter(settings.redis_url, settings.redis_channel_prefix),
         )
-        app.ctx.sweeper = asyncio.get_running_loop().create_task(sweeper(app.ctx.deps), name="sweeper")
+        loop = asyncio.get_running_loop()
+        app.ctx.sweeper = loop.create_task(sweeper(app.ctx.deps), name="sweeper")
+        app.ctx.retention = loop.create_task(retention_loop(app.ctx.deps), name="retention")
 
     @app.before_server_stop
     async def end_websockets(app: Sanic):
@@ -90,7 +99,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     @app.after_server_stop
     async def close_resources(app: Sanic):
-        tasks = [app.ctx.sweeper, *app.ctx.background]
+        tasks = [app.ctx.sweeper, app.ctx.retention, *app.ctx.background]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -100,11 +109,13 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         await d.cancel_pending()
         await d.bus.stop()
         await d.rasa.close()
+        await d.limiter.close()
         await d.engine.dispose()
 
     @app.exception(ApiError)
     async def api_error(request: Request, exc: ApiError):
-        return json(exc.body(), status=exc.status)
+        headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+        return json(exc.body(), status=exc.status, headers=headers)
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, exc: SanicException):
@@ -131,7 +142,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     openapi_doc = load_document()
 
-    @app.get("/api/v1/openapi.json")
+    @app.get("/api/v1/openapi.json", ctx_auth="public")
     async def openapi(request: Request):
         return json(openapi_doc)
 
@@ -167,6 +178,6 @@ def _install_cors(app: Sanic, origins: set[str]) -> None:
     def _cors_headers(response, origin: str) -> None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"

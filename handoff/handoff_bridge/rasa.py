@@ -68,9 +68,10 @@ def parse_turn(data) -> BotTurn:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float):
+    def __init__(self, base_url: str, token: str, timeout: float, delete_timeout: float = 5.0):
         self._base = base_url.rstrip("/")
         self._token = token
+        self._delete_timeout = httpx.Timeout(delete_timeout, connect=min(delete_timeout, 3.0))
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
@@ -126,3 +127,18 @@ class RasaClient:
         except httpx.HTTPError as exc:
             log.warning("resume of %s failed: %s", conversation_id, type(exc).__name__)
             return False
+
+    async def delete_tracker(self, conversation_id: str) -> tuple[bool, str | None]:
+        """Ask Rasa to delete the conversation's tracker. (True, None) on 204, and on
+        404 (Rasa does not know it); otherwise (False, reason) for a later retry."""
+        try:
+            resp = await self._client.delete(
+                f"{self._base}/webhooks/bridge/conversations/{quote(conversation_id, safe='')}",
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=self._delete_timeout,
+            )
+        except httpx.HTTPError as exc:
+            return False, type(exc).__name__
+        if resp.status_code in (200, 204, 404):
+            return True, None
+        return False, f"HTTP {resp.status_code}"

@@ -74,6 +74,34 @@ class Settings(BaseSettings):
     password_time_cost: int = 3
     password_memory_kib: int = 65536
 
+    # Retention: conversations with no activity for this many days are deleted
+    # (with their messages, queue entries, callbacks, ratings) by the job that
+    # runs every retention_interval_seconds on each instance, or by `purge`.
+    retention_days: int = Field(30, ge=1, le=3650)
+    retention_interval_seconds: float = Field(3600.0, gt=0)
+    # Audit entries (who opened which conversation) are kept longer: they hold no content.
+    audit_retention_days: int = Field(1825, ge=1)
+    # Bound on the call that asks Rasa to delete a conversation's tracker.
+    rasa_delete_timeout_seconds: float = Field(5.0, gt=0)
+
+    # Agent login throttling (failures counted in the database, so across instances).
+    login_max_failures: int = Field(5, ge=1)
+    login_address_max_failures: int = Field(30, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+    login_lockout_seconds: int = Field(900, ge=1)
+
+    # Rate limits (0 = off). Counted in Redis when configured (shared by the
+    # instances), otherwise in the process (development, one instance).
+    messages_per_minute_per_conversation: int = Field(30, ge=0)
+    messages_per_minute_per_address: int = Field(120, ge=0)
+    conversations_per_minute_per_address: int = Field(20, ge=0)
+    websockets_per_address: int = Field(50, ge=0)
+    # Reverse proxies in front of the bridge whose X-Forwarded-For is trusted
+    # (the client address for the limits above); 0 = use the peer address.
+    proxies_count: int = Field(0, ge=0, le=5)
+    # Strict-Transport-Security max-age outside development (0 = header off).
+    hsts_seconds: int = Field(31536000, ge=0)
+
     log_level: str = "INFO"
 
     @property

@@ -15,6 +15,8 @@ from pathlib import Path
 from sanic import Request, Sanic
 from sanic.response import redirect
 
+from .security import API_HEADERS
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # (URL prefix, folder under static/)
@@ -105,4 +107,9 @@ def install(app: Sanic) -> None:
             for key, value in security_headers(request.path, request.host, request.scheme).items():
                 response.headers[key] = value
         else:
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            # API answers (JSON, CSV) are never rendered, framed or cached.
+            for key, value in API_HEADERS.items():
+                response.headers.setdefault(key, value)
+        settings = getattr(request.app.ctx, "settings", None)
+        if settings is not None and not settings.is_development and settings.hsts_seconds:
+            response.headers["Strict-Transport-Security"] = f"max-age={settings.hsts_seconds}; includeSubDomains"

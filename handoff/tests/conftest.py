@@ -107,6 +107,11 @@ def _base_settings(backend: str, tmp_dir: Path, queue_config: Path) -> Settings:
         # Cheap hashing keeps the agent tests fast; production uses the defaults.
         password_time_cost=1,
         password_memory_kib=8192,
+        # Rate limits off; tests/api/test_limits.py turns them on with a Redis prefix of its own.
+        messages_per_minute_per_conversation=0,
+        messages_per_minute_per_address=0,
+        conversations_per_minute_per_address=0,
+        websockets_per_address=0,
     )
     if backend == "sqlite":
         return Settings(database_url=f"sqlite+aiosqlite:///{tmp_dir / 'handoff.db'}", **common)

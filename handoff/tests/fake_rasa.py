@@ -9,6 +9,10 @@ Behaviour by message text, so tests can script the bot:
   anything else   -> one text message with buttons, one custom and one image
 While a conversation is paused (tracker event "pause"), messages get no reply,
 as with a real paused Rasa tracker.
+
+DELETE /webhooks/bridge/conversations/<id> deletes a tracker: 204 when it
+existed (the conversation sent a message), 404 otherwise; `fail_deletes`
+makes it answer 503 (Rasa down) so the bridge's retry can be tested.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import itertools
 
 import httpx
 from sanic import Request, Sanic, json
+from sanic.response import empty
 
 _counter = itertools.count(1)
 
@@ -31,6 +36,8 @@ class FakeRasa:
         self.paused: set[str] = set()
         self.bridge_url: str | None = None
         self.slow_seconds = 5.0
+        self.deleted: list[str] = []
+        self.fail_deletes = False
         self.app = self._build()
         self.server = None
         self.url = None
@@ -93,6 +100,16 @@ class FakeRasa:
             elif event == "resume":
                 self.paused.discard(conversation_id)
             return json({"sender_id": conversation_id, "paused": conversation_id in self.paused})
+
+        @app.delete("/webhooks/bridge/conversations/<conversation_id:str>")
+        async def delete_tracker(request: Request, conversation_id: str):
+            if request.headers.get("authorization") != f"Bearer {self.token}":
+                return json({"error": "bad token"}, status=401)
+            if self.fail_deletes:
+                return json({"error": "unavailable"}, status=503)
+            known = any(r["sender"] == conversation_id for r in self.requests) and conversation_id not in self.deleted
+            self.deleted.append(conversation_id)
+            return empty(status=204) if known else json({"error": "unknown conversation"}, status=404)
 
         return app
 

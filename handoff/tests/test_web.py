@@ -63,10 +63,25 @@ async def test_nothing_outside_the_static_folders_is_served(client):
         assert resp.status_code == 404, path
 
 
-async def test_api_responses_are_not_sniffed_and_have_no_page_policy(client):
-    resp = await client.get("/healthz")
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/openapi.json", "/api/v1/agent/me", "/api/v1/nowhere"])
+async def test_api_responses_get_security_headers_and_are_never_cached(client, path):
+    resp = await client.get(path)
     assert resp.headers["x-content-type-options"] == "nosniff"
-    assert "content-security-policy" not in resp.headers
+    assert resp.headers["content-security-policy"].startswith("default-src 'none'; frame-ancestors 'none'")
+    assert resp.headers["cache-control"] == "no-store"
+    assert resp.headers["referrer-policy"] == "no-referrer"
+    assert resp.headers["x-frame-options"] == "DENY"
+    # Development: no HSTS (plain http on a laptop).
+    assert "strict-transport-security" not in resp.headers
+
+
+async def test_hsts_outside_development(bridge, client):
+    bridge.app.ctx.settings = bridge.deps.settings.model_copy(update={"env": "production"})
+    try:
+        resp = await client.get("/healthz")
+    finally:
+        bridge.app.ctx.settings = bridge.deps.settings
+    assert resp.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
 def test_pages_and_scripts_need_no_inline_code():

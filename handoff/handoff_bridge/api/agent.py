@@ -7,20 +7,24 @@ import contextlib
 import json as jsonlib
 import logging
 
-from sanic import Blueprint, Request, json
+from sanic import Blueprint, Request, json, text
 from sanic.response import empty
 
 from ..errors import ApiError, bad_request
 from ..events import AGENTS_CHANNEL, agent_channel, conv_channel
 from ..services import agents as agent_svc
+from ..services import audit as audit_svc
 from ..services import queue as queue_svc
 from ..services import stats as stats_svc
+from ..security import client_address, same_origin_websocket
 from .common import (
     SESSION_COOKIE,
     current_agent,
     deps,
     int_arg,
     json_body,
+    optional_json_body,
+    parse_frame,
     require_supervisor,
     session_token,
     tracked_websocket,
@@ -33,11 +37,11 @@ bp = Blueprint("agent", url_prefix="/api/v1/agent")
 HEARTBEAT_SECONDS = 20.0
 
 
-@bp.post("/login")
+@bp.post("/login", ctx_auth="public")
 async def login(request: Request):
     body = json_body(request)
     d = deps(request)
-    token, agent = await agent_svc.login(d, body.get("login"), body.get("password"))
+    token, agent = await agent_svc.login(d, body.get("login"), body.get("password"), client_address(request))
     resp = json({"agent": agent, "token": token})
     resp.add_cookie(
         SESSION_COOKIE,
@@ -51,7 +55,7 @@ async def login(request: Request):
     return resp
 
 
-@bp.post("/logout")
+@bp.post("/logout", ctx_auth="agent")
 async def logout(request: Request):
     token = session_token(request)
     if token:
@@ -61,53 +65,57 @@ async def logout(request: Request):
     return resp
 
 
-@bp.get("/me")
+@bp.get("/me", ctx_auth="agent")
 async def me(request: Request):
     return json(agent_svc.agent_to_dict(await current_agent(request)))
 
 
-@bp.put("/me/status")
+@bp.put("/me/status", ctx_auth="agent")
 async def set_status(request: Request):
     agent = await current_agent(request)
     return json(await agent_svc.set_status(deps(request), agent, json_body(request).get("status")))
 
 
-@bp.get("/queues")
+@bp.get("/queues", ctx_auth="agent")
 async def queues(request: Request):
     agent = await current_agent(request)
     return json({"queues": await agent_svc.queue_overview(deps(request), agent)})
 
 
-@bp.post("/queue/claim-next")
+@bp.post("/queue/claim-next", ctx_auth="agent")
 async def claim_next(request: Request):
     agent = await current_agent(request)
-    body = request.json if request.body else {}
+    body = optional_json_body(request)
     queue = body.get("queue") if isinstance(body, dict) else None
     if queue is not None and not isinstance(queue, str):
         raise bad_request("invalid_queue", "queue must be a queue name")
-    return json(await agent_svc.claim(deps(request), agent, queue_name=queue))
+    result = await agent_svc.claim(deps(request), agent, queue_name=queue)
+    await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
+    return json(result)
 
 
-@bp.post("/escalations/<escalation_id:int>/claim")
+@bp.post("/escalations/<escalation_id:int>/claim", ctx_auth="agent")
 async def claim(request: Request, escalation_id: int):
     agent = await current_agent(request)
-    return json(await agent_svc.claim(deps(request), agent, escalation_id=escalation_id))
+    result = await agent_svc.claim(deps(request), agent, escalation_id=escalation_id)
+    await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
+    return json(result)
 
 
-@bp.get("/chats")
+@bp.get("/chats", ctx_auth="agent")
 async def chats(request: Request):
     agent = await current_agent(request)
     return json({"chats": await agent_svc.my_chats(deps(request), agent)})
 
 
-@bp.get("/conversations/<conversation_id:str>/transcript")
+@bp.get("/conversations/<conversation_id:str>/transcript", ctx_auth="agent")
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
     after = int_arg(request, "after", 0, 0, 2**31)
     return json(await agent_svc.transcript(deps(request), agent, conversation_id, after))
 
 
-@bp.post("/conversations/<conversation_id:str>/messages")
+@bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="agent")
 async def reply(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
@@ -115,41 +123,48 @@ async def reply(request: Request, conversation_id: str):
     return json(msg, status=201)
 
 
-@bp.post("/conversations/<conversation_id:str>/typing")
+@bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="agent")
 async def typing(request: Request, conversation_id: str):
     agent = await current_agent(request)
     await agent_svc.agent_typing(deps(request), agent, conversation_id)
     return empty()
 
 
-@bp.post("/conversations/<conversation_id:str>/transfer")
+@bp.post("/conversations/<conversation_id:str>/transfer", ctx_auth="agent")
 async def transfer(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    return json(await agent_svc.transfer(deps(request), agent, conversation_id,
-                                         queue_name=body.get("queue"), agent_id=body.get("agent_id")))
+    result = await agent_svc.transfer(deps(request), agent, conversation_id,
+                                      queue_name=body.get("queue"), agent_id=body.get("agent_id"))
+    await audit_svc.record(deps(request), conversation_id, "transfer", agent=agent,
+                           detail={k: v for k, v in result.items() if k in ("queue", "agent_id")})
+    return json(result)
 
 
-@bp.post("/conversations/<conversation_id:str>/close")
+@bp.post("/conversations/<conversation_id:str>/close", ctx_auth="agent")
 async def close(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    return json(await agent_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note")))
+    result = await agent_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
+    await audit_svc.record(deps(request), conversation_id, "close", agent=agent)
+    return json(result)
 
 
-@bp.post("/conversations/<conversation_id:str>/handback")
+@bp.post("/conversations/<conversation_id:str>/handback", ctx_auth="agent")
 async def handback(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    return json(await agent_svc.hand_back(deps(request), agent, conversation_id))
+    result = await agent_svc.hand_back(deps(request), agent, conversation_id)
+    await audit_svc.record(deps(request), conversation_id, "handback", agent=agent)
+    return json(result)
 
 
-@bp.get("/tags")
+@bp.get("/tags", ctx_auth="agent")
 async def tags(request: Request):
     await current_agent(request)
     return json({"tags": await agent_svc.list_tags(deps(request))})
 
 
-@bp.get("/canned")
+@bp.get("/canned", ctx_auth="agent")
 async def canned(request: Request):
     await current_agent(request)
     language = request.args.get("language")
@@ -158,76 +173,102 @@ async def canned(request: Request):
     return json({"canned": await agent_svc.list_canned(deps(request), language)})
 
 
-@bp.post("/canned")
+@bp.post("/canned", ctx_auth="supervisor")
 async def create_canned(request: Request):
     agent = await require_supervisor(request)
     return json(await agent_svc.create_canned(deps(request), agent, json_body(request)), status=201)
 
 
-@bp.put("/canned/<canned_id:int>")
+@bp.put("/canned/<canned_id:int>", ctx_auth="supervisor")
 async def update_canned(request: Request, canned_id: int):
     await require_supervisor(request)
     return json(await agent_svc.update_canned(deps(request), canned_id, json_body(request)))
 
 
-@bp.delete("/canned/<canned_id:int>")
+@bp.delete("/canned/<canned_id:int>", ctx_auth="supervisor")
 async def delete_canned(request: Request, canned_id: int):
     await require_supervisor(request)
     await agent_svc.delete_canned(deps(request), canned_id)
     return empty()
 
 
-@bp.get("/callbacks")
+@bp.get("/callbacks", ctx_auth="agent")
 async def callbacks(request: Request):
     agent = await current_agent(request)
     return json({"callbacks": await agent_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
 
 
-@bp.post("/callbacks/<callback_id:int>/take")
+@bp.post("/callbacks/<callback_id:int>/take", ctx_auth="agent")
 async def take_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
-    return json(await agent_svc.take_callback(deps(request), agent, callback_id))
+    result = await agent_svc.take_callback(deps(request), agent, callback_id)
+    await audit_svc.record(deps(request), result["conversation_id"], "callback_take", agent=agent,
+                           detail={"callback_id": callback_id})
+    return json(result)
 
 
-@bp.post("/callbacks/<callback_id:int>/complete")
+@bp.post("/callbacks/<callback_id:int>/complete", ctx_auth="agent")
 async def complete_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
-    body = request.json if request.body else {}
+    body = optional_json_body(request)
     outcome = body.get("outcome") if isinstance(body, dict) else None
-    return json(await agent_svc.complete_callback(deps(request), agent, callback_id, outcome))
+    result = await agent_svc.complete_callback(deps(request), agent, callback_id, outcome)
+    await audit_svc.record(deps(request), result["conversation_id"], "callback_complete", agent=agent,
+                           detail={"callback_id": callback_id})
+    return json(result)
 
 
-@bp.get("/agents")
+@bp.get("/agents", ctx_auth="supervisor")
 async def list_agents(request: Request):
     await require_supervisor(request)
     return json({"agents": await agent_svc.list_agents(deps(request))})
 
 
-@bp.post("/agents")
+@bp.post("/agents", ctx_auth="supervisor")
 async def create_agent(request: Request):
     await require_supervisor(request)
     return json(await agent_svc.create_agent(deps(request), json_body(request)), status=201)
 
 
-@bp.patch("/agents/<agent_id:int>")
+@bp.patch("/agents/<agent_id:int>", ctx_auth="supervisor")
 async def update_agent(request: Request, agent_id: int):
     await require_supervisor(request)
     return json(await agent_svc.update_agent(deps(request), agent_id, json_body(request)))
 
 
-@bp.get("/stats/live")
+@bp.get("/stats/live", ctx_auth="supervisor")
 async def stats_live(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.live(deps(request)))
 
 
-@bp.get("/stats/summary")
+@bp.get("/stats/summary", ctx_auth="supervisor")
 async def stats_summary(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.summary(deps(request), request.args.get("period", "today"), request.args.get("tz")))
 
 
-@bp.websocket("/ws")
+@bp.get("/audit/conversations/<conversation_id:str>", ctx_auth="supervisor")
+async def audit_export(request: Request, conversation_id: str):
+    """Every recorded access to one conversation, as JSON or (format=csv) CSV.
+    The export itself is recorded too."""
+    agent = await current_agent(request)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise bad_request("invalid_format", "format must be json or csv")
+    if not 1 <= len(conversation_id) <= 64:
+        raise bad_request("invalid_conversation_id", "conversation id must be 1-64 characters")
+    d = deps(request)
+    await audit_svc.record(d, conversation_id, "export", agent=agent, detail={"format": fmt})
+    entries = await audit_svc.entries_for(d, conversation_id)
+    if fmt == "csv":
+        safe = conversation_id if conversation_id.isalnum() else "conversation"
+        return text(audit_svc.to_csv(entries), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="audit-{safe}.csv"'})
+    return json({"conversation_id": conversation_id, "entries": entries})
+
+
+@bp.websocket("/ws", ctx_auth="websocket")
 async def agent_ws(request: Request, ws):
     """Live updates for one agent.
 
@@ -239,7 +280,24 @@ async def agent_ws(request: Request, ws):
               {"type":"ping"}
     """
     d = deps(request)
+    address = client_address(request)
+    conn_id = await d.limiter.open_connection(address, d.settings.websockets_per_address)
+    if conn_id is None:
+        await ws.close(code=4429, reason="too many connections")
+        return
+    try:
+        await _agent_ws(request, ws, d, address, conn_id)
+    finally:
+        with contextlib.suppress(Exception):
+            await d.limiter.close_connection(address, conn_id)
+
+
+async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
     token = request.cookies.get(SESSION_COOKIE)
+    if token and not same_origin_websocket(request):
+        # A cookie-authenticated socket opened by another site's page (cross-site websocket hijacking).
+        await ws.close(code=4403, reason="cross-origin websocket refused")
+        return
     try:
         if not token:
             raw = await asyncio.wait_for(ws.recv(), 10.0)
@@ -269,6 +327,7 @@ async def agent_ws(request: Request, ws):
                 got = await sub.get(timeout=HEARTBEAT_SECONDS)
                 if got is None:
                     await agent_svc.heartbeat(d, agent.id)
+                    await d.limiter.refresh_connection(address, conn_id)
                     continue
                 channel, event = got
                 kind = event.get("type")
@@ -295,9 +354,7 @@ async def agent_ws(request: Request, ws):
                 if raw is None:
                     return
                 try:
-                    frame = jsonlib.loads(raw)
-                    if not isinstance(frame, dict):
-                        raise ValueError
+                    frame = parse_frame(raw)
                 except ValueError:
                     await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
                     continue

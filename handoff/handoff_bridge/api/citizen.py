@@ -15,7 +15,9 @@ from ..errors import ApiError
 from ..events import conv_channel
 from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
-from .common import bearer, deps, float_arg, int_arg, json_body, tracked_websocket
+from ..security import client_address, too_many
+from ..services import retention as retention_svc
+from .common import bearer, deps, float_arg, int_arg, json_body, parse_frame, tracked_websocket
 
 log = logging.getLogger("handoff.citizen")
 
@@ -32,7 +34,22 @@ def for_citizen(event: dict) -> dict:
 
 
 async def _auth(request: Request, conversation_id: str):
+    # security.enforce_access has checked the token against this conversation.
+    conv = getattr(request.ctx, "conversation", None)
+    if conv is not None and conv.id == conversation_id:
+        return conv
     return await citizen_svc.authenticate(deps(request), conversation_id, bearer(request))
+
+
+async def _limit_message(request: Request, conversation_id: str) -> None:
+    """Messages per minute per conversation and per client address."""
+    d = deps(request)
+    s = d.settings
+    retry = await d.limiter.hit("msg_conv", conversation_id, s.messages_per_minute_per_conversation)
+    if retry is None:
+        retry = await d.limiter.hit("msg_addr", client_address(request), s.messages_per_minute_per_address)
+    if retry is not None:
+        raise too_many(retry, "messages")
 
 
 def _spawn(request: Request, coro, name: str) -> None:
@@ -49,24 +66,29 @@ def _log_failure(task: asyncio.Task) -> None:
         log.error("background task %s failed: %r", task.get_name(), task.exception())
 
 
-@bp.post("/conversations")
+@bp.post("/conversations", ctx_auth="public")
 async def create_conversation(request: Request):
     body = json_body(request)
+    d = deps(request)
+    retry = await d.limiter.hit("conv_addr", client_address(request), d.settings.conversations_per_minute_per_address)
+    if retry is not None:
+        raise too_many(retry, "new conversations")
     conv, token = await citizen_svc.create_conversation(deps(request), body.get("municipality"), body.get("language"))
     return json({"conversation_id": conv.id, "token": token, "mode": conv.mode, "last_seq": 0}, status=201)
 
 
-@bp.get("/conversations/<conversation_id:str>")
+@bp.get("/conversations/<conversation_id:str>", ctx_auth="citizen")
 async def get_conversation(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.touch_seen(deps(request), conversation_id)
     return json(await citizen_svc.conversation_state(deps(request), conversation_id))
 
 
-@bp.post("/conversations/<conversation_id:str>/messages")
+@bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
 async def send_message(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
+    await _limit_message(request, conversation_id)
     login_token = body.get("login_token")
     if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
         raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
@@ -81,7 +103,7 @@ async def send_message(request: Request, conversation_id: str):
                 status=200 if duplicate else 201)
 
 
-@bp.get("/conversations/<conversation_id:str>/messages")
+@bp.get("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
 async def get_messages(request: Request, conversation_id: str):
     """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
     await _auth(request, conversation_id)
@@ -105,21 +127,21 @@ async def get_messages(request: Request, conversation_id: str):
     return json({"messages": out, "last_seq": out[-1]["seq"] if out else after})
 
 
-@bp.post("/conversations/<conversation_id:str>/typing")
+@bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="citizen")
 async def typing(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.citizen_typing(deps(request), conversation_id)
     return empty()
 
 
-@bp.post("/conversations/<conversation_id:str>/handoff")
+@bp.post("/conversations/<conversation_id:str>/handoff", ctx_auth="citizen")
 async def handoff(request: Request, conversation_id: str):
     """The citizen's "talk to a person" button."""
     await _auth(request, conversation_id)
     return json(await citizen_svc.request_person(deps(request), conversation_id))
 
 
-@bp.post("/conversations/<conversation_id:str>/callback")
+@bp.post("/conversations/<conversation_id:str>/callback", ctx_auth="citizen")
 async def callback(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
@@ -127,20 +149,32 @@ async def callback(request: Request, conversation_id: str):
     return json(result, status=201)
 
 
-@bp.post("/conversations/<conversation_id:str>/rating")
+@bp.post("/conversations/<conversation_id:str>/rating", ctx_auth="citizen")
 async def rating(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
     return json(await citizen_svc.rate(deps(request), conversation_id, body.get("score"), body.get("comment")), status=201)
 
 
-@bp.post("/conversations/<conversation_id:str>/leave")
+@bp.post("/conversations/<conversation_id:str>/leave", ctx_auth="citizen")
 async def leave(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     return json(await citizen_svc.leave(deps(request), conversation_id))
 
 
-@bp.websocket("/conversations/<conversation_id:str>/ws")
+@bp.delete("/conversations/<conversation_id:str>", ctx_auth="citizen")
+async def delete_conversation(request: Request, conversation_id: str):
+    """The citizen deletes their conversation: everything the bridge stored about it
+    goes at once; Rasa is asked to delete its tracker in the background."""
+    await _auth(request, conversation_id)
+    d = deps(request)
+    deleted = await retention_svc.delete_conversations(d, [conversation_id], actor_type="citizen", action="delete")
+    if deleted:
+        _spawn(request, retention_svc.delete_rasa_trackers(d, deleted), f"rasa-delete-{conversation_id}")
+    return empty(status=204)
+
+
+@bp.websocket("/conversations/<conversation_id:str>/ws", ctx_auth="websocket")
 async def citizen_ws(request: Request, ws, conversation_id: str):
     """Websocket protocol (JSON frames):
 
@@ -150,6 +184,19 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
     server -> hello, message (with seq), ack, typing, queue, status, notice, error, pong
     """
     d = deps(request)
+    address = client_address(request)
+    conn_id = await d.limiter.open_connection(address, d.settings.websockets_per_address)
+    if conn_id is None:
+        await ws.close(code=4429, reason="too many connections")
+        return
+    try:
+        await _citizen_ws(request, ws, conversation_id, d, address, conn_id)
+    finally:
+        with contextlib.suppress(Exception):
+            await d.limiter.close_connection(address, conn_id)
+
+
+async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: str, conn_id: str):
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
         hello = jsonlib.loads(raw) if raw else {}
@@ -193,6 +240,7 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
                 if got is None or sub.lagged:
                     sub.lagged = False
                     await citizen_svc.touch_seen(d, conversation_id)
+                    await d.limiter.refresh_connection(address, conn_id)
                     # Idle or lagged: catch up from the database.
                     async with d.sessionmaker() as session:
                         for m in await messages_after(session, conversation_id, sent_seq):
@@ -200,6 +248,10 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
                             sent_seq = m.seq
                     continue
                 _channel, event = got
+                if event.get("type") == "status" and event.get("mode") == "deleted":
+                    # Deleted (in another tab, or by retention): the widget starts afresh on 4401.
+                    await ws.close(code=4401, reason="conversation deleted")
+                    return
                 if event.get("type") != "message":
                     if event.get("type") == "typing" and event.get("sender") == "citizen":
                         continue
@@ -224,15 +276,19 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
                 if raw is None:
                     return
                 try:
-                    frame = jsonlib.loads(raw)
-                    if not isinstance(frame, dict):
-                        raise ValueError
+                    frame = parse_frame(raw)
                 except ValueError:
                     await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
                     continue
                 kind = frame.get("type")
                 try:
                     if kind == "message":
+                        retry = await d.limiter.hit("msg_conv", conversation_id,
+                                                    d.settings.messages_per_minute_per_conversation)
+                        if retry is None:
+                            retry = await d.limiter.hit("msg_addr", address, d.settings.messages_per_minute_per_address)
+                        if retry is not None:
+                            raise too_many(retry, "messages")
                         msg, duplicate, mode = await citizen_svc.receive_message(
                             d, conversation_id, frame.get("text"), payload=frame.get("payload"),
                             client_msg_id=frame.get("client_msg_id"))

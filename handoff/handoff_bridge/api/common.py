@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import json as jsonlib
+import re
 
 from sanic import Request
 
@@ -38,17 +40,66 @@ def deps(request: Request):
     return request.app.ctx.deps
 
 
+# NUL cannot be stored in a PostgreSQL text column and an unpaired surrogate is not
+# text at all (no UTF-8 form): both are refused wherever they come in.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value, depth: int = 0) -> bool:
+    """True when a JSON value holds a string (or key) that cannot be stored as text."""
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if depth > 64:
+        return True
+    if isinstance(value, list):
+        return any(unstorable(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(unstorable(k, depth + 1) or unstorable(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _unstorable_error():
+    return bad_request("invalid_text", "text must not contain NUL characters or unpaired surrogates")
+
+
 def json_body(request: Request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     if not request.body:
         raise bad_request("missing_body", "a JSON object body is required")
     try:
-        data = request.json
-    except Exception as exc:  # noqa: BLE001 - Sanic raises its own BadRequest for bad JSON
-        raise bad_request("invalid_json", "the body is not valid JSON") from exc
+        data = jsonlib.loads(request.body)
+    except (ValueError, RecursionError) as exc:  # includes invalid UTF-8
+        raise bad_request("invalid_json", "the body is not valid JSON (UTF-8)") from exc
     if not isinstance(data, dict):
         raise bad_request("invalid_json", "the body must be a JSON object")
+    if unstorable(data):
+        raise _unstorable_error()
     return data
+
+
+def optional_json_body(request: Request) -> dict:
+    return json_body(request) if request.body else {}
+
+
+def parse_frame(raw) -> dict:
+    """A websocket frame as a JSON object; ValueError when it is not one (or not storable)."""
+    try:
+        frame = jsonlib.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("too deeply nested") from exc
+    if not isinstance(frame, dict) or unstorable(frame):
+        raise ValueError("frames must be JSON objects of text")
+    return frame
+
+
+def check_request_text(request: Request) -> None:
+    """Path parameters and query arguments must be storable text too."""
+    for value in request.match_info.values():
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise _unstorable_error()
+    for values in request.args.values():
+        if any(_UNSTORABLE.search(v) for v in values):
+            raise _unstorable_error()
 
 
 def bearer(request: Request) -> str | None:
@@ -95,7 +146,11 @@ def session_token(request: Request) -> str | None:
 
 
 async def current_agent(request: Request):
-    return await agent_svc.agent_for_token(deps(request), session_token(request))
+    # Set by security.enforce_access for every agent and supervisor route.
+    agent = getattr(request.ctx, "agent", None)
+    if agent is None:
+        agent = await agent_svc.agent_for_token(deps(request), session_token(request))
+    return agent
 
 
 async def require_supervisor(request: Request):

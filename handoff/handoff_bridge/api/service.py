@@ -11,7 +11,7 @@ from .common import deps, json_body, require_service
 bp = Blueprint("service", url_prefix="/api/v1/service")
 
 
-@bp.post("/handoffs")
+@bp.post("/handoffs", ctx_auth="service")
 async def create_handoff(request: Request):
     """Contract 2: the bot escalates a conversation to a person."""
     require_service(request)

@@ -334,3 +334,51 @@ class Timeout(Base):
     mode: Mapped[str] = mapped_column(String(16))
     idle_seconds: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who accessed which conversation, when, and how. No message content: entries
+    stay when the conversation itself is deleted (retention or the citizen)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # No foreign key: the entry outlives the conversation.
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_login: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        CheckConstraint("actor_type IN ('agent','supervisor','citizen','system')", name="actor_type"),
+        Index("ix_audit_log_conversation_created", "conversation_id", "created_at"),
+        Index("ix_audit_log_created", "created_at"),
+    )
+
+
+class RasaDeletion(Base):
+    """A deleted conversation whose Rasa tracker still has to be deleted; retried
+    by every retention run until Rasa answers 204 or 404."""
+
+    __tablename__ = "rasa_deletions"
+
+    conversation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Failed agent logins per login name and per client address (both stored as
+    SHA-256), shared by every instance through the database."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]

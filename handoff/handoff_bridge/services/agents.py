@@ -36,7 +36,9 @@ from ..db.models import (
 from ..errors import ApiError, bad_request, conflict, forbidden, not_found, unauthorized
 from ..events import agent_channel, conv_channel
 from ..privacy import mask_personal_data
+from . import audit as audit_svc
 from . import queue as queue_svc
+from . import throttle as throttle_svc
 from .messages import (
     DuplicateMessage,
     append_message,
@@ -180,14 +182,23 @@ async def list_agents(deps) -> list[dict]:
         return [agent_to_dict(a) for a in agents]
 
 
-async def login(deps, login_name, password) -> tuple[str, dict]:
-    if not isinstance(login_name, str) or not isinstance(password, str) or len(password) > 256:
+async def login(deps, login_name, password, address: str = "unknown") -> tuple[str, dict]:
+    if not isinstance(login_name, str) or not isinstance(password, str) or len(password) > 256 or len(login_name) > 256:
         raise bad_request("invalid_credentials_format", "login and password are required")
+    s = deps.settings
+    by_login, by_address = throttle_svc.login_key(login_name), throttle_svc.address_key(address)
+    locked = await throttle_svc.locked_for(deps, [by_login, by_address])
+    if locked is not None:
+        raise ApiError("login_locked", f"too many failed logins; try again in {locked} s", 429, retry_after=locked)
     async with deps.sessionmaker() as session:
         agent = await session.scalar(select(Agent).where(Agent.login == login_name.strip().lower()))
     ok = await _verify(deps, agent.password_hash if agent else None, password)
     if not ok or not agent.active:
+        await throttle_svc.record_failure(deps, [(by_login, s.login_max_failures),
+                                                 (by_address, s.login_address_max_failures)])
+        log.info("failed agent login")
         raise unauthorized("wrong login or password")
+    await throttle_svc.reset(deps, by_login)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     async with deps.sessionmaker() as session:
@@ -348,21 +359,30 @@ async def _check_holder(conn, agent: Agent, conversation_id: str) -> None:
         raise forbidden("you are not handling this chat")
 
 
-async def can_view(deps, agent: Agent, conversation_id: str) -> bool:
+async def access_kind(deps, agent: Agent, conversation_id: str) -> str | None:
+    """'view' (the agent's own chat; supervisors: any), 'preview' (a waiting chat in
+    a queue the agent serves) or None (no access)."""
     if agent.role == "supervisor":
-        return True
+        return "view"
     async with deps.sessionmaker() as session:
         claim_row = await session.scalar(
             select(Claim).where(Claim.conversation_id == conversation_id, Claim.ended_at.is_(None)))
         if claim_row is not None:
-            return claim_row.agent_id == agent.id
+            return "view" if claim_row.agent_id == agent.id else None
         esc = await queue_svc.open_escalation(session, conversation_id)
     # Waiting chats may be previewed by agents who serve the queue.
-    return esc is not None and esc.queue_name in queue_svc.served_queue_names(deps, agent)
+    if esc is not None and esc.queue_name in queue_svc.served_queue_names(deps, agent):
+        return "preview"
+    return None
+
+
+async def can_view(deps, agent: Agent, conversation_id: str) -> bool:
+    return await access_kind(deps, agent, conversation_id) is not None
 
 
 async def transcript(deps, agent: Agent, conversation_id: str, after_seq: int = 0) -> dict:
-    if not await can_view(deps, agent, conversation_id):
+    kind = await access_kind(deps, agent, conversation_id)
+    if kind is None:
         raise forbidden("you cannot see this chat")
     async with deps.sessionmaker() as session:
         conv = await session.get(Conversation, conversation_id)
@@ -370,6 +390,7 @@ async def transcript(deps, agent: Agent, conversation_id: str, after_seq: int = 
             raise not_found("conversation")
         msgs = await messages_after(session, conversation_id, after_seq, limit=2000)
         esc = await queue_svc.latest_escalation(session, conversation_id)
+    await audit_svc.record(deps, conversation_id, kind, agent=agent)
     return {
         "conversation_id": conv.id,
         "mode": conv.mode,

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 
 from sqlalchemy import select, update
@@ -43,6 +44,8 @@ from .messages import (
 log = logging.getLogger("handoff.citizen")
 
 MUNICIPALITY_MAX = 64
+# C0 controls other than tab, line feed and carriage return, DEL, and unpaired surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def hash_token(token: str) -> str:
@@ -50,7 +53,7 @@ def hash_token(token: str) -> str:
 
 
 async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
-    municipality = (municipality or "").strip()
+    municipality = municipality.strip() if isinstance(municipality, str) else ""
     if not municipality or len(municipality) > MUNICIPALITY_MAX:
         raise bad_request("invalid_municipality", "municipality is required (at most 64 characters)")
     if language not in ("da", "sv"):
@@ -103,6 +106,8 @@ def validate_text(deps, text) -> str:
     text = text.strip()
     if not text:
         raise bad_request("empty_message", "message text is empty")
+    if _CONTROL.search(text):
+        raise bad_request("invalid_text", "text must not contain control characters (other than tab and line breaks)")
     if len(text) > deps.settings.max_message_chars:
         raise ApiError(
             "message_too_long",

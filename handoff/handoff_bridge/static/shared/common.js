@@ -113,7 +113,8 @@
     api: function (method, path, body) {
       return fetch(path, {
         method: method,
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        // The custom header is the CSRF guard: other sites cannot send it with the session cookie.
+        headers: body === undefined ? { "X-Handoff-CSRF": "1" } : { "Content-Type": "application/json", "X-Handoff-CSRF": "1" },
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: "same-origin",
         cache: "no-store"

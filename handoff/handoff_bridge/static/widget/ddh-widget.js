@@ -69,6 +69,9 @@
       image: "Billede fra assistenten",
       agentJoined: "{name} er med i samtalen",
       endConfirm: "Vil du afslutte samtalen?",
+      deleteChat: "Slet samtalen",
+      deleteConfirm: "Vil du slette samtalen? Alt, hvad du og kommunen har skrevet i den, bliver slettet og kan ikke hentes frem igen.",
+      deleted: "Samtalen er slettet.",
       unreadTitle: "Ny besked i chatten"
     },
     sv: {
@@ -116,6 +119,9 @@
       image: "Bild från assistenten",
       agentJoined: "{name} är med i samtalet",
       endConfirm: "Vill du avsluta samtalet?",
+      deleteChat: "Radera samtalet",
+      deleteConfirm: "Vill du radera samtalet? Allt som du och kommunen har skrivit i det raderas och kan inte återställas.",
+      deleted: "Samtalet är raderat.",
       unreadTitle: "Nytt meddelande i chatten"
     }
   };
@@ -337,8 +343,13 @@
   composer.appendChild(sendButton);
   var composerError = el("p", { className: "ddh-error", hidden: true, role: "alert" });
 
+  // The citizen's right to erasure: deletes the conversation on the server, then starts afresh.
+  var privacyRow = el("div", { className: "ddh-privacy", hidden: true });
+  var deleteButton = el("button", { type: "button", className: "ddh-delete" }, t("deleteChat"));
+  privacyRow.appendChild(deleteButton);
+
   [header, toolbar, notice, connBanner, queueBanner, logWrap, typingLine, callbackForm, ratingForm, ratingDone,
-    closedBox, composerError, composer, live].forEach(function (n) { panel.appendChild(n); });
+    closedBox, composerError, composer, privacyRow, live].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -666,6 +677,7 @@
     // Not `disabled`: that would throw the keyboard focus out of the panel.
     personButton.setAttribute("aria-disabled", mode === "queued" || requesting ? "true" : "false");
     endButton.hidden = closed || !state.cid;
+    privacyRow.hidden = !state.cid;
     callbackButton.hidden = closed || mode === "agent" || !callbackOffered || !callbackForm.hidden;
     toolbar.hidden = personButton.hidden && callbackButton.hidden;
     composer.hidden = closed;
@@ -1255,6 +1267,24 @@
       saveState();
       updateUi();
       restartButton.focus();
+    }).catch(function () {
+      showComposerError(t("error"));
+    });
+  });
+
+  deleteButton.addEventListener("click", function () {
+    if (!state.cid || !window.confirm(t("deleteConfirm"))) {
+      return;
+    }
+    api("DELETE", "/api/v1/citizen/conversations/" + encodeURIComponent(state.cid)).catch(function (err) {
+      // 401: the bridge no longer knows the conversation (already deleted): nothing left to delete.
+      if (err.status !== 401) {
+        throw err;
+      }
+    }).then(function () {
+      resetConversation();
+      announce(t("deleted"));
+      textarea.focus();
     }).catch(function () {
       showComposerError(t("error"));
     });

@@ -1,0 +1,219 @@
+"""Access rules, CSRF protection, rate limits and response headers for every route.
+
+Every API route declares who may call it with `ctx_auth=` on its decorator:
+
+* `public`     - anyone (conversation start, agent login, the API document)
+* `citizen`    - the bearer token of the conversation named in the path, and only that one
+* `agent`      - an agent or supervisor session (cookie or bearer)
+* `supervisor` - a supervisor session
+* `service`    - the service token (the Rasa action server)
+* `websocket`  - the handler authenticates the first frame or the cookie itself
+
+`enforce_access` (request middleware) applies the rule before the handler
+runs and refuses an API route that declares none, so a new route cannot be
+open by mistake. The test `tests/api/test_access_rules.py` walks the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+from sanic import Request
+
+from .errors import ApiError, forbidden, unauthorized
+
+AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "service", "websocket")
+CSRF_HEADER = "X-Handoff-CSRF"
+_UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def route_auth(request: Request) -> str | None:
+    route = request.route
+    return getattr(route.ctx, "auth", None) if route is not None else None
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the forwarded one when trusted proxies are configured."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def check_csrf(request: Request, bearer_token: str | None, *, require_header: bool = True) -> None:
+    """State-changing agent requests that rely on the session cookie must carry the
+    custom header (a cross-site form or fetch cannot add it without a CORS preflight,
+    which the agent API never grants) and must not come from another site.
+    The login itself (no session yet) is checked for the site only: a browser
+    always sends Origin on a cross-site POST."""
+    if request.method not in _UNSAFE or bearer_token:
+        return
+    if require_header and request.headers.get(CSRF_HEADER) != "1":
+        raise ApiError("csrf_failed", f"the {CSRF_HEADER} header is required", 403)
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise ApiError("csrf_failed", "cross-site request refused", 403)
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise ApiError("csrf_failed", "cross-origin request refused", 403)
+
+
+def same_origin_websocket(request: Request) -> bool:
+    """Agent websockets authenticated by cookie must be opened by the bridge's own pages."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+async def enforce_access(request: Request):
+    from .api.common import bearer, check_request_text, deps, require_service
+    from .services import agents as agent_svc
+    from .services import citizen as citizen_svc
+
+    if request.method == "OPTIONS" or request.route is None or not request.path.startswith("/api/"):
+        return None
+    check_request_text(request)
+    level = route_auth(request)
+    if level not in AUTH_LEVELS:
+        raise forbidden("this route has no access rule")
+    d = deps(request)
+    token = bearer(request)
+    if level == "public":
+        if request.path.startswith("/api/v1/agent/"):
+            check_csrf(request, token, require_header=False)  # login: no logging in a victim's browser from another site
+        return None
+    if level == "websocket":
+        return None
+    if level == "service":
+        require_service(request)
+        return None
+    if level == "citizen":
+        conversation_id = request.match_info.get("conversation_id")
+        request.ctx.conversation = await citizen_svc.authenticate(d, conversation_id, token)
+        return None
+    # agent, supervisor
+    from .api.common import SESSION_COOKIE
+
+    session = token or request.cookies.get(SESSION_COOKIE)
+    if not session:
+        raise unauthorized()
+    agent = await agent_svc.agent_for_token(d, session)
+    if level == "supervisor" and agent.role != "supervisor":
+        raise forbidden("supervisors only")
+    check_csrf(request, token)
+    request.ctx.agent = agent
+    return None
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+class RateLimiter:
+    """Fixed-window counters and concurrent-connection counts.
+
+    With Redis (production, any number of instances) the counts live there;
+    without it (development: SQLite, one process) in this process. Keys are
+    hashes, so no address or conversation id is stored in Redis.
+    """
+
+    CONNECTION_TTL = 60.0  # a crashed instance's websockets stop counting after this
+
+    def __init__(self, redis_url: str | None, prefix: str):
+        self._prefix = f"{prefix}:limits"
+        self._redis = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(redis_url)
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._conns: dict[str, dict[str, float]] = defaultdict(dict)
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def hit(self, name: str, subject: str, limit: int, window: int = 60) -> int | None:
+        """Count one event; returns seconds to wait when over the limit, else None."""
+        if limit <= 0:
+            return None
+        now = time.time()
+        slot = int(now // window)
+        retry = int((slot + 1) * window - now) + 1
+        key = f"{self._prefix}:{name}:{_key(subject)}:{slot}"
+        if self._redis is not None:
+            pipe = self._redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window * 2)
+            count, _ = await pipe.execute()
+        else:
+            async with self._lock:
+                stored_slot, count = self._counts.get(key, (slot, 0))
+                count += 1
+                self._counts[key] = (slot, count)
+                if len(self._counts) > 10000:
+                    self._counts = {k: v for k, v in self._counts.items() if v[0] >= slot}
+        return retry if count > limit else None
+
+    async def open_connection(self, subject: str, limit: int) -> str | None:
+        """Register a websocket; returns its id, or None when the subject has `limit` open."""
+        conn_id = uuid.uuid4().hex
+        if limit <= 0:
+            return conn_id
+        key = f"{self._prefix}:ws:{_key(subject)}"
+        now = time.time()
+        if self._redis is not None:
+            pipe = self._redis.pipeline()
+            pipe.zremrangebyscore(key, "-inf", now - self.CONNECTION_TTL)
+            pipe.zadd(key, {conn_id: now})
+            pipe.zcard(key)
+            pipe.expire(key, int(self.CONNECTION_TTL) * 2)
+            _, _, count, _ = await pipe.execute()
+            if count > limit:
+                await self._redis.zrem(key, conn_id)
+                return None
+            return conn_id
+        conns = self._conns[key]
+        for cid in [c for c, t in conns.items() if t < now - self.CONNECTION_TTL]:
+            del conns[cid]
+        if len(conns) >= limit:
+            return None
+        conns[conn_id] = now
+        return conn_id
+
+    async def refresh_connection(self, subject: str, conn_id: str) -> None:
+        key = f"{self._prefix}:ws:{_key(subject)}"
+        if self._redis is not None:
+            await self._redis.zadd(key, {conn_id: time.time()}, xx=True)
+        elif conn_id in self._conns.get(key, {}):
+            self._conns[key][conn_id] = time.time()
+
+    async def close_connection(self, subject: str, conn_id: str) -> None:
+        key = f"{self._prefix}:ws:{_key(subject)}"
+        if self._redis is not None:
+            await self._redis.zrem(key, conn_id)
+        else:
+            self._conns.get(key, {}).pop(conn_id, None)
+            if key in self._conns and not self._conns[key]:
+                del self._conns[key]
+
+
+def too_many(retry_after: int, what: str) -> ApiError:
+    return ApiError("rate_limited", f"too many {what}; try again in {retry_after} s", 429, retry_after=retry_after)
+
+
+# --- response headers -------------------------------------------------------------------------
+
+API_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
