@@ -81,6 +81,12 @@ class Bridge:
             "HANDOFF_QUEUES_CONFIG": str(queues),
             "HANDOFF_COOKIE_SECURE": "false",
             "HANDOFF_LOG_LEVEL": "WARNING",
+            # The load comes from one address at a rate no citizen reaches:
+            # per-address and per-conversation limits would only measure 429s.
+            "HANDOFF_MESSAGES_PER_MINUTE_PER_CONVERSATION": "0",
+            "HANDOFF_MESSAGES_PER_MINUTE_PER_ADDRESS": "0",
+            "HANDOFF_CONVERSATIONS_PER_MINUTE_PER_ADDRESS": "0",
+            "HANDOFF_WEBSOCKETS_PER_ADDRESS": "0",
             # No Rasa is needed in agent mode; a closed port fails fast.
             "HANDOFF_RASA_URL": f"http://{HOST}:{free_port()}",
             "HANDOFF_RASA_TIMEOUT_SECONDS": "1",
