@@ -3,7 +3,8 @@
 Starts the action server and a Rasa server for each model given (the shipped
 model by default), then plays C concurrent conversations (1, 10, 50), each
 sending held-out citizen messages one after the other, the next as soon as the
-previous is answered (closed loop: the hardest case for the server). Every
+previous is answered (closed loop: the hardest case for the server), or after
+a pause like a citizen reading and typing (--think-seconds). Every
 request goes through the bridge channel, as in production. Prints p50/p95
 latency and messages per second per level.
 
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -69,7 +71,7 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def play(url: str, token: str, concurrency: int, messages: List[str]) -> Dict[str, float]:
+async def play(url: str, token: str, concurrency: int, messages: List[str], think: float = 0.0) -> Dict[str, float]:
     latencies: List[float] = []
     errors = 0
     headers = {"Authorization": f"Bearer {token}"}
@@ -91,9 +93,15 @@ async def play(url: str, token: str, concurrency: int, messages: List[str]) -> D
                     if response.status != 200:
                         errors += 1
                 latencies.append((time.perf_counter() - started) * 1000)
+                if think:
+                    # A citizen reads the answer and types the next message.
+                    await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
         started = time.perf_counter()
-        await asyncio.gather(*(conversation(i) for i in range(concurrency)))
+        if think:  # conversations start spread out, as citizens arrive
+            await asyncio.gather(*(stagger(conversation, i, think) for i in range(concurrency)))
+        else:
+            await asyncio.gather(*(conversation(i) for i in range(concurrency)))
         wall = time.perf_counter() - started
     return {
         "messages": len(latencies),
@@ -118,7 +126,13 @@ PRODUCTION_ENV = {
 }
 
 
-def measure(model: Path, messages: List[str], production: bool = False, workers: int = 1) -> Dict[int, Dict[str, float]]:
+async def stagger(conversation, index: int, think: float) -> None:
+    await asyncio.sleep(random.uniform(0, think))
+    await conversation(index)
+
+
+def measure(model: Path, messages: List[str], production: bool = False, workers: int = 1,
+            think: float = 0.0) -> Dict[int, Dict[str, float]]:
     token = secrets.token_urlsafe(24)
     action_port, rasa_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as scratch:
@@ -151,7 +165,7 @@ def measure(model: Path, messages: List[str], production: bool = False, workers:
             wait_until_up(f"http://127.0.0.1:{action_port}/health", actions)
             wait_until_up(f"{url}/status?token={token}", rasa)
             asyncio.run(play(url, token, 2, messages[:20]))  # warm-up, not counted
-            return {level: asyncio.run(play(url, token, level, messages)) for level in LEVELS}
+            return {level: asyncio.run(play(url, token, level, messages, think)) for level in LEVELS}
         finally:
             for process in (rasa, actions):
                 process.send_signal(signal.SIGTERM)
@@ -180,6 +194,8 @@ def main() -> None:
     parser.add_argument("--train-default", action="store_true", help="also train and measure Rasa's untuned default")
     parser.add_argument("--production", action="store_true", help="PostgreSQL tracker store and Redis lock store")
     parser.add_argument("--workers", type=int, default=1, help="Sanic workers of the Rasa server (production only)")
+    parser.add_argument("--think-seconds", type=float, default=0.0,
+                        help="mean pause between a reply and the next message (default 0: back to back)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.workers > 1 and not args.production:
@@ -193,11 +209,12 @@ def main() -> None:
     sets = heldout()
     messages = [text for pair in zip(sets["da"], sets["sv"]) for text, _ in pair]
     report = {}
-    setup = f"{'production' if args.production else 'embedded'}, {args.workers} worker(s)"
+    setup = (f"{'production' if args.production else 'embedded'}, {args.workers} worker(s), "
+             f"think time {args.think_seconds} s")
     print(f"setup: {setup}")
     print(f"{'model':<22}{'conversations':>14}{'messages':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}")
     for model in models:
-        results = measure(model, messages, args.production, args.workers)
+        results = measure(model, messages, args.production, args.workers, args.think_seconds)
         report[model.name] = results
         for level, r in results.items():
             print(f"{model.name:<22}{level:>14}{r['messages']:>10}{r['errors']:>8}"
