@@ -84,7 +84,7 @@ def test_every_logger_is_masked_including_sanic_access_fields_and_tracebacks():
     root.setLevel(logging.INFO)
     try:
         install_log_masking()
-        logging.getLogger("some.library.created.later").info("phone %s", "+45 12 34 56 78", extra={"request": "-"})
+        logging.getLogger("some.package.created.later").info("phone %s", "+45 12 34 56 78", extra={"request": "-"})
         logging.getLogger("sanic.access").info("", extra={"request": "GET /x?cpr=0102031234&mail=a@b.dk", "host": "", "status": 200, "byte": 0, "duration": ""})
         try:
             raise ValueError("bad personnummer 19850101-1234")
