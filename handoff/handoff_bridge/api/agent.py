@@ -24,7 +24,7 @@ from .common import (
     int_arg,
     json_body,
     optional_json_body,
-    parse_frame,
+    json_frames,
     require_supervisor,
     session_token,
     tracked_websocket,
@@ -349,15 +349,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                 await send(event)
 
         async def reader():
-            while True:
-                raw = await ws.recv()
-                if raw is None:
-                    return
-                try:
-                    frame = parse_frame(raw)
-                except ValueError:
-                    await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
-                    continue
+            async for frame in json_frames(ws, send):
                 kind = frame.get("type")
                 cid = frame.get("conversation_id")
                 try:

@@ -17,7 +17,7 @@ from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
 from ..security import client_address, too_many
 from ..services import retention as retention_svc
-from .common import bearer, deps, float_arg, int_arg, json_body, parse_frame, tracked_websocket
+from .common import bearer, deps, float_arg, int_arg, json_body, json_frames, tracked_websocket
 
 log = logging.getLogger("handoff.citizen")
 
@@ -271,15 +271,7 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
                         sent_seq = m.seq
 
         async def reader():
-            while True:
-                raw = await ws.recv()
-                if raw is None:
-                    return
-                try:
-                    frame = parse_frame(raw)
-                except ValueError:
-                    await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
-                    continue
+            async for frame in json_frames(ws, send):
                 kind = frame.get("type")
                 try:
                     if kind == "message":

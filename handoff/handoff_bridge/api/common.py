@@ -92,6 +92,21 @@ def parse_frame(raw) -> dict:
     return frame
 
 
+async def json_frames(ws, send):
+    """The websocket's frames as JSON objects until it closes. A frame that is
+    not one gets an error frame back and is skipped."""
+    while True:
+        raw = await ws.recv()
+        if raw is None:
+            return
+        try:
+            frame = parse_frame(raw)
+        except ValueError:
+            await send({"type": "error", "error": {"code": "invalid_json", "message": "frames must be JSON objects"}})
+            continue
+        yield frame
+
+
 def check_request_text(request: Request) -> None:
     """Path parameters and query arguments must be storable text too."""
     for value in request.match_info.values():
