@@ -173,3 +173,28 @@ async def test_citizen_bot_agent_and_rating(e2e_bridge):
         assert rated.status_code == 201
         await citizen.close()
         await agent.close()
+
+
+async def test_a_citizen_deletes_the_conversation_in_the_bridge_and_in_rasa(e2e_bridge, assistant):
+    rasa_url, rasa_token, _, _ = assistant
+    async with httpx.AsyncClient(base_url=e2e_bridge.url, timeout=30) as client:
+        cid, headers = await new_conversation(client, municipality="101", language="da")
+        sent = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                                 json={"text": QUESTION, "client_msg_id": "d1"})
+        assert sent.status_code in (200, 201, 202)
+
+        async def rasa_user_events() -> list:
+            tracker = httpx.get(f"{rasa_url}/conversations/{cid}/tracker", params={"token": rasa_token}, timeout=10)
+            return [e for e in tracker.json()["events"] if e["event"] == "user"]
+
+        deadline = time.monotonic() + 30
+        while not await rasa_user_events():
+            assert time.monotonic() < deadline, "the bot never received the message"
+            await asyncio.sleep(0.2)
+
+        deleted = await client.delete(f"/api/v1/citizen/conversations/{cid}", headers=headers)
+        assert deleted.status_code == 204
+        deadline = time.monotonic() + 30
+        while await rasa_user_events():
+            assert time.monotonic() < deadline, "Rasa still holds the deleted conversation"
+            await asyncio.sleep(0.2)
