@@ -62,10 +62,34 @@ def _unstorable_error():
     return bad_request("invalid_text", "text must not contain NUL characters or unpaired surrogates")
 
 
+# No API object nests deeper than a few levels. Refusing deeper input before
+# parsing keeps the JSON decoder from ever reaching Python's recursion limit
+# (a RecursionError also corrupts CPython 3.11.7's AST state, gh-106905).
+MAX_JSON_DEPTH = 32
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def too_deep(raw) -> bool:
+    """Whether JSON text nests arrays/objects more than MAX_JSON_DEPTH deep."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    depth = 0
+    for byte in _JSON_STRINGS.sub(b'""', raw):
+        if byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def json_body(request: Request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     if not request.body:
         raise bad_request("missing_body", "a JSON object body is required")
+    if too_deep(request.body):
+        raise bad_request("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = jsonlib.loads(request.body)
     except (ValueError, RecursionError) as exc:  # includes invalid UTF-8
@@ -83,6 +107,8 @@ def optional_json_body(request: Request) -> dict:
 
 def parse_frame(raw) -> dict:
     """A websocket frame as a JSON object; ValueError when it is not one (or not storable)."""
+    if too_deep(raw):
+        raise ValueError("too deeply nested")
     try:
         frame = jsonlib.loads(raw)
     except RecursionError as exc:
