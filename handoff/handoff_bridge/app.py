@@ -24,6 +24,8 @@ from .openapi import load_document
 from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
 from .security import RateLimiter, enforce_access
+from .services.message_writer import CitizenMessageWriter
+from .services.messages import publish_messages
 from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
 from .settings import Settings
@@ -83,6 +85,10 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             queues=queues,
             limiter=RateLimiter(settings.redis_url, settings.redis_channel_prefix),
         )
+        d = app.ctx.deps
+        d.writer = CitizenMessageWriter(engine, lambda messages: publish_messages(d, messages),
+                                        lanes=settings.writer_lanes)
+        d.writer.start()
         loop = asyncio.get_running_loop()
         app.ctx.sweeper = loop.create_task(sweeper(app.ctx.deps), name="sweeper")
         app.ctx.retention = loop.create_task(retention_loop(app.ctx.deps), name="retention")
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             with contextlib.suppress(BaseException):
                 await task
         d = app.ctx.deps
+        await d.writer.stop()
         await d.cancel_pending()
         await d.bus.stop()
         await d.rasa.close()

@@ -27,6 +27,7 @@ class Deps:
     queues: dict[str, QueueConfig]
     hasher: PasswordHasher | None = None
     limiter: object = None  # security.RateLimiter
+    writer: object = None  # services.message_writer.CitizenMessageWriter
     # Serialises bot turns per conversation inside one process, so replies
     # come back in the order the citizen wrote. Entries are dropped when idle.
     _bot_locks: dict[str, asyncio.Lock] = field(default_factory=dict)

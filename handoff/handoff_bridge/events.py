@@ -97,6 +97,10 @@ class LocalBus:
     async def publish(self, channel: str, event: dict) -> None:
         self.hub.deliver(channel, event)
 
+    async def publish_many(self, events: list[tuple[str, dict]]) -> None:
+        for channel, event in events:
+            self.hub.deliver(channel, event)
+
     def subscribe(self, *channels: str) -> Subscription:
         return self.hub.subscribe(*channels)
 
@@ -166,6 +170,13 @@ class RedisBus:
 
     async def publish(self, channel: str, event: dict) -> None:
         await self._redis.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
+
+    async def publish_many(self, events: list[tuple[str, dict]]) -> None:
+        """One round trip for a batch of events (in order)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, event in events:
+                pipe.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
+            await pipe.execute()
 
     def subscribe(self, *channels: str) -> Subscription:
         return self.hub.subscribe(*channels)

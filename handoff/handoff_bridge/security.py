@@ -121,6 +121,7 @@ class RateLimiter:
     """
 
     CONNECTION_TTL = 60.0  # a crashed instance's websockets stop counting after this
+    MAX_HITS_PER_ROUND_TRIP = 1000
 
     def __init__(self, redis_url: str | None, prefix: str):
         self._prefix = f"{prefix}:limits"
@@ -131,7 +132,8 @@ class RateLimiter:
             self._redis = aioredis.from_url(redis_url)
         self._counts: dict[str, tuple[int, int]] = {}
         self._conns: dict[str, dict[str, float]] = defaultdict(dict)
-        self._lock = asyncio.Lock()
+        self._pending_hits: list[tuple[list[str], int, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -139,25 +141,66 @@ class RateLimiter:
 
     async def hit(self, name: str, subject: str, limit: int, window: int = 60) -> int | None:
         """Count one event; returns seconds to wait when over the limit, else None."""
-        if limit <= 0:
+        return await self.hit_many([(name, subject, limit)], window)
+
+    async def hit_many(self, limits: list[tuple[str, str, int]], window: int = 60) -> int | None:
+        """Count one event against several (name, subject, limit) counters at once
+        (one Redis round trip); seconds to wait when any is over its limit, else None."""
+        limits = [(name, subject, limit) for name, subject, limit in limits if limit > 0]
+        if not limits:
             return None
         now = time.time()
         slot = int(now // window)
         retry = int((slot + 1) * window - now) + 1
-        key = f"{self._prefix}:{name}:{_key(subject)}:{slot}"
+        keys = [f"{self._prefix}:{name}:{_key(subject)}:{slot}" for name, subject, _limit in limits]
         if self._redis is not None:
-            pipe = self._redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, window * 2)
-            count, _ = await pipe.execute()
+            counts = await self._count_in_redis(keys, window)
         else:
-            async with self._lock:
-                stored_slot, count = self._counts.get(key, (slot, 0))
-                count += 1
-                self._counts[key] = (slot, count)
-                if len(self._counts) > 10000:
-                    self._counts = {k: v for k, v in self._counts.items() if v[0] >= slot}
-        return retry if count > limit else None
+            counts = []
+            for key in keys:
+                _slot, count = self._counts.get(key, (slot, 0))
+                self._counts[key] = (slot, count + 1)
+                counts.append(count + 1)
+            if len(self._counts) > 10000:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= slot}
+        over = any(count > limit for count, (_name, _subject, limit) in zip(counts, limits))
+        return retry if over else None
+
+    async def _count_in_redis(self, keys: list[str], window: int) -> list[int]:
+        """Counters are incremented in batches: every hit that comes in while one
+        pipeline is on its way goes into the next, so a busy instance makes one
+        round trip per batch, not one per message."""
+        future = asyncio.get_running_loop().create_future()
+        self._pending_hits.append((keys, window, future))
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_hits())
+        return await future
+
+    async def _flush_hits(self) -> None:
+        try:
+            while self._pending_hits:
+                batch = self._pending_hits[:self.MAX_HITS_PER_ROUND_TRIP]
+                del self._pending_hits[:self.MAX_HITS_PER_ROUND_TRIP]
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for keys, window, _future in batch:
+                            for key in keys:
+                                pipe.incr(key)
+                                pipe.expire(key, window * 2)
+                        results = await pipe.execute()
+                except Exception as exc:  # noqa: BLE001 - each caller gets the error
+                    for _keys, _window, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                position = 0
+                for keys, _window, future in batch:
+                    counts = results[position:position + 2 * len(keys):2]
+                    position += 2 * len(keys)
+                    if not future.done():
+                        future.set_result(counts)
+        finally:
+            self._flusher = None
 
     async def open_connection(self, subject: str, limit: int) -> str | None:
         """Register a websocket; returns its id, or None when the subject has `limit` open."""

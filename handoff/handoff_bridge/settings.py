@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # PostgreSQL only: schema to use (tests give every run its own).
     db_schema: str | None = None
     db_pool_size: int = 10
+    # PostgreSQL: citizen-message transactions (group commits) in flight at once.
+    writer_lanes: int = Field(4, ge=1, le=32)
 
     # Redis pub/sub fan-out between instances; empty = in-process fan-out.
     redis_url: str | None = None

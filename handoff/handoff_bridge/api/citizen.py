@@ -41,13 +41,11 @@ async def _auth(request: Request, conversation_id: str):
     return await citizen_svc.authenticate(deps(request), conversation_id, bearer(request))
 
 
-async def _limit_message(request: Request, conversation_id: str) -> None:
+async def _limit_message(d, conversation_id: str, address: str) -> None:
     """Messages per minute per conversation and per client address."""
-    d = deps(request)
     s = d.settings
-    retry = await d.limiter.hit("msg_conv", conversation_id, s.messages_per_minute_per_conversation)
-    if retry is None:
-        retry = await d.limiter.hit("msg_addr", client_address(request), s.messages_per_minute_per_address)
+    retry = await d.limiter.hit_many([("msg_conv", conversation_id, s.messages_per_minute_per_conversation),
+                                      ("msg_addr", address, s.messages_per_minute_per_address)])
     if retry is not None:
         raise too_many(retry, "messages")
 
@@ -88,7 +86,7 @@ async def get_conversation(request: Request, conversation_id: str):
 async def send_message(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
-    await _limit_message(request, conversation_id)
+    await _limit_message(deps(request), conversation_id, client_address(request))
     login_token = body.get("login_token")
     if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
         raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
@@ -275,12 +273,7 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
                 kind = frame.get("type")
                 try:
                     if kind == "message":
-                        retry = await d.limiter.hit("msg_conv", conversation_id,
-                                                    d.settings.messages_per_minute_per_conversation)
-                        if retry is None:
-                            retry = await d.limiter.hit("msg_addr", address, d.settings.messages_per_minute_per_address)
-                        if retry is not None:
-                            raise too_many(retry, "messages")
+                        await _limit_message(d, conversation_id, address)
                         msg, duplicate, mode = await citizen_svc.receive_message(
                             d, conversation_id, frame.get("text"), payload=frame.get("payload"),
                             client_msg_id=frame.get("client_msg_id"))

@@ -33,9 +33,7 @@ from ..privacy import mask_personal_data, normalise_phone
 from ..rasa import RasaUnavailable
 from . import queue as queue_svc
 from .messages import (
-    DuplicateMessage,
     append_message,
-    find_by_client_id,
     publish_agents,
     publish_messages,
     publish_status,
@@ -138,30 +136,17 @@ async def receive_message(
     if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
         raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
     try:
-        # Core connection, two statements: this is the relay's hot path.
-        async with deps.engine.begin() as conn:
-            msg, mode = await append_message(
-                conn,
-                conversation_id,
-                "citizen",
-                text,
-                payload={"payload": payload} if payload else None,
-                client_msg_id=client_msg_id,
-                only_open=True,
-            )
+        # Group commit (services/message_writer.py): the relay's hot path.
+        msg, mode, duplicate = await deps.writer.append(
+            conversation_id, text, payload={"payload": payload} if payload else None, client_msg_id=client_msg_id)
     except LookupError:
         async with deps.sessionmaker() as session:
             conv = await session.get(Conversation, conversation_id)
         if conv is None:
             raise not_found("conversation") from None
         raise conflict("conversation_closed", "the conversation is closed") from None
-    except DuplicateMessage:
-        async with deps.sessionmaker() as session:
-            existing = await find_by_client_id(session, conversation_id, client_msg_id)
-            mode = (await session.get(Conversation, conversation_id)).mode
-        return message_to_dict(existing), True, mode
-    await publish_messages(deps, [msg])
-    return message_to_dict(msg), False, mode
+    # Published by the writer right after its commit.
+    return message_to_dict(msg), duplicate, mode
 
 
 def rasa_text(text: str, payload: str | None) -> str:

@@ -150,8 +150,7 @@ async def messages_after(session: AsyncSession, conversation_id: str, after_seq:
 
 async def publish_messages(deps, messages: list[Message], agent_id: int | None = None) -> None:
     """Live delivery after commit: to the conversation's subscribers (citizen and agent)."""
-    for m in messages:
-        await deps.bus.publish(conv_channel(m.conversation_id), message_to_dict(m, for_agent=True))
+    await deps.bus.publish_many([(conv_channel(m.conversation_id), message_to_dict(m, for_agent=True)) for m in messages])
 
 
 async def publish_status(deps, conversation_id: str, mode: str, **extra) -> None:

@@ -5,6 +5,7 @@ bridge uses Redis for the counts (shared by instances), on SQLite the process.""
 import asyncio
 import json
 import secrets
+import time
 
 import pytest
 import websockets
@@ -14,6 +15,15 @@ from helpers import new_conversation
 def limits(**kw):
     # A Redis prefix of its own, so counts from other tests do not leak in.
     return {"redis_channel_prefix": f"limits_{secrets.token_hex(4)}", **kw}
+
+
+@pytest.fixture(autouse=True)
+async def same_window():
+    """The counters are per clock minute: start a test early enough in one
+    that it does not run into the next (which would start the counts afresh)."""
+    left = 60 - time.time() % 60
+    if left < 10:
+        await asyncio.sleep(left + 0.1)
 
 
 @pytest.mark.parametrize("bridge_overrides", [limits(messages_per_minute_per_conversation=3)])

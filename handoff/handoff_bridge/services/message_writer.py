@@ -1,0 +1,315 @@
+"""Group commit for citizen messages, the relay's hot path.
+
+Every citizen message must be stored, with its sequence number, before it is
+acknowledged. One transaction per message spends most of the instance's CPU
+and round trips on BEGIN/COMMIT and statement overhead, so the messages that
+arrive while a transaction is running are written together in the next one:
+one UPDATE takes the sequence numbers of every conversation in the batch, one
+INSERT stores all the messages, one COMMIT makes them durable. No message
+waits for a timer; a batch is simply whatever is pending when the previous
+one has committed, so an idle instance writes each message at once.
+
+Each caller still gets its own answer: the stored message, a duplicate (its
+client_msg_id was stored before, e.g. a resend after a lost ack), a closed or
+unknown conversation (LookupError), or the database error. Duplicates never
+cost a sequence number: a batch that meets one is rolled back and written
+again without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import String, bindparam, column, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import Integer
+
+from ..db.models import Conversation, Message, UTCDateTime, utcnow
+from ..errors import ApiError
+from ..privacy import mask_in_json, mask_personal_data
+
+log = logging.getLogger("handoff.writer")
+
+MAX_BATCH = 500
+# Bounds memory and wait when the database falls behind: beyond this many
+# messages waiting to be written, new ones are refused at once (503).
+MAX_PENDING = 10_000
+# A batch meets duplicates at most once per resend race; more attempts mean
+# something else is wrong, and the remaining messages fail with the error.
+MAX_ATTEMPTS = 3
+
+_NOW = bindparam("p_now", type_=UTCDateTime())
+_SET_ON_CITIZEN_MESSAGE = {
+    "last_message_at": _NOW,
+    "citizen_active_at": _NOW,
+    "citizen_seen_at": _NOW,
+    "timed_out_at": None,
+    "updated_at": _NOW,
+}
+
+
+def _take_sequence_numbers(dialect: str):
+    """UPDATE ... FROM <(conversation id, message count) pairs> RETURNING the new last_seq.
+
+    The pairs are one parameter (arrays on PostgreSQL, a JSON text on SQLite),
+    so the statement text is the same for every batch size and stays prepared.
+    """
+    if dialect == "postgresql":
+        pairs = func.unnest(bindparam("p_ids", type_=ARRAY(String)), bindparam("p_counts", type_=ARRAY(Integer)))
+        pairs = pairs.table_valued(column("id", String), column("n", Integer)).render_derived(name="batch")
+    else:
+        each = func.json_each(bindparam("p_json", type_=String)).table_valued(column("value", String)).alias("each")
+        pairs = select(func.json_extract(each.c.value, "$[0]").label("id"),
+                       func.json_extract(each.c.value, "$[1]").label("n")).subquery("batch")
+    return (
+        update(Conversation)
+        .where(Conversation.id == pairs.c.id, Conversation.mode != "closed")
+        .values(last_seq=Conversation.last_seq + pairs.c.n, **_SET_ON_CITIZEN_MESSAGE)
+        .returning(Conversation.id, Conversation.last_seq, Conversation.mode)
+    )
+
+
+_SEQ_UPDATE = {name: _take_sequence_numbers(name) for name in ("postgresql", "sqlite")}
+
+# PostgreSQL: lock the batch's conversation rows in id order before updating
+# them, so two instances writing overlapping batches cannot deadlock.
+# (SQLite has a single writer.)
+_LOCK_IN_ORDER = (
+    select(Conversation.id)
+    .where(Conversation.id == func.any(bindparam("p_ids", type_=ARRAY(String))))
+    .order_by(Conversation.id)
+    .with_for_update()
+)
+
+_INSERT = {
+    name: dialect_insert(Message)
+    .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
+    .returning(Message.id, Message.conversation_id, Message.seq)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+@dataclass(eq=False)
+class _Pending:
+    conversation_id: str
+    text: str
+    payload: dict | None
+    client_msg_id: str | None
+    future: asyncio.Future
+    # Set for a repeat of a client_msg_id earlier in the same batch.
+    same_as: "_Pending | None" = None
+    row: dict = field(default_factory=dict)
+
+
+class WriterBusy(ApiError):
+    def __init__(self):
+        super().__init__("busy", "too many messages are waiting to be stored; please resend shortly", 503)
+
+
+class CitizenMessageWriter:
+    """One per instance: started with the app, stopped (after draining) before the database closes.
+
+    `lanes` transactions run at once (PostgreSQL); a conversation always uses
+    the same lane, so its messages are numbered in the order they came in.
+    SQLite has one writer at a time, so it gets one lane.
+    """
+
+    def __init__(self, engine: AsyncEngine, publish, *, lanes: int = 1, max_batch: int = MAX_BATCH,
+                 max_pending: int = MAX_PENDING):
+        self._engine = engine
+        self._dialect = engine.dialect.name
+        # Called after commit with the stored messages, for live delivery.
+        self._publish = publish
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        lanes = 1 if self._dialect == "sqlite" else max(1, lanes)
+        self._lanes = [collections.deque() for _ in range(lanes)]
+        self._wake = [asyncio.Event() for _ in range(lanes)]
+        self._tasks: list[asyncio.Task] = []
+        self._waiting = 0
+        self._stopping = False
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run(i), name=f"citizen-message-writer-{i}")
+                       for i in range(len(self._lanes))]
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Write what is pending (bounded in time), then end the writer."""
+        self._stopping = True
+        for wake in self._wake:
+            wake.set()
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+        for lane in self._lanes:
+            for item in lane:
+                if not item.future.done():
+                    item.future.set_exception(WriterBusy())
+            lane.clear()
+
+    async def append(self, conversation_id: str, text: str, *, payload: dict | None = None,
+                     client_msg_id: str | None = None) -> tuple[Message, str, bool]:
+        """Store one citizen message; returns (message, conversation mode, duplicate).
+
+        Raises LookupError when the conversation is closed or unknown, WriterBusy
+        when too much is waiting, or the database error of its batch.
+        """
+        if self._stopping or self._waiting >= self._max_pending:
+            raise WriterBusy()
+        future = asyncio.get_running_loop().create_future()
+        lane = hash(conversation_id) % len(self._lanes)
+        self._lanes[lane].append(_Pending(conversation_id, text, payload, client_msg_id, future))
+        self._waiting += 1
+        self._wake[lane].set()
+        # The write goes on if the caller goes away: a resend finds it as a duplicate.
+        return await asyncio.shield(future)
+
+    async def _run(self, lane: int) -> None:
+        pending, wake = self._lanes[lane], self._wake[lane]
+        while True:
+            if not pending:
+                if self._stopping:
+                    return
+                wake.clear()
+                await wake.wait()
+                continue
+            batch = [pending.popleft() for _ in range(min(self._max_batch, len(pending)))]
+            self._waiting -= len(batch)
+            try:
+                await self._write(batch)
+            except Exception as exc:  # noqa: BLE001 - every caller hears of it; the writer carries on
+                log.warning("storing %d citizen messages failed: %r", len(batch), exc)
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        first_of: dict[tuple[str, str], _Pending] = {}
+        todo = []
+        for item in batch:
+            if item.client_msg_id is not None:
+                key = (item.conversation_id, item.client_msg_id)
+                if key in first_of:
+                    item.same_as = first_of[key]
+                    continue
+                first_of[key] = item
+            todo.append(item)
+
+        for _attempt in range(MAX_ATTEMPTS):
+            stored, closed, duplicates = await self._transaction(todo)
+            if duplicates:
+                await self._resolve_duplicates(duplicates)
+                todo = [item for item in todo if item not in duplicates]
+                continue  # rolled back: write the rest again
+            for item in closed:
+                item.future.set_exception(LookupError(item.conversation_id))
+            if stored:
+                try:
+                    await self._publish([message for message, _mode in stored.values()])
+                except Exception as exc:  # noqa: BLE001 - stored is stored; clients resync by seq
+                    log.warning("live delivery of %d messages failed: %r", len(stored), exc)
+            for item, (message, mode) in stored.items():
+                if not item.future.done():
+                    item.future.set_result((message, mode, False))
+            break
+        else:
+            raise RuntimeError("a batch kept meeting duplicates")
+
+        for item in batch:
+            if item.same_as is not None and not item.future.done():
+                source = item.same_as.future
+                if source.done() and source.exception() is None:
+                    message, mode, _duplicate = source.result()
+                    item.future.set_result((message, mode, True))
+                else:
+                    item.future.set_exception(source.exception() if source.done() else WriterBusy())
+
+    async def _transaction(self, todo: list[_Pending]):
+        """One transaction for the batch: (stored, closed, duplicates); rolled back when duplicates."""
+        counts = collections.Counter(item.conversation_id for item in todo)
+        ids = sorted(counts)
+        now = utcnow()
+        stored: dict[_Pending, tuple[Message, str]] = {}
+        closed: list[_Pending] = []
+        async with self._engine.connect() as conn:
+            transaction = await conn.begin()
+            try:
+                if self._dialect == "postgresql":
+                    await conn.execute(_LOCK_IN_ORDER, {"p_ids": ids})
+                    params = {"p_ids": ids, "p_counts": [counts[i] for i in ids], "p_now": now}
+                else:
+                    params = {"p_json": json.dumps([[i, counts[i]] for i in ids]), "p_now": now}
+                taken = {cid: (last, mode) for cid, last, mode in await conn.execute(_SEQ_UPDATE[self._dialect], params)}
+                next_seq = {cid: last - counts[cid] + 1 for cid, (last, _mode) in taken.items()}
+                rows = []
+                for item in todo:
+                    if item.conversation_id not in taken:
+                        closed.append(item)
+                        continue
+                    seq = next_seq[item.conversation_id]
+                    next_seq[item.conversation_id] = seq + 1
+                    item.row = {
+                        "conversation_id": item.conversation_id,
+                        "seq": seq,
+                        "sender": "citizen",
+                        # Masked here, where citizen text enters the database.
+                        "text": mask_personal_data(item.text),
+                        "payload": mask_in_json(item.payload) if item.payload else None,
+                        "topic": None,
+                        "confidence": None,
+                        "agent_id": None,
+                        "client_msg_id": item.client_msg_id,
+                        "created_at": now,
+                    }
+                    rows.append(item)
+                ids_by_seq = {}
+                if rows:
+                    result = await conn.execute(_INSERT[self._dialect], [item.row for item in rows])
+                    ids_by_seq = {(cid, seq): new_id for new_id, cid, seq in result}
+                duplicates = [item for item in rows if (item.conversation_id, item.row["seq"]) not in ids_by_seq]
+                if duplicates:
+                    await transaction.rollback()
+                    return {}, [], duplicates
+                await transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    await transaction.rollback()
+                raise
+        for item in rows:
+            new_id = ids_by_seq[(item.conversation_id, item.row["seq"])]
+            stored[item] = (Message(id=new_id, **item.row), taken[item.conversation_id][1])
+        return stored, closed, []
+
+    async def _resolve_duplicates(self, duplicates: list[_Pending]) -> None:
+        """Answer resends with the message stored the first time."""
+        keys = [(item.conversation_id, item.client_msg_id) for item in duplicates]
+        async with self._engine.connect() as conn:
+            found = {
+                (m.conversation_id, m.client_msg_id): m
+                for m in (await conn.execute(
+                    select(Message).where(tuple_(Message.conversation_id, Message.client_msg_id).in_(keys))
+                )).all()
+            }
+            modes = dict((await conn.execute(
+                select(Conversation.id, Conversation.mode).where(Conversation.id.in_({k[0] for k in keys}))
+            )).all())
+        for item in duplicates:
+            row = found.get((item.conversation_id, item.client_msg_id))
+            if row is None:  # deleted in between
+                item.future.set_exception(LookupError(item.conversation_id))
+            else:
+                message = Message(**{c.key: getattr(row, c.key) for c in Message.__table__.columns})
+                item.future.set_result((message, modes.get(item.conversation_id, "closed"), True))
