@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..config_files import QueueConfig, TagConfig, queue_from_db
 from ..db.models import Queue, Tag
@@ -14,12 +14,20 @@ from . import queue as queue_svc
 
 log = logging.getLogger("handoff.setup")
 
+# pg_advisory_xact_lock key of the config sync ("ddh-config-sync").
+CONFIG_SYNC_LOCK_KEY = 0x6464682D636667
+
 
 async def sync_config(sessionmaker, queues: list[QueueConfig], tags: list[TagConfig]) -> None:
     """Upsert queues and tags from the files. Removed entries are deactivated, not
-    deleted, because escalations and closures refer to them."""
+    deleted, because escalations and closures refer to them.
+
+    Instances started together take turns (PostgreSQL advisory lock), so the
+    second one updates the rows the first one inserted."""
     async with sessionmaker() as session:
         async with session.begin():
+            if session.bind.dialect.name == "postgresql":
+                await session.execute(select(func.pg_advisory_xact_lock(CONFIG_SYNC_LOCK_KEY)))
             existing = {q.name: q for q in await session.scalars(select(Queue))}
             for pos, q in enumerate(queues):
                 row = existing.get(q.name) or Queue(name=q.name)
