@@ -112,6 +112,19 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+# Increments every key given and starts its expiry on the first count: one
+# command for a whole batch of hits (KEYS: counters, ARGV: their TTLs).
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local count = redis.call('INCR', key)
+    if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+    counts[i] = count
+end
+return counts
+"""
+
+
 class RateLimiter:
     """Fixed-window counters and concurrent-connection counts.
 
@@ -130,6 +143,7 @@ class RateLimiter:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(redis_url)
+            self._count_script = self._redis.register_script(_COUNT_SCRIPT)
         self._counts: dict[str, tuple[int, int]] = {}
         self._conns: dict[str, dict[str, float]] = defaultdict(dict)
         self._pending_hits: list[tuple[list[str], int, asyncio.Future]] = []
@@ -181,24 +195,20 @@ class RateLimiter:
             while self._pending_hits:
                 batch = self._pending_hits[:self.MAX_HITS_PER_ROUND_TRIP]
                 del self._pending_hits[:self.MAX_HITS_PER_ROUND_TRIP]
+                keys = [key for hit_keys, _window, _future in batch for key in hit_keys]
+                ttls = [window * 2 for hit_keys, window, _future in batch for _key in hit_keys]
                 try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for keys, window, _future in batch:
-                            for key in keys:
-                                pipe.incr(key)
-                                pipe.expire(key, window * 2)
-                        results = await pipe.execute()
+                    counts = await self._count_script(keys=keys, args=ttls)
                 except Exception as exc:  # noqa: BLE001 - each caller gets the error
                     for _keys, _window, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
                 position = 0
-                for keys, _window, future in batch:
-                    counts = results[position:position + 2 * len(keys):2]
-                    position += 2 * len(keys)
+                for hit_keys, _window, future in batch:
                     if not future.done():
-                        future.set_result(counts)
+                        future.set_result(counts[position:position + len(hit_keys)])
+                    position += len(hit_keys)
         finally:
             self._flusher = None
 

@@ -3,11 +3,14 @@
 Every citizen message must be stored, with its sequence number, before it is
 acknowledged. One transaction per message spends most of the instance's CPU
 and round trips on BEGIN/COMMIT and statement overhead, so the messages that
-arrive while a transaction is running are written together in the next one:
-one UPDATE takes the sequence numbers of every conversation in the batch, one
-INSERT stores all the messages, one COMMIT makes them durable. No message
-waits for a timer; a batch is simply whatever is pending when the previous
-one has committed, so an idle instance writes each message at once.
+arrive while a transaction is running are written together in the next one.
+No message waits for a timer; a batch is simply whatever is pending when the
+previous one has committed, so an idle instance writes each message at once.
+
+PostgreSQL: one statement per batch (lock the conversation rows in id order,
+take the sequence numbers, insert the messages), between BEGIN and COMMIT,
+sent on the asyncpg connection itself: three round trips per batch.
+SQLite: the same in two Core statements (it has no round trips to save).
 
 Each caller still gets its own answer: the stored message, a duplicate (its
 client_msg_id was stored before, e.g. a resend after a lost ack), a closed or
@@ -21,16 +24,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, column, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import String, bindparam, case, column, func, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Integer
 
 from ..db.models import Conversation, Message, UTCDateTime, utcnow
 from ..errors import ApiError
@@ -46,29 +47,31 @@ MAX_PENDING = 10_000
 # something else is wrong, and the remaining messages fail with the error.
 MAX_ATTEMPTS = 3
 
+# citizen_seen_at is indexed (the sweeper looks for citizens who left): moving
+# it on every message would make every row update a non-HOT one with new index
+# entries. It only needs to be this fresh (the leave grace is minutes).
+SEEN_RESOLUTION_SECONDS = 5
+
 _NOW = bindparam("p_now", type_=UTCDateTime())
+_SEEN_BEFORE = bindparam("p_seen_before", type_=UTCDateTime())
 _SET_ON_CITIZEN_MESSAGE = {
     "last_message_at": _NOW,
     "citizen_active_at": _NOW,
-    "citizen_seen_at": _NOW,
+    "citizen_seen_at": case((Conversation.citizen_seen_at < _SEEN_BEFORE, _NOW), else_=Conversation.citizen_seen_at),
     "timed_out_at": None,
     "updated_at": _NOW,
 }
 
 
-def _take_sequence_numbers(dialect: str):
+def _sqlite_sequence_update():
     """UPDATE ... FROM <(conversation id, message count) pairs> RETURNING the new last_seq.
 
-    The pairs are one parameter (arrays on PostgreSQL, a JSON text on SQLite),
-    so the statement text is the same for every batch size and stays prepared.
+    The pairs are one JSON parameter, so the statement text is the same for
+    every batch size.
     """
-    if dialect == "postgresql":
-        pairs = func.unnest(bindparam("p_ids", type_=ARRAY(String)), bindparam("p_counts", type_=ARRAY(Integer)))
-        pairs = pairs.table_valued(column("id", String), column("n", Integer)).render_derived(name="batch")
-    else:
-        each = func.json_each(bindparam("p_json", type_=String)).table_valued(column("value", String)).alias("each")
-        pairs = select(func.json_extract(each.c.value, "$[0]").label("id"),
-                       func.json_extract(each.c.value, "$[1]").label("n")).subquery("batch")
+    each = func.json_each(bindparam("p_json", type_=String)).table_valued(column("value", String)).alias("each")
+    pairs = select(func.json_extract(each.c.value, "$[0]").label("id"),
+                   func.json_extract(each.c.value, "$[1]").label("n")).subquery("batch")
     return (
         update(Conversation)
         .where(Conversation.id == pairs.c.id, Conversation.mode != "closed")
@@ -77,24 +80,51 @@ def _take_sequence_numbers(dialect: str):
     )
 
 
-_SEQ_UPDATE = {name: _take_sequence_numbers(name) for name in ("postgresql", "sqlite")}
-
-# PostgreSQL: lock the batch's conversation rows in id order before updating
-# them, so two instances writing overlapping batches cannot deadlock.
-# (SQLite has a single writer.)
-_LOCK_IN_ORDER = (
-    select(Conversation.id)
-    .where(Conversation.id == func.any(bindparam("p_ids", type_=ARRAY(String))))
-    .order_by(Conversation.id)
-    .with_for_update()
-)
-
-_INSERT = {
-    name: dialect_insert(Message)
+_SQLITE_SEQ_UPDATE = _sqlite_sequence_update()
+_SQLITE_INSERT = (
+    sqlite_insert(Message)
     .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
     .returning(Message.id, Message.conversation_id, Message.seq)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+)
+
+# PostgreSQL, one statement per batch. Arrays keep the text the same for every
+# batch size, so asyncpg keeps it prepared.
+#   locked:   the batch's conversation rows, locked in id order, so instances
+#             writing overlapping batches cannot deadlock (every new lock in
+#             this statement is taken here, in that order);
+#   taken:    last_seq += the conversation's message count (closed ones skipped);
+#   numbered: each message's seq, in the order the messages came in;
+#   inserted: the messages (a known client_msg_id is skipped: a duplicate).
+# The result lists what was taken and what was inserted.
+_POSTGRES_BATCH = f"""
+WITH batch AS (
+    SELECT id, n FROM unnest($1::text[], $2::int[]) AS b(id, n)
+), locked AS (
+    SELECT c.id FROM {Conversation.__tablename__} AS c JOIN batch USING (id) ORDER BY c.id FOR UPDATE OF c
+), taken AS (
+    UPDATE {Conversation.__tablename__} AS c
+    SET last_seq = c.last_seq + batch.n, last_message_at = $3, citizen_active_at = $3,
+        citizen_seen_at = CASE WHEN c.citizen_seen_at < $8 THEN $3 ELSE c.citizen_seen_at END,
+        timed_out_at = NULL, updated_at = $3
+    FROM batch JOIN locked USING (id)
+    WHERE c.id = batch.id AND c.mode <> 'closed'
+    RETURNING c.id, c.last_seq, c.mode, batch.n
+), numbered AS (
+    SELECT m.conversation_id, m.text, m.payload, m.client_msg_id,
+           taken.last_seq - taken.n + row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.ord) AS seq
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+         AS m(conversation_id, text, payload, client_msg_id, ord)
+    JOIN taken ON taken.id = m.conversation_id
+), inserted AS (
+    INSERT INTO {Message.__tablename__} (conversation_id, seq, sender, text, payload, client_msg_id, created_at)
+    SELECT conversation_id, seq, 'citizen', text, payload::json, client_msg_id, $3 FROM numbered
+    ON CONFLICT (conversation_id, client_msg_id) DO NOTHING
+    RETURNING id, conversation_id, seq
+)
+SELECT conversation_id, seq, NULL AS mode, id AS message_id FROM inserted
+UNION ALL
+SELECT id, last_seq, mode, NULL FROM taken
+"""
 
 
 @dataclass(eq=False)
@@ -106,7 +136,6 @@ class _Pending:
     future: asyncio.Future
     # Set for a repeat of a client_msg_id earlier in the same batch.
     same_as: "_Pending | None" = None
-    row: dict = field(default_factory=dict)
 
 
 class WriterBusy(ApiError):
@@ -237,60 +266,99 @@ class CitizenMessageWriter:
                 else:
                     item.future.set_exception(source.exception() if source.done() else WriterBusy())
 
+    @staticmethod
+    def _row(item: _Pending, seq: int, now) -> dict:
+        return {
+            "conversation_id": item.conversation_id,
+            "seq": seq,
+            "sender": "citizen",
+            # Masked here, where citizen text enters the database.
+            "text": mask_personal_data(item.text),
+            "payload": mask_in_json(item.payload) if item.payload else None,
+            "topic": None,
+            "confidence": None,
+            "agent_id": None,
+            "client_msg_id": item.client_msg_id,
+            "created_at": now,
+        }
+
     async def _transaction(self, todo: list[_Pending]):
         """One transaction for the batch: (stored, closed, duplicates); rolled back when duplicates."""
+        if self._dialect == "postgresql":
+            return await self._transaction_postgres(todo)
+        return await self._transaction_sqlite(todo)
+
+    async def _transaction_postgres(self, todo: list[_Pending]):
         counts = collections.Counter(item.conversation_id for item in todo)
         ids = sorted(counts)
         now = utcnow()
-        stored: dict[_Pending, tuple[Message, str]] = {}
-        closed: list[_Pending] = []
+        rows = [self._row(item, 0, now) for item in todo]
         async with self._engine.connect() as conn:
-            transaction = await conn.begin()
+            driver = (await conn.get_raw_connection()).driver_connection
+            transaction = driver.transaction()
+            await transaction.start()
             try:
-                if self._dialect == "postgresql":
-                    await conn.execute(_LOCK_IN_ORDER, {"p_ids": ids})
-                    params = {"p_ids": ids, "p_counts": [counts[i] for i in ids], "p_now": now}
-                else:
-                    params = {"p_json": json.dumps([[i, counts[i]] for i in ids]), "p_now": now}
-                taken = {cid: (last, mode) for cid, last, mode in await conn.execute(_SEQ_UPDATE[self._dialect], params)}
-                next_seq = {cid: last - counts[cid] + 1 for cid, (last, _mode) in taken.items()}
-                rows = []
-                for item in todo:
+                result = await driver.fetch(
+                    _POSTGRES_BATCH, ids, [counts[i] for i in ids], now,
+                    [r["conversation_id"] for r in rows], [r["text"] for r in rows],
+                    [json.dumps(r["payload"]) if r["payload"] is not None else None for r in rows],
+                    [r["client_msg_id"] for r in rows], now - dt.timedelta(seconds=SEEN_RESOLUTION_SECONDS))
+                taken = {r["conversation_id"]: r["mode"] for r in result if r["mode"] is not None}
+                inserted = {(r["conversation_id"], r["seq"]): r["message_id"] for r in result if r["mode"] is None}
+                # The seq each message was given, in the order they came in.
+                next_seq = {cid: seq - counts[cid] + 1 for (cid, seq) in
+                            ((r["conversation_id"], r["seq"]) for r in result if r["mode"] is not None)}
+                stored, closed, duplicates = {}, [], []
+                for item, row in zip(todo, rows):
                     if item.conversation_id not in taken:
                         closed.append(item)
                         continue
-                    seq = next_seq[item.conversation_id]
-                    next_seq[item.conversation_id] = seq + 1
-                    item.row = {
-                        "conversation_id": item.conversation_id,
-                        "seq": seq,
-                        "sender": "citizen",
-                        # Masked here, where citizen text enters the database.
-                        "text": mask_personal_data(item.text),
-                        "payload": mask_in_json(item.payload) if item.payload else None,
-                        "topic": None,
-                        "confidence": None,
-                        "agent_id": None,
-                        "client_msg_id": item.client_msg_id,
-                        "created_at": now,
-                    }
-                    rows.append(item)
-                ids_by_seq = {}
-                if rows:
-                    result = await conn.execute(_INSERT[self._dialect], [item.row for item in rows])
-                    ids_by_seq = {(cid, seq): new_id for new_id, cid, seq in result}
-                duplicates = [item for item in rows if (item.conversation_id, item.row["seq"]) not in ids_by_seq]
+                    row["seq"] = next_seq[item.conversation_id]
+                    next_seq[item.conversation_id] += 1
+                    new_id = inserted.get((item.conversation_id, row["seq"]))
+                    if new_id is None:
+                        duplicates.append(item)
+                    else:
+                        stored[item] = (Message(id=new_id, **row), taken[item.conversation_id])
                 if duplicates:
                     await transaction.rollback()
                     return {}, [], duplicates
                 await transaction.commit()
             except BaseException:
-                if transaction.is_active:
+                with contextlib.suppress(Exception):
                     await transaction.rollback()
+                if driver.is_closed():
+                    # Used past SQLAlchemy here, so tell its pool not to hand it out again.
+                    await conn.invalidate()
                 raise
-        for item in rows:
-            new_id = ids_by_seq[(item.conversation_id, item.row["seq"])]
-            stored[item] = (Message(id=new_id, **item.row), taken[item.conversation_id][1])
+        return stored, closed, []
+
+    async def _transaction_sqlite(self, todo: list[_Pending]):
+        counts = collections.Counter(item.conversation_id for item in todo)
+        now = utcnow()
+        params = {"p_json": json.dumps([[i, counts[i]] for i in sorted(counts)]), "p_now": now,
+                  "p_seen_before": now - dt.timedelta(seconds=SEEN_RESOLUTION_SECONDS)}
+        rows: list[tuple[_Pending, dict]] = []
+        closed: list[_Pending] = []
+        async with self._engine.begin() as conn:
+            taken = {cid: (last, mode) for cid, last, mode in await conn.execute(_SQLITE_SEQ_UPDATE, params)}
+            next_seq = {cid: last - counts[cid] + 1 for cid, (last, _mode) in taken.items()}
+            for item in todo:
+                if item.conversation_id not in taken:
+                    closed.append(item)
+                    continue
+                rows.append((item, self._row(item, next_seq[item.conversation_id], now)))
+                next_seq[item.conversation_id] += 1
+            ids_by_seq = {}
+            if rows:
+                result = await conn.execute(_SQLITE_INSERT, [row for _item, row in rows])
+                ids_by_seq = {(cid, seq): new_id for new_id, cid, seq in result}
+            duplicates = [item for item, row in rows if (row["conversation_id"], row["seq"]) not in ids_by_seq]
+            if duplicates:
+                await conn.rollback()
+                return {}, [], duplicates
+        stored = {item: (Message(id=ids_by_seq[(row["conversation_id"], row["seq"])], **row),
+                         taken[item.conversation_id][1]) for item, row in rows}
         return stored, closed, []
 
     async def _resolve_duplicates(self, duplicates: list[_Pending]) -> None:
