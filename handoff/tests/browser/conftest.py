@@ -15,9 +15,11 @@ import asyncio
 import datetime as dt
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from conftest import RASA_TOKEN, SERVICE_DIR, SERVICE_TOKEN, _base_settings, clean_tables, start_app
 from fake_rasa import FakeRasa
@@ -158,6 +160,29 @@ def new_context(browser):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:
+    """Wait until a JavaScript expression is true in the page, polling from the test.
+
+    Not page.wait_for_function: whenever the condition is not met at once, it
+    polls inside the page with eval, which the pages' Content-Security-Policy
+    rightly forbids, and the wait fails with an EvalError.
+    """
+    # Not there yet (e.g. the widget is still starting after a reload) counts as false.
+    check = f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(check):
+                return
+        except PlaywrightError as exc:
+            # The page is between documents (a reload): ask again.
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def collect_console_errors(page) -> list[str]:

@@ -4,7 +4,7 @@ console, then the supervisor view; and the callback path outside opening hours."
 import re
 from types import SimpleNamespace
 
-from browser.conftest import collect_console_errors, screenshot
+from browser.conftest import collect_console_errors, screenshot, wait_until
 from helpers import DEFAULT_PASSWORD, make_agent
 from playwright.sync_api import expect
 
@@ -56,7 +56,7 @@ def test_citizen_and_agent_chat_end_to_end(live_bridge, new_context):
     expect(item).to_contain_text("Borgeren bad om en medarbejder")
     expect(item).to_contain_text("Kommune 999")
     expect(item).to_contain_text(re.compile(r"Ventet \d+ s"))
-    agent.wait_for_function("window.ddhConsole.chimes >= 1")
+    wait_until(agent, "window.ddhConsole.chimes >= 1")
     assert "Ny chat" in agent.title()
     screenshot(agent, "console-queue")
     item.get_by_role("button", name=re.compile("^Tag")).click()

@@ -1,6 +1,6 @@
 """The citizen widget in a real browser: bot answers, reload, reconnect, keyboard only."""
 
-from browser.conftest import collect_console_errors, screenshot
+from browser.conftest import collect_console_errors, screenshot, wait_until
 from playwright.sync_api import expect
 
 
@@ -42,7 +42,7 @@ def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, n
     box.press("Enter")
     messages = panel.locator(".ddh-messages")
     expect(messages.get_by_text("Svar på: første spørgsmål")).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-ddh-widget]').ddh.lastSeq >= 4")
+    wait_until(page, "document.querySelector('[data-ddh-widget]').ddh.lastSeq >= 4")
     before = shown_seqs(page)
     assert before == [1, 2, 3, 4]
 
@@ -50,7 +50,7 @@ def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, n
     page.reload()
     panel = page.get_by_role("dialog", name="Chat med kommunen")
     expect(panel).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-ddh-widget]').ddh.connected")
+    wait_until(page, "document.querySelector('[data-ddh-widget]').ddh.connected")
     assert shown_seqs(page) == before
     cid = widget_state(page, "conversationId")
     token = page.evaluate("Object.entries(sessionStorage).find(([k]) => k.startsWith('ddh-chat:'))[1]")
@@ -76,7 +76,7 @@ def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, n
     expect(panel.locator(".ddh-conn")).to_be_hidden(timeout=15_000)
     expect(messages.get_by_text("Svar på: skrevet uden forbindelse")).to_be_visible()
     expect(messages.get_by_text("Svar på: fra en anden fane")).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-ddh-widget]').ddh.lastSeq >= 12")
+    wait_until(page, "document.querySelector('[data-ddh-widget]').ddh.lastSeq >= 12")
     seqs = shown_seqs(page)
     assert seqs == list(range(1, 13))
     assert messages.get_by_text("skrevet uden forbindelse", exact=True).count() == 1
@@ -87,7 +87,7 @@ def test_reload_and_reconnect_lose_nothing_and_show_nothing_twice(live_bridge, n
 
     # And once more after a reload.
     page.reload()
-    page.wait_for_function("document.querySelector('[data-ddh-widget]').ddh.connected")
+    wait_until(page, "document.querySelector('[data-ddh-widget]').ddh.connected")
     assert shown_seqs(page) == seqs
     assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
 
