@@ -7,7 +7,9 @@ Starts bridge instance(s) as separate processes, puts N conversations (default
   * escalation -> agent notification latency: from the service escalation
     call until an agent's websocket shows the new chat;
   * relay latency citizen -> agent (p50/p95/p99): citizen websocket send until
-    the agent's websocket receives the message, at a paced load;
+    the agent's websocket receives the message, at a paced load (each
+    conversation sends on a fixed schedule); also send -> ack (stored and
+    acknowledged) and the benchmark client's own event-loop delay;
   * relayed messages per second: every citizen sending as fast as its acks
     allow, for a fixed time.
 
