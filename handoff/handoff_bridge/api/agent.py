@@ -329,6 +329,11 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                     await agent_svc.heartbeat(d, agent.id)
                     await d.limiter.refresh_connection(address, conn_id)
                     continue
+                if sub.lagged:
+                    # Events were dropped for this socket: the console reconnects
+                    # on this code and reloads queues, chats and the open transcript.
+                    await ws.close(code=4408, reason="fell behind; reconnect")
+                    return
                 channel, event = got
                 kind = event.get("type")
                 if channel == AGENTS_CHANNEL:

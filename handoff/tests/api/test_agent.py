@@ -14,6 +14,7 @@ from helpers import (
 )
 from sqlalchemy import select
 
+from handoff_bridge import events
 from handoff_bridge.db.models import CallbackRequest, Claim, ClosureTag, Rating
 
 
@@ -295,3 +296,18 @@ async def test_agent_websocket_sees_new_chats_and_queue_changes(client, bridge):
     assert not any(f.get("queue") == "sv-general" for f in ws.frames)
     await ws.close()
     assert await login(client, "anna")
+
+
+async def test_an_agent_socket_that_falls_behind_is_told_to_reconnect(client, bridge, monkeypatch):
+    # Events are dropped for a subscriber whose buffer is full; the agent must
+    # not silently miss them, so the socket closes with 4408 (the console
+    # reconnects and reloads what it shows).
+    monkeypatch.setattr(events, "SUBSCRIBER_QUEUE_SIZE", 2)
+    headers = await agent_session(bridge.deps, client, "anna")
+    ws = await WsClient.agent(bridge.url, headers)
+    hello = await ws.recv_until(lambda f: f["type"] == "hello")
+    channel = events.agent_channel(hello["agent"]["id"])
+    for i in range(10):  # all at once, before the socket's writer can take any
+        bridge.deps.bus.hub.deliver(channel, {"type": "agent_status", "n": i})
+    await asyncio.wait_for(ws.ws.wait_closed(), 5)
+    assert ws.ws.close_code == 4408
