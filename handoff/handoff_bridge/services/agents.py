@@ -662,10 +662,19 @@ async def delete_canned(deps, canned_id: int) -> None:
                 raise not_found("canned response")
 
 
-def _callback_dict(deps, cb: CallbackRequest) -> dict:
+def phone_hint(phone: str) -> str:
+    """Enough of a phone number to tell callbacks apart, not to call: the last 4 digits."""
+    return "•••• " + phone[-4:]
+
+
+def _callback_dict(deps, cb: CallbackRequest, viewer: Agent) -> dict:
+    """The full number only for the agent who took the callback (the taking is
+    audited) and for supervisors once it is taken; everyone else sees a hint."""
+    phone = deps.vault.decrypt(cb.phone_encrypted)
+    revealed = cb.status != "open" and (cb.agent_id == viewer.id or viewer.role == "supervisor")
     return {
         "id": cb.id, "conversation_id": cb.conversation_id, "queue": cb.queue_name, "language": cb.language,
-        "municipality": cb.municipality, "phone": deps.vault.decrypt(cb.phone_encrypted),
+        "municipality": cb.municipality, "phone": phone if revealed else None, "phone_hint": phone_hint(phone),
         "description": cb.description, "status": cb.status, "agent_id": cb.agent_id, "outcome": cb.outcome,
         "created_at": cb.created_at.isoformat(),
     }
@@ -680,7 +689,7 @@ async def list_callbacks(deps, agent: Agent, status: str | None) -> list[dict]:
             CallbackRequest.created_at, CallbackRequest.id).limit(500)
         if status:
             stmt = stmt.where(CallbackRequest.status == status)
-        return [_callback_dict(deps, cb) for cb in await session.scalars(stmt)]
+        return [_callback_dict(deps, cb, agent) for cb in await session.scalars(stmt)]
 
 
 async def take_callback(deps, agent: Agent, callback_id: int) -> dict:
@@ -698,7 +707,7 @@ async def take_callback(deps, agent: Agent, callback_id: int) -> dict:
             if res.rowcount != 1:
                 raise conflict("already_taken", "this callback is taken or done")
     await publish_agents(deps, {"type": "callback_taken", "callback_id": callback_id, "agent_id": agent.id})
-    return _callback_dict(deps, cb)
+    return _callback_dict(deps, cb, agent)
 
 
 async def complete_callback(deps, agent: Agent, callback_id: int, outcome) -> dict:
@@ -714,5 +723,5 @@ async def complete_callback(deps, agent: Agent, callback_id: int, outcome) -> di
             cb.status = "done"
             cb.outcome = mask_personal_data(outcome.strip()) if outcome else None
     await publish_agents(deps, {"type": "callback_done", "callback_id": callback_id})
-    return _callback_dict(deps, cb)
+    return _callback_dict(deps, cb, agent)
 

@@ -260,10 +260,17 @@ async def test_callback_request_is_encrypted_and_listed_for_agents(client, bridg
     assert "12345678" not in row.phone_encrypted and "010203" not in row.description
     anna = await agent_session(bridge.deps, client, "anna")
     listed = (await client.get("/api/v1/agent/callbacks", headers=anna, params={"status": "open"})).json()["callbacks"]
-    assert listed[0]["phone"] == "+4512345678" and listed[0]["conversation_id"] == cid
+    # The open list tells callbacks apart without showing whom to call.
+    assert listed[0]["phone"] is None and listed[0]["phone_hint"] == "•••• 5678"
+    assert listed[0]["conversation_id"] == cid
     cb_id = listed[0]["id"]
-    assert (await client.post(f"/api/v1/agent/callbacks/{cb_id}/take", headers=anna)).status_code == 200
+    taken = await client.post(f"/api/v1/agent/callbacks/{cb_id}/take", headers=anna)
+    assert taken.status_code == 200 and taken.json()["phone"] == "+4512345678"
+    mine = (await client.get("/api/v1/agent/callbacks", headers=anna, params={"status": "in_progress"})).json()
+    assert mine["callbacks"][0]["phone"] == "+4512345678"
     bo = await agent_session(bridge.deps, client, "bo")
+    others = (await client.get("/api/v1/agent/callbacks", headers=bo, params={"status": "in_progress"})).json()
+    assert others["callbacks"][0]["phone"] is None
     assert (await client.post(f"/api/v1/agent/callbacks/{cb_id}/take", headers=bo)).status_code == 409
     done = await client.post(f"/api/v1/agent/callbacks/{cb_id}/complete", headers=anna, json={"outcome": "Ringet op"})
     assert done.json()["status"] == "done"

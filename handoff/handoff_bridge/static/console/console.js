@@ -674,7 +674,8 @@
     list.forEach(function (cb) {
       var li = el("li", { className: "callback" });
       var head = el("p");
-      head.appendChild(el("strong", null, cb.phone));
+      // The full number comes once the callback is taken (and the taking is audited).
+      head.appendChild(el("strong", null, cb.phone || cb.phone_hint));
       head.appendChild(document.createTextNode(" · " + t("lang_" + cb.language) + " · " + t("municipality") + " " + cb.municipality +
         " · " + t("callbackStatus_" + cb.status)));
       li.appendChild(head);
@@ -683,7 +684,7 @@
       }
       if (cb.status === "open") {
         var take = el("button", { type: "button" }, t("takeCallback"));
-        take.setAttribute("aria-label", t("takeCallback") + " " + cb.phone);
+        take.setAttribute("aria-label", t("takeCallback") + " " + cb.phone_hint);
         take.addEventListener("click", function () {
           DDH.api("POST", "/api/v1/agent/callbacks/" + cb.id + "/take").then(loadCallbacks).catch(showError);
         });
