@@ -30,7 +30,11 @@ class Subscription:
     def add(self, channel: str) -> None:
         if channel not in self.channels:
             self.channels.add(channel)
-            self._hub._subs.setdefault(channel, set()).add(self)
+            subs = self._hub._subs.get(channel)
+            if subs is None:
+                subs = self._hub._subs[channel] = set()
+                self._hub.channels_changed()
+            subs.add(self)
 
     def remove(self, channel: str) -> None:
         if channel in self.channels:
@@ -40,6 +44,7 @@ class Subscription:
                 subs.discard(self)
                 if not subs:
                     del self._hub._subs[channel]
+                    self._hub.channels_changed()
 
     def close(self) -> None:
         for channel in list(self.channels):
@@ -71,8 +76,17 @@ class Subscription:
 class EventHub:
     """Delivers events to the subscribers inside this process."""
 
-    def __init__(self):
+    def __init__(self, on_channels_changed=None):
         self._subs: dict[str, set[Subscription]] = {}
+        # Called when a channel gets its first local subscriber or loses its last.
+        self._on_channels_changed = on_channels_changed
+
+    def channels(self) -> set[str]:
+        return set(self._subs)
+
+    def channels_changed(self) -> None:
+        if self._on_channels_changed is not None:
+            self._on_channels_changed()
 
     def subscribe(self, *channels: str) -> Subscription:
         return Subscription(self, set(channels))
@@ -104,65 +118,154 @@ class LocalBus:
     def subscribe(self, *channels: str) -> Subscription:
         return self.hub.subscribe(*channels)
 
+    async def ready(self, sub: Subscription, timeout: float = 5.0) -> None:
+        """Local delivery is live from the moment of subscribing."""
+        return None
+
 
 class RedisBus:
     """Production: every instance publishes to Redis and delivers what Redis sends back.
 
-    One pattern subscription per instance; local delivery happens only on the
-    way back from Redis, so every instance (this one included) sees events in
-    the same order Redis does.
+    Each instance subscribes in Redis to exactly the channels its own
+    websockets listen to (one SUBSCRIBE when a channel gets its first local
+    subscriber, UNSUBSCRIBE when it loses its last), so an event reaches only
+    the instances that have someone for it, however many instances run.
+    Local delivery happens only on the way back from Redis, so every instance
+    (this one included) sees events in the same order Redis does.
     """
+
+    READY_TIMEOUT = 5.0
 
     def __init__(self, url: str, prefix: str):
         import redis.asyncio as redis_asyncio
 
-        self.hub = EventHub()
+        self.hub = EventHub(on_channels_changed=self._channels_changed)
         self._prefix = prefix + ":"
+        # Always subscribed, so the subscriber connection exists from start-up on.
+        self._control = self._prefix + "_bus"
         self._redis = redis_asyncio.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         self._pubsub = None
         self._task: asyncio.Task | None = None
+        self._sync_task: asyncio.Task | None = None
         self._ready = asyncio.Event()
+        self._changed = asyncio.Event()
+        # Channels asked of Redis on the current connection, and those it confirmed.
+        self._requested: set[str] = set()
+        self._confirmed: set[str] = set()
+        self._waiters: dict[str, list[asyncio.Future]] = {}
 
     async def start(self) -> None:
         await self._redis.ping()
         self._task = asyncio.create_task(self._run(), name="redis-bus")
+        self._sync_task = asyncio.create_task(self._sync_subscriptions(), name="redis-bus-subscriptions")
         await asyncio.wait_for(self._ready.wait(), 10)
+
+    def _channels_changed(self) -> None:
+        self._changed.set()
 
     async def _run(self) -> None:
         backoff = 0.1
         while True:
             try:
-                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.psubscribe(self._prefix + "*")
-                self._ready.set()
+                self._pubsub = self._redis.pubsub()
+                self._requested, self._confirmed = set(), set()
+                await self._pubsub.subscribe(self._control)
+                self._changed.set()  # (re)subscribe whatever the websockets here listen to
                 backoff = 0.1
                 while True:
                     msg = await self._pubsub.get_message(timeout=1.0)
-                    if msg is None or msg.get("type") != "pmessage":
-                        continue
-                    channel = msg["channel"]
-                    if isinstance(channel, bytes):
-                        channel = channel.decode()
-                    try:
-                        event = json.loads(msg["data"])
-                    except (ValueError, TypeError):
-                        log.warning("dropping malformed event on %s", channel)
-                        continue
-                    self.hub.deliver(channel[len(self._prefix):], event)
+                    if msg is not None:
+                        self._handle(msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any Redis failure
                 log.warning("redis subscription lost (%s); reconnecting", exc)
                 with contextlib.suppress(Exception):
                     await self._pubsub.aclose()
+                self._pubsub = None
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    def _handle(self, msg: dict) -> None:
+        channel = msg["channel"]
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        kind = msg.get("type")
+        if kind == "subscribe":
+            if channel == self._control:
+                self._ready.set()
+                return
+            name = channel[len(self._prefix):]
+            self._confirmed.add(name)
+            for future in self._waiters.pop(name, ()):
+                if not future.done():
+                    future.set_result(None)
+        elif kind == "unsubscribe":
+            self._confirmed.discard(channel[len(self._prefix):])
+        elif kind == "message" and channel != self._control:
+            try:
+                event = json.loads(msg["data"])
+            except (ValueError, TypeError):
+                log.warning("dropping malformed event on %s", channel)
+                return
+            self.hub.deliver(channel[len(self._prefix):], event)
+
+    async def _sync_subscriptions(self) -> None:
+        """Brings the Redis subscriptions in line with the local subscribers; a
+        burst of changes (200 websockets opening) becomes one SUBSCRIBE."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            pubsub = self._pubsub
+            if pubsub is None:
+                continue  # reconnecting; _run sets _changed again
+            wanted = self.hub.channels()
+            new, gone = wanted - self._requested, self._requested - wanted
+            try:
+                if gone:
+                    self._requested -= gone
+                    # Not live from here on, even before Redis confirms.
+                    self._confirmed -= gone
+                    await pubsub.unsubscribe(*(self._prefix + c for c in gone))
+                if new:
+                    self._requested |= new
+                    await pubsub.subscribe(*(self._prefix + c for c in new))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - _run reconnects and resubscribes
+                log.warning("redis subscribe/unsubscribe failed (%s)", exc)
+
+    async def ready(self, sub: Subscription, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until Redis delivers the subscription's channels to this instance,
+        so nothing published from now on is missed. Bounded: after the timeout
+        the caller goes on, and catches up from the database by sequence number."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for channel in sub.channels:
+            if channel not in self._confirmed:
+                future = loop.create_future()
+                self._waiters.setdefault(channel, []).append(future)
+                futures.append(future)
+        if not futures:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+        except asyncio.TimeoutError:
+            log.warning("redis did not confirm %d subscriptions within %.0f s", len(futures), timeout)
+        finally:
+            for channel in list(self._waiters):
+                pending = [f for f in self._waiters[channel] if not f.done()]
+                if pending:
+                    self._waiters[channel] = pending
+                else:
+                    del self._waiters[channel]
+
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._sync_task, self._task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()

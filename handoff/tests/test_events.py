@@ -24,6 +24,8 @@ async def test_redis_bus_fans_out_between_instances():
     await two.start()
     try:
         with two.subscribe("agents") as sub_two, one.subscribe("agents") as sub_one:
+            await two.ready(sub_two)
+            await one.ready(sub_one)
             for i in range(50):
                 await one.publish("agents", {"n": i})
             got_two = [await sub_two.get(2) for _ in range(50)]
@@ -42,3 +44,44 @@ async def test_slow_subscriber_is_marked_lagged_not_blocking():
             await bus.publish("x", {"n": i})
         assert sub.lagged is True
     await asyncio.sleep(0)
+
+
+async def test_redis_subscriptions_follow_the_local_subscribers():
+    # An instance asks Redis only for the channels someone on it listens to,
+    # so adding instances does not send every event to every instance.
+    import redis.asyncio as redis_asyncio
+
+    prefix = f"handoff_events_test_{secrets.token_hex(4)}"
+    bus, other = RedisBus(REDIS_URL, prefix), RedisBus(REDIS_URL, prefix)
+    probe = redis_asyncio.from_url(REDIS_URL)
+    await bus.start()
+    await other.start()
+
+    async def subscribers(channel):
+        return dict(await probe.pubsub_numsub(f"{prefix}:{channel}"))[f"{prefix}:{channel}".encode()]
+
+    try:
+        assert await subscribers("conv.a") == 0
+        with bus.subscribe("conv.a") as a, bus.subscribe("conv.a") as a_again:
+            await bus.ready(a)
+            await bus.ready(a_again)
+            assert await subscribers("conv.a") == 1  # one Redis subscription per channel and instance
+            assert await subscribers("conv.b") == 0
+            await other.publish("conv.b", {"n": 0})
+            await other.publish("conv.a", {"n": 1})
+            assert await a.get(2) == ("conv.a", {"n": 1})
+            assert await a_again.get(2) == ("conv.a", {"n": 1})
+        for _ in range(50):  # the last local subscriber left: so does the instance
+            if await subscribers("conv.a") == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await subscribers("conv.a") == 0
+        # Subscribing again works (and waits for Redis before it counts as ready).
+        with bus.subscribe("conv.a") as again:
+            await bus.ready(again)
+            await other.publish("conv.a", {"n": 2})
+            assert await again.get(2) == ("conv.a", {"n": 2})
+    finally:
+        await probe.aclose()
+        await bus.stop()
+        await other.stop()

@@ -318,6 +318,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
     with tracked_websocket(request), d.bus.subscribe(AGENTS_CHANNEL, agent_channel(agent.id)) as sub:
         for chat in await agent_svc.my_chats(d, agent):
             sub.add(conv_channel(chat["conversation_id"]))
+        await d.bus.ready(sub)
         await agent_svc.heartbeat(d, agent.id)
         await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent),
                     "chats": await agent_svc.my_chats(d, agent)})

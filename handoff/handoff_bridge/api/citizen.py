@@ -111,6 +111,8 @@ async def get_messages(request: Request, conversation_id: str):
     await citizen_svc.touch_seen(d, conversation_id)
     # Subscribe before reading, so nothing committed in between is missed.
     with d.bus.subscribe(conv_channel(conversation_id)) as sub:
+        if wait:
+            await d.bus.ready(sub)
         async with d.sessionmaker() as session:
             msgs = await messages_after(session, conversation_id, after)
         deadline = time.monotonic() + wait
@@ -222,6 +224,7 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
         # Subscribed first, then the backlog: anything newer arrives as an event
         # and the seq check below drops what the backlog already covered.
         sent_seq = last_seq
+        await d.bus.ready(sub)
         state = await citizen_svc.conversation_state(d, conversation_id)
         await send({"type": "hello", **state})
         async with d.sessionmaker() as session:

@@ -85,6 +85,7 @@ async def test_stored_messages_are_published_after_commit(client, bridge):
     d = bridge.deps
     cid, _ = await new_conversation(client)
     with d.bus.subscribe(conv_channel(cid)) as sub:
+        await d.bus.ready(sub)
         await asyncio.gather(d.writer.append(cid, "en"), d.writer.append(cid, "to"))
         events = [await sub.get(timeout=5) for _ in range(2)]
     assert [(e["seq"], e["text"], e["sender"]) for _c, e in events] == [(1, "en", "citizen"), (2, "to", "citizen")]
