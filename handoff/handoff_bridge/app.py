@@ -137,7 +137,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json({"error": {"code": "internal_error", "message": "internal error"}}, status=500)
 
-    @app.get("/healthz")
+    # Routes made per app say their error format: left to Sanic, it parses the
+    # handler's source (ast.parse) at every app creation.
+    @app.get("/healthz", error_format="json")
     async def health(request: Request):
         d = request.app.ctx.deps
         try:
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     openapi_doc = load_document()
 
-    @app.get("/api/v1/openapi.json", ctx_auth="public")
+    @app.get("/api/v1/openapi.json", ctx_auth="public", error_format="json")
     async def openapi(request: Request):
         return json(openapi_doc)
 

@@ -89,15 +89,15 @@ def install(app: Sanic) -> None:
     for uri, file in _PAGES:
         app.static(uri, STATIC_DIR / file, name=f"web_{Path(file).stem}", content_type="text/html; charset=utf-8")
 
-    @app.get("/", name="web_root")
+    @app.get("/", name="web_root", error_format="html")
     async def root(request: Request):
         return redirect("/demo/da")
 
-    @app.get("/console", name="web_console_slash")
+    @app.get("/console", name="web_console_slash", error_format="html")
     async def console_slash(request: Request):
         return redirect("/console/")
 
-    @app.get("/supervisor", name="web_supervisor_slash")
+    @app.get("/supervisor", name="web_supervisor_slash", error_format="html")
     async def supervisor_slash(request: Request):
         return redirect("/supervisor/")
 

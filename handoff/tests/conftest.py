@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import os
 import secrets
 import socket
@@ -191,8 +192,22 @@ async def start_app(app: Sanic) -> RunningServer:
     return RunningServer(app, server, f"http://127.0.0.1:{port}")
 
 
+def collect_garbage_before_creating_apps() -> None:
+    """Run finalizers of earlier tests' garbage now, not in the middle of app creation.
+
+    Sanic parses handler source (ast.parse) while registering routes. A garbage
+    collection during that parse can finalize a database connection left over
+    from an earlier test whose event loop is closed; the finalizer logs a
+    traceback, traceback formatting calls ast.parse again, and CPython 3.11's
+    shared AST state then fails the outer parse with "AST constructor
+    recursion depth mismatch" (gh-106905).
+    """
+    gc.collect()
+
+
 @pytest.fixture
 async def fake_rasa():
+    collect_garbage_before_creating_apps()
     rasa = FakeRasa(RASA_TOKEN, SERVICE_TOKEN)
     running = await start_app(rasa.app)
     rasa.url = running.url

@@ -46,7 +46,7 @@ class FakeRasa:
         app = Sanic(f"fake_rasa_{next(_counter)}")
         app.config.NOISY_EXCEPTIONS = False
 
-        @app.post("/webhooks/bridge/webhook")
+        @app.post("/webhooks/bridge/webhook", error_format="json")
         async def webhook(request: Request):
             if request.headers.get("authorization") != f"Bearer {self.token}":
                 return json({"error": "bad token"}, status=401)
@@ -89,7 +89,7 @@ class FakeRasa:
                 "paused": False,
             })
 
-        @app.post("/conversations/<conversation_id:str>/tracker/events")
+        @app.post("/conversations/<conversation_id:str>/tracker/events", error_format="json")
         async def tracker_events(request: Request, conversation_id: str):
             if request.args.get("token") != self.token:
                 return json({"error": "bad token"}, status=401)
@@ -101,7 +101,7 @@ class FakeRasa:
                 self.paused.discard(conversation_id)
             return json({"sender_id": conversation_id, "paused": conversation_id in self.paused})
 
-        @app.delete("/webhooks/bridge/conversations/<conversation_id:str>")
+        @app.delete("/webhooks/bridge/conversations/<conversation_id:str>", error_format="json")
         async def delete_tracker(request: Request, conversation_id: str):
             if request.headers.get("authorization") != f"Bearer {self.token}":
                 return json({"error": "bad token"}, status=401)
