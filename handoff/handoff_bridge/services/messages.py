@@ -50,26 +50,15 @@ async def find_by_client_id(session: AsyncSession, conversation_id: str, client_
     )
 
 
-# The relay's statements are built once: constructing and cache-keying a new
-# statement per message cost more CPU than executing it.
-def _build_seq_statement(citizen: bool, only_open: bool):
-    now = bindparam("p_now", type_=UTCDateTime())
-    values = {"last_seq": Conversation.last_seq + 1, "last_message_at": now}
-    if citizen:
-        values.update(citizen_active_at=now, citizen_seen_at=now, timed_out_at=None)
-    stmt = update(Conversation).where(Conversation.id == bindparam("p_cid"))
-    if only_open:
-        stmt = stmt.where(Conversation.mode != "closed")
-    return stmt.values(**values).returning(Conversation.last_seq, Conversation.mode).execution_options(
-        synchronize_session=False)
-
-
-_SEQ_STATEMENTS = {(c, o): _build_seq_statement(c, o) for c in (True, False) for o in (True, False)}
-
-
-def _seq_statement(citizen: bool, only_open: bool):
-    return _SEQ_STATEMENTS[(citizen, only_open)]
-
+# Built once: constructing and cache-keying a new statement per message cost
+# more CPU than executing it.
+_SEQ_STATEMENT = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("p_cid"))
+    .values(last_seq=Conversation.last_seq + 1, last_message_at=bindparam("p_now", type_=UTCDateTime()))
+    .returning(Conversation.last_seq, Conversation.mode)
+    .execution_options(synchronize_session=False)
+)
 
 _INSERT = insert(Message).returning(Message.id)
 _INSERT_IGNORING_DUPLICATES = {
@@ -91,27 +80,22 @@ async def append_message(
     confidence: float | None = None,
     agent_id: int | None = None,
     client_msg_id: str | None = None,
-    only_open: bool = False,
 ) -> tuple[Message, str]:
-    """Store a message inside the caller's transaction; returns (message, conversation mode).
+    """Store an agent, bot or system message inside the caller's transaction;
+    returns (message, conversation mode). Citizen messages go through the
+    group commit (message_writer.py).
 
-    `db` is an AsyncSession or, on the relay's hot path, a Core AsyncConnection
-    (no ORM overhead). With only_open, a closed conversation takes nothing
-    (LookupError).
-
-    The sequence number comes from UPDATE ... RETURNING on the conversation
-    row: the row lock it takes is held until commit, so sequence order equals
-    commit order on PostgreSQL; SQLite serialises writers (BEGIN IMMEDIATE).
-    Two statements on the common path (the relay's hot path). A resend with a
-    known client_msg_id raises DuplicateMessage.
+    `db` is an AsyncSession or a Core AsyncConnection (no ORM overhead, for
+    agent replies). The sequence number comes from UPDATE ... RETURNING on the
+    conversation row: the row lock it takes is held until commit, so sequence
+    order equals commit order on PostgreSQL; SQLite serialises writers (BEGIN
+    IMMEDIATE). A resend with a known client_msg_id raises DuplicateMessage.
     """
     if isinstance(db, AsyncSession):
         # Same transaction, Core execution: keeps the ORM out of these statements.
         db = await db.connection()
     now = utcnow()
-    found = (await db.execute(
-        _seq_statement(sender == "citizen", only_open), {"p_cid": conversation_id, "p_now": now}
-    )).first()
+    found = (await db.execute(_SEQ_STATEMENT, {"p_cid": conversation_id, "p_now": now})).first()
     if found is None:
         raise LookupError(conversation_id)
     seq, mode = found
