@@ -139,7 +139,7 @@ class ActionPersonalAnswer(Action):
             utter(dispatcher, tracker, "national_id_cancelled")
             return answered
         if outcome == OUTCOME_HANDOFF:
-            return answered + await hand_over(dispatcher, tracker, REASON_CITIZEN_REQUEST)
+            return answered + hand_over(dispatcher, tracker, REASON_CITIZEN_REQUEST)
         if outcome == OUTCOME_EXHAUSTED:
             utter(dispatcher, tracker, "national_id_exhausted")
             return answered
@@ -176,4 +176,4 @@ class ActionPersonalHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        return [SlotSet(ROUTE_SLOT, ROUTE_IN_CHAT)] + await hand_over(dispatcher, tracker, REASON_SYSTEM_UNAVAILABLE)
+        return [SlotSet(ROUTE_SLOT, ROUTE_IN_CHAT)] + hand_over(dispatcher, tracker, REASON_SYSTEM_UNAVAILABLE)

@@ -14,11 +14,10 @@ set_default() {
 token() { python3 -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 
 set_default RASA_TOKEN "$(token)"
-set_default HANDOFF_SERVICE_TOKEN "$(token)"
+set_default ACTION_SERVER_TOKEN "$(token)"
 set_default ACTION_SERVER_URL "http://127.0.0.1:5055/webhook"
 set_default RASA_TRACKER_DB "var/tracker.db"
 set_default RASA_URL "http://127.0.0.1:5005"
-set_default HANDOFF_URL "http://127.0.0.1:8080"
 set_default RASA_TELEMETRY_ENABLED "false"
 # Municipal systems: the sandbox with its published development tokens.
 set_default PAYOUT_SYSTEM_URL "http://127.0.0.1:8090/payout-system/v1"

@@ -70,15 +70,6 @@ def assistant(tmp_path_factory, sandbox):
         yield running
 
 
-@pytest.fixture
-def bridge(assistant):
-    """The recording bridge, emptied and answering normally for each test."""
-    assistant.bridge.handoffs.clear()
-    assistant.bridge.fail = False
-    assistant.bridge.status = "queued"
-    return assistant.bridge
-
-
 def pytest_collection_modifyitems(config, items):
     # Every test that talks to the running assistant goes to one xdist worker
     # (`--dist loadgroup`), so the Rasa server starts once, not once per worker.

@@ -4,11 +4,18 @@ Contract (see docs/contracts/rasa-bridge.md):
 
 ``POST /webhooks/bridge/webhook`` with ``Authorization: Bearer <token>`` and
 ``{"sender": id, "message": text, "metadata": {...}}`` answers
-``{"messages": [...], "nlu": {"topic", "confidence", "language"}, "paused": bool}``.
+``{"messages": [...], "nlu": {"topic", "confidence", "language"}, "paused": bool,
+"handoff": {"reason", "summary", "topic", "confidence", "language"} | null}``.
 
 Unlike Rasa's REST channel it returns what the assistant understood, so agents
-see the topic and confidence of every bot turn, and whether the bot handed the
-conversation to a person during this turn.
+see the topic and confidence of every bot turn, and whether the citizen asked
+for a person during this turn (``handoff``, taken out of ``messages``: it is a
+signal to the bridge, not text for the citizen; rasa_addons/handoff_signal.py).
+
+``POST /webhooks/bridge/conversations/<id>/pause`` and ``.../resume`` pause the
+bot when the bridge hands a conversation to a person by itself (the widget's
+button) and resume it when an agent hands it back. Same bearer token: Rasa's
+own HTTP API only takes its token in the URL, where logs would keep it.
 
 ``DELETE /webhooks/bridge/conversations/<id>`` erases a conversation from the
 tracker store (the citizen deleted it, or the bridge's retention did). The
@@ -28,9 +35,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import ConversationPaused, ConversationResumed, Event
 
 from rasa_addons import retention
-from rasa_addons.handoff_signal import is_handoff_message
+from rasa_addons.handoff_signal import split_handoff
 from rasa_addons.nlu.language_detector import LANGUAGE
 
 logger = logging.getLogger(__name__)
@@ -124,6 +132,29 @@ class BridgeInput(InputChannel):
                 deleted = await store.delete(sender_id)
             return response.empty(status=204 if deleted else 404)
 
+        async def append_to_tracker(request: Request, sender_id: Text, event: Event) -> HTTPResponse:
+            if not self._authorised(request):
+                return _error(401, "missing or invalid bearer token")
+            if not 0 < len(sender_id) <= MAX_SENDER_CHARS:
+                return _error(400, f"conversation id must have 1-{MAX_SENDER_CHARS} characters")
+            agent = request.app.ctx.agent
+            if agent is None or not agent.is_ready():
+                return _error(503, "no model loaded")
+            # As Rasa's own tracker-events endpoint does: under the conversation's lock.
+            async with agent.lock_store.lock(sender_id):
+                tracker = await agent.processor.fetch_tracker_with_initial_session(sender_id)
+                tracker.update(event, agent.domain)
+                await agent.tracker_store.save(tracker)
+            return response.json({"conversation_id": sender_id, "paused": tracker.is_paused()})
+
+        @bridge_webhook.route("/conversations/<sender_id>/pause", methods=["POST"])
+        async def pause(request: Request, sender_id: Text) -> HTTPResponse:
+            return await append_to_tracker(request, sender_id, ConversationPaused())
+
+        @bridge_webhook.route("/conversations/<sender_id>/resume", methods=["POST"])
+        async def resume(request: Request, sender_id: Text) -> HTTPResponse:
+            return await append_to_tracker(request, sender_id, ConversationResumed())
+
         @bridge_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorised(request):
@@ -158,12 +189,14 @@ class BridgeInput(InputChannel):
             message.parse_data = await agent.processor.parse_message(message)
             await on_new_message(message)
 
-            messages: List[Dict[Text, Any]] = collector.messages
+            messages: List[Dict[Text, Any]]
+            messages, handoff = split_handoff(collector.messages)
             return response.json(
                 {
                     "messages": messages,
                     "nlu": nlu_summary(message.parse_data),
-                    "paused": any(is_handoff_message(m) for m in messages),
+                    "paused": handoff is not None,
+                    "handoff": handoff,
                 }
             )
 

@@ -1,18 +1,15 @@
 """The assistant as it runs in production: the Rasa server and the action
-server as real processes, talking to the sandboxed municipal systems and to a
-recording stand-in for the handoff bridge's service endpoint."""
+server as real processes, talking to the sandboxed municipal systems."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import threading
 import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -27,53 +24,13 @@ RASA_STARTUP_SECONDS = 180
 
 
 @dataclass
-class RecordingBridge:
-    """Answers the bridge's service endpoint (contract in actions/handoff.py)
-    and keeps every escalation it received."""
-
-    token: str
-    status: str = "queued"
-    fail: bool = False
-    handoffs: List[Dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    def serve(self) -> ThreadingHTTPServer:
-        bridge = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if self.headers.get("Authorization") != f"Bearer {bridge.token}":
-                    return self._reply(401, {"error": "unauthorised"})
-                if bridge.fail or self.path != "/api/v1/service/handoffs":
-                    return self._reply(503, {"error": "unavailable"})
-                bridge.handoffs.append(body)
-                self._reply(200, {"status": bridge.status, "queue_position": 1})
-
-            def _reply(self, status: int, body: Dict[str, Any]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-
-
-@dataclass
 class Assistant:
     url: str
     token: str
-    bridge: RecordingBridge
     sandbox: Optional[Sandbox]
+    # The action server, which only Rasa (holding this token) may call.
+    action_url: str = ""
+    action_token: str = ""
     # Signs login tokens the action server trusts (authenticated chat).
     login: Optional[LoginIssuer] = None
     # Where the servers' logs and the tracker database are.
@@ -110,7 +67,7 @@ class Assistant:
 @contextmanager
 def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
     token = secrets.token_urlsafe(24)
-    bridge = RecordingBridge(token=secrets.token_urlsafe(24))
+    action_token = secrets.token_urlsafe(24)
     login = LoginIssuer()
     action_port, rasa_port = free_port(), free_port()
     env = {
@@ -119,17 +76,13 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
         "RASA_TOKEN": token,
-        "HANDOFF_SERVICE_TOKEN": bridge.token,
+        "ACTION_SERVER_TOKEN": action_token,
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
-        "SANIC_HOST": "127.0.0.1",
         **(sandbox.adapter_env() if sandbox else {}),
         **login.env(),
     }
     with ExitStack() as stack:
-        server = bridge.serve()
-        stack.callback(server.shutdown)
-        env["HANDOFF_URL"] = bridge.url
         stack.enter_context(
             running_process(
                 "action server",
@@ -159,4 +112,12 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
                 startup_seconds=RASA_STARTUP_SECONDS,
             )
         )
-        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox, login=login, workdir=workdir)
+        yield Assistant(
+            url=url,
+            token=token,
+            sandbox=sandbox,
+            login=login,
+            workdir=workdir,
+            action_url=f"http://127.0.0.1:{action_port}",
+            action_token=action_token,
+        )
