@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 TEXTS: dict[str, dict[str, str]] = {
     "queued": {
-        "da": "Du er nu i kø til en medarbejder. Du er nummer {position} i køen.",
-        "sv": "Du står nu i kö till en handläggare. Du är nummer {position} i kön.",
+        "da": "Du er nu i kø til en medarbejder. Du er nummer {position} i køen. Forventet ventetid: ca. {minutes} min.",
+        "sv": "Du står nu i kö för att prata med en person. Du är nummer {position} i kön. Beräknad väntetid: cirka {minutes} min.",
     },
     "queue_position": {
         "da": "Du er nummer {position} i køen. Forventet ventetid: ca. {minutes} min.",
@@ -20,7 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "transferred": {
         "da": "Du bliver stillet videre til en anden medarbejder. Vent venligst.",
-        "sv": "Du kopplas vidare till en annan handläggare. Vänta, tack.",
+        "sv": "Du kopplas vidare till en annan person. Vänta, tack.",
     },
     "handed_back": {
         "da": "Du skriver nu med den digitale assistent igen.",
@@ -28,11 +28,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "closed_by_agent": {
         "da": "Medarbejderen har afsluttet samtalen. Hvor tilfreds er du med hjælpen? Giv en karakter fra 1 (meget utilfreds) til 9 (meget tilfreds).",
-        "sv": "Handläggaren har avslutat samtalet. Hur nöjd är du med hjälpen? Ge ett betyg från 1 (mycket missnöjd) till 9 (mycket nöjd).",
+        "sv": "Personen du pratade med har avslutat samtalet. Hur nöjd är du med hjälpen? Ge ett betyg från 1 (mycket missnöjd) till 9 (mycket nöjd).",
     },
     "rasa_unavailable": {
-        "da": "Den digitale assistent svarer ikke lige nu. Vi sætter dig i kø til en medarbejder.",
-        "sv": "Den digitala assistenten svarar inte just nu. Vi ställer dig i kö till en handläggare.",
+        "da": "Den digitale assistent kan desværre ikke svare lige nu. Prøv igen om lidt, eller tal med en medarbejder.",
+        "sv": "Den digitala assistenten kan tyvärr inte svara just nu. Försök igen om en stund, eller prata med en person.",
+    },
+    "handoff_unavailable": {
+        "da": "Jeg kan desværre ikke forbinde dig til en medarbejder i chatten lige nu. Du kan ringe til Den Digitale Hotline på 70 20 00 00.",
+        "sv": "Vi kan tyvärr inte koppla dig till en person i chatten just nu. Kontakta kommunens kontaktcenter – telefonnumret finns på kommunens webbplats.",
     },
     "closed_hours": {
         "da": "Kontaktcentret har lukket nu og åbner igen {next_open}. Du kan bestille et opkald, så ringer vi dig op, eller fortsætte med den digitale assistent.",
@@ -54,7 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Tak for din vurdering.",
         "sv": "Tack för ditt betyg.",
     },
-    "button_person": {"da": "Tal med en medarbejder", "sv": "Prata med en handläggare"},
+    "button_person": {"da": "Tal med en medarbejder", "sv": "Prata med en person"},
     "button_callback": {"da": "Bestil opkald", "sv": "Beställ uppringning"},
     "button_keep_waiting": {"da": "Bliv i køen", "sv": "Stå kvar i kön"},
 }

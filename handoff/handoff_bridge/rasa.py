@@ -1,8 +1,13 @@
-"""HTTP client for the Rasa side (contracts 1 and 3)."""
+"""HTTP client for the Rasa side: the bridge channel (docs/contracts/rasa-bridge.md).
+
+Every call carries the token in the Authorization header, never in the URL,
+so no log line or error text of any hop can show it.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -15,6 +20,9 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 # Message keys relayed from Rasa to the citizen as they are.
 RELAYED_KEYS = ("text", "buttons", "custom", "image", "attachment")
+# The bot's signal that the citizen wants a person (rasa_addons/handoff_signal.py).
+HANDOFF_KEY = "handoff"
+MAX_TOPIC_CHARS = 128
 
 
 class RasaUnavailable(Exception):
@@ -28,6 +36,37 @@ class BotTurn:
     confidence: float | None = None
     language: str | None = None
     paused: bool = False
+    # What the bot said about the handoff it asked for: reason, summary, topic,
+    # confidence, language (each None when missing or malformed).
+    handoff: dict | None = None
+
+
+def _is_handoff_signal(raw) -> bool:
+    return isinstance(raw, dict) and isinstance(raw.get("custom"), dict) and HANDOFF_KEY in raw["custom"]
+
+
+def _optional_str(value, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value.strip() else None
+
+
+def _confidence(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
+
+
+def _handoff(raw) -> dict | None:
+    if not isinstance(raw, dict):
+        return None
+    language = raw.get("language")
+    return {
+        "reason": _optional_str(raw.get("reason"), 64),
+        "summary": _optional_str(raw.get("summary"), 4000),
+        "topic": _optional_str(raw.get("topic"), MAX_TOPIC_CHARS),
+        "confidence": _confidence(raw.get("confidence")),
+        "language": language if language in ("da", "sv") else None,
+    }
 
 
 def _clean_message(raw) -> dict | None:
@@ -50,7 +89,10 @@ def _clean_message(raw) -> dict | None:
 def parse_turn(data) -> BotTurn:
     if not isinstance(data, dict):
         raise RasaUnavailable("response is not a JSON object")
-    messages = [m for m in (_clean_message(x) for x in data.get("messages") or []) if m]
+    raw_messages = data.get("messages") if isinstance(data.get("messages"), list) else []
+    # The handoff signal is for the bridge only: never stored or shown as a bot message.
+    signals = [m["custom"][HANDOFF_KEY] for m in raw_messages if _is_handoff_signal(m)]
+    messages = [m for m in (_clean_message(x) for x in raw_messages if not _is_handoff_signal(x)) if m]
     nlu = data.get("nlu") if isinstance(data.get("nlu"), dict) else {}
     confidence = nlu.get("confidence")
     try:
@@ -58,12 +100,14 @@ def parse_turn(data) -> BotTurn:
     except (TypeError, ValueError):
         confidence = None
     topic = nlu.get("topic")
+    handoff = _handoff(data.get("handoff") if data.get("handoff") is not None else (signals[-1] if signals else None))
     return BotTurn(
         messages=messages,
-        topic=str(topic)[:128] if topic else None,
+        topic=str(topic)[:MAX_TOPIC_CHARS] if topic else None,
         confidence=confidence,
         language=nlu.get("language"),
-        paused=bool(data.get("paused", False)),
+        paused=bool(data.get("paused", False)) or handoff is not None,
+        handoff=handoff,
     )
 
 
@@ -100,10 +144,10 @@ class RasaClient:
             raise RasaUnavailable("invalid JSON") from exc
 
     async def _tracker_event(self, conversation_id: str, event: str) -> None:
+        """Pause or resume the bot through the bridge channel (bearer token in the header)."""
         resp = await self._client.post(
-            f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker/events",
-            params={"token": self._token},
-            json={"event": event},
+            f"{self._base}/webhooks/bridge/conversations/{quote(conversation_id, safe='')}/{event}",
+            headers={"Authorization": f"Bearer {self._token}"},
         )
         resp.raise_for_status()
 

@@ -6,7 +6,6 @@ Every API route declares who may call it with `ctx_auth=` on its decorator:
 * `citizen`    - the bearer token of the conversation named in the path, and only that one
 * `agent`      - an agent or supervisor session (cookie or bearer)
 * `supervisor` - a supervisor session
-* `service`    - the service token (the Rasa action server)
 * `websocket`  - the handler authenticates the first frame or the cookie itself
 
 `enforce_access` (request middleware) applies the rule before the handler
@@ -27,7 +26,7 @@ from sanic import Request
 
 from .errors import ApiError, forbidden, unauthorized
 
-AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "service", "websocket")
+AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "websocket")
 CSRF_HEADER = "X-Handoff-CSRF"
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -67,7 +66,7 @@ def same_origin_websocket(request: Request) -> bool:
 
 
 async def enforce_access(request: Request):
-    from .api.common import bearer, check_request_text, deps, require_service
+    from .api.common import bearer, check_request_text, deps
     from .services import agents as agent_svc
     from .services import citizen as citizen_svc
 
@@ -84,9 +83,6 @@ async def enforce_access(request: Request):
             check_csrf(request, token, require_header=False)  # login: no logging in a victim's browser from another site
         return None
     if level == "websocket":
-        return None
-    if level == "service":
-        require_service(request)
         return None
     if level == "citizen":
         conversation_id = request.match_info.get("conversation_id")

@@ -37,7 +37,6 @@ Sanic.test_mode = True
 POSTGRES_URL = os.environ.get("HANDOFF_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HANDOFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
-SERVICE_TOKEN = "test-service-token-0123456789abcdef"
 RASA_TOKEN = "test-rasa-token"
 
 
@@ -99,7 +98,6 @@ def queue_config(tmp_path_factory) -> Path:
 def _base_settings(backend: str, tmp_dir: Path, queue_config: Path) -> Settings:
     common = dict(
         env="development",
-        service_token=SERVICE_TOKEN,
         rasa_token=RASA_TOKEN,
         rasa_timeout_seconds=1.0,
         cookie_secure=False,
@@ -208,7 +206,7 @@ def collect_garbage_before_creating_apps() -> None:
 @pytest.fixture
 async def fake_rasa():
     collect_garbage_before_creating_apps()
-    rasa = FakeRasa(RASA_TOKEN, SERVICE_TOKEN)
+    rasa = FakeRasa(RASA_TOKEN)
     running = await start_app(rasa.app)
     rasa.url = running.url
     yield rasa
@@ -226,7 +224,6 @@ async def bridge(backend_settings, fake_rasa, bridge_overrides):
     await clean_tables(backend_settings)
     settings = backend_settings.model_copy(update={"rasa_url": fake_rasa.url, **bridge_overrides})
     running = await start_app(create_app(settings))
-    fake_rasa.bridge_url = running.url
     yield running
     await running.stop()
 

@@ -1,18 +1,22 @@
-"""A small real HTTP server that speaks Rasa's side of contracts 1 and 3.
+"""A small real HTTP server that speaks Rasa's side of the bridge channel.
 
 Behaviour by message text, so tests can script the bot:
   "slow ..."      -> sleeps longer than the bridge's timeout
   "boom ..."      -> HTTP 500
-  "human ..."     -> like the handoff action: calls the bridge's escalation
-                     endpoint (contract 2), pauses itself, returns paused: true
+  "human ..."     -> like the handoff action: no text, the handoff signal
+                     (reason, summary, topic, confidence, language), paused
+  "silent ..."    -> 200 with no messages (the action server is down)
+  "silent human"  -> the same, understood as request_human
   "??? ..."       -> nlu_fallback
   anything else   -> one text message with buttons, one custom and one image
-While a conversation is paused (tracker event "pause"), messages get no reply,
-as with a real paused Rasa tracker.
+While a conversation is paused (the handoff signal, or POST .../pause),
+messages get no reply, as with a real paused Rasa tracker.
 
 DELETE /webhooks/bridge/conversations/<id> deletes a tracker: 204 when it
 existed (the conversation sent a message), 404 otherwise; `fail_deletes`
 makes it answer 503 (Rasa down) so the bridge's retry can be tested.
+Every request must carry the bearer token; `urls` records every request
+URL so tests can check that no secret travels in one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-import httpx
 from sanic import Request, Sanic, json
 from sanic.response import empty
 
@@ -28,13 +31,12 @@ _counter = itertools.count(1)
 
 
 class FakeRasa:
-    def __init__(self, token: str, service_token: str):
+    def __init__(self, token: str):
         self.token = token
-        self.service_token = service_token
         self.requests: list[dict] = []
+        self.urls: list[str] = []
         self.events: list[tuple[str, str]] = []
         self.paused: set[str] = set()
-        self.bridge_url: str | None = None
         self.slow_seconds = 5.0
         self.deleted: list[str] = []
         self.fail_deletes = False
@@ -45,6 +47,10 @@ class FakeRasa:
     def _build(self) -> Sanic:
         app = Sanic(f"fake_rasa_{next(_counter)}")
         app.config.NOISY_EXCEPTIONS = False
+
+        @app.on_request
+        async def record_url(request: Request):
+            self.urls.append(request.url)
 
         @app.post("/webhooks/bridge/webhook", error_format="json")
         async def webhook(request: Request):
@@ -59,23 +65,17 @@ class FakeRasa:
                 await asyncio.sleep(self.slow_seconds)
             if text.startswith("boom"):
                 return json({"error": "internal"}, status=500)
+            if text.startswith("silent"):
+                topic = "request_human" if "human" in text else "ask_passport"
+                return json({"messages": [], "nlu": {"topic": topic, "confidence": 0.97, "language": "da"}, "paused": False})
             if text.startswith("human"):
-                async with httpx.AsyncClient(timeout=5) as client:
-                    resp = await client.post(
-                        f"{self.bridge_url}/api/v1/service/handoffs",
-                        headers={"Authorization": f"Bearer {self.service_token}"},
-                        json={"conversation_id": sender, "reason": "citizen_request",
-                              "language": body["metadata"].get("language", "da"),
-                              "summary": "Borgeren vil tale med en medarbejder om pas.",
-                              "topic": "request_human", "confidence": 0.97},
-                    )
-                if resp.status_code in (200, 201):
-                    self.paused.add(sender)
-                    return json({"messages": [{"text": "Jeg sætter dig i forbindelse med en medarbejder."}],
-                                 "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"},
-                                 "paused": True})
-                return json({"messages": [{"text": "Det kunne jeg ikke."}],
-                             "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"}, "paused": False})
+                self.paused.add(sender)
+                signal = {"reason": "citizen_request", "summary": "Borgeren vil tale med en medarbejder om pas.",
+                          "topic": "passport", "confidence": 0.97,
+                          "language": body["metadata"].get("language", "da")}
+                return json({"messages": [],
+                             "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"},
+                             "paused": True, "handoff": signal})
             if text.startswith("???"):
                 return json({"messages": [{"text": "Det forstod jeg ikke."}],
                              "nlu": {"topic": "nlu_fallback", "confidence": 0.21, "language": "da"}, "paused": False})
@@ -89,17 +89,18 @@ class FakeRasa:
                 "paused": False,
             })
 
-        @app.post("/conversations/<conversation_id:str>/tracker/events", error_format="json")
-        async def tracker_events(request: Request, conversation_id: str):
-            if request.args.get("token") != self.token:
+        @app.post("/webhooks/bridge/conversations/<conversation_id:str>/<event:str>", error_format="json")
+        async def tracker_event(request: Request, conversation_id: str, event: str):
+            if request.headers.get("authorization") != f"Bearer {self.token}":
                 return json({"error": "bad token"}, status=401)
-            event = request.json.get("event")
+            if event not in ("pause", "resume"):
+                return json({"error": "unknown event"}, status=404)
             self.events.append((conversation_id, event))
             if event == "pause":
                 self.paused.add(conversation_id)
-            elif event == "resume":
+            else:
                 self.paused.discard(conversation_id)
-            return json({"sender_id": conversation_id, "paused": conversation_id in self.paused})
+            return json({"conversation_id": conversation_id, "paused": conversation_id in self.paused})
 
         @app.delete("/webhooks/bridge/conversations/<conversation_id:str>", error_format="json")
         async def delete_tracker(request: Request, conversation_id: str):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 import json as jsonlib
 import re
 
 from sanic import Request
 
-from ..errors import bad_request, unauthorized
+from ..errors import bad_request
 from ..services import agents as agent_svc
 
 SESSION_COOKIE = "handoff_session"
@@ -172,13 +171,6 @@ def float_arg(request: Request, name: str, default: float, lo: float, hi: float)
     except ValueError as exc:
         raise bad_request("invalid_query", f"{name} must be a number") from exc
     return max(lo, min(hi, value))
-
-
-def require_service(request: Request) -> None:
-    token = bearer(request)
-    expected = deps(request).settings.service_token
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise unauthorized("invalid service token")
 
 
 def session_token(request: Request) -> str | None:

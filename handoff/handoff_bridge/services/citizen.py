@@ -15,7 +15,6 @@ from .. import i18n
 from ..db.models import (
     ESC_ABANDONED,
     ESC_CALLBACK,
-    ESC_CLOSED_HOURS,
     ESC_WAITING,
     MODE_AGENT,
     MODE_BOT,
@@ -40,6 +39,9 @@ from .messages import (
 )
 
 log = logging.getLogger("handoff.citizen")
+
+# The topic of an explicit request for a person (the catalogue's id).
+REQUEST_HUMAN_TOPIC = "request_human"
 
 MUNICIPALITY_MAX = 64
 # C0 controls other than tab, line feed and carriage return, DEL, and unpaired surrogates.
@@ -161,8 +163,8 @@ def needs_followup(mode: str, payload: str | None) -> bool:
 
 async def after_citizen_message(deps, conversation_id: str, text: str, payload: str | None, mode: str, login_token: str | None) -> None:
     """What follows a stored citizen message: widget actions, or a bot turn in bot mode."""
-    if payload == queue_svc.ACTION_HANDOFF:
-        await request_person(deps, conversation_id)
+    if payload in queue_svc.HANDOFF_ACTIONS:
+        await request_person(deps, conversation_id, queue_svc.HANDOFF_ACTIONS[payload])
         return
     if payload in (queue_svc.ACTION_CALLBACK, queue_svc.ACTION_KEEP_WAITING):
         return  # handled by the widget (form / dismiss); stored for the transcript only
@@ -170,8 +172,9 @@ async def after_citizen_message(deps, conversation_id: str, text: str, payload: 
         await bot_turn(deps, conversation_id, rasa_text(text, payload), login_token)
 
 
-async def request_person(deps, conversation_id: str) -> dict:
-    return await queue_svc.escalate(deps, conversation_id, "citizen_request", pause_bot=True)
+async def request_person(deps, conversation_id: str, reason: str = queue_svc.REASON_CITIZEN_REQUEST) -> dict:
+    """The citizen chose a person (the widget's button): the same escalation the bot's request takes."""
+    return await queue_svc.escalate(deps, conversation_id, reason, pause_bot=True)
 
 
 async def bot_turn(deps, conversation_id: str, text: str, login_token: str | None) -> None:
@@ -181,6 +184,50 @@ async def bot_turn(deps, conversation_id: str, text: str, login_token: str | Non
             await _bot_turn_locked(deps, conversation_id, text, login_token)
     finally:
         deps.release_bot_lock(conversation_id)
+
+
+async def _system_message(deps, conversation_id: str, text: str, payload: dict | None = None) -> None:
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            msg, _ = await append_message(session, conversation_id, "system", text, payload=payload)
+    await publish_messages(deps, [msg])
+
+
+async def offer_person_after_failure(deps, conv: Conversation) -> None:
+    """The assistant could not answer: say so and offer a person.
+
+    The button is a widget action the bridge handles itself, so it works
+    while Rasa is down; the citizen stays with the bot and may simply retry.
+    """
+    button = {"title": i18n.text("button_person", conv.language), "payload": queue_svc.ACTION_HANDOFF_AFTER_FAILURE}
+    await _system_message(deps, conv.id, i18n.text("rasa_unavailable", conv.language), {"buttons": [button]})
+
+
+async def _hand_over_from_bot(deps, conv: Conversation, turn) -> None:
+    """The bot asked for a person in this turn and paused itself: queue from its signal."""
+    signal = turn.handoff or {}
+    reason = signal.get("reason") if signal.get("reason") in queue_svc.REASONS else queue_svc.REASON_CITIZEN_REQUEST
+    try:
+        result = await queue_svc.escalate(
+            deps,
+            conv.id,
+            reason,
+            summary=signal.get("summary"),
+            topic=signal.get("topic"),
+            confidence=signal.get("confidence"),
+            language=signal.get("language"),
+            pause_bot=False,
+        )
+    except ApiError as err:
+        log.warning("escalation requested by the bot for %s failed: %s", conv.id, err.code)
+        # Nobody takes the conversation: the bot must keep answering.
+        await deps.rasa.resume(conv.id)
+        if err.code != "conversation_closed":
+            await _system_message(deps, conv.id, i18n.text("handoff_unavailable", conv.language))
+        return
+    if result["status"] == "closed":
+        # Outside opening hours: the callback is offered and the bot carries on.
+        await deps.rasa.resume(conv.id)
 
 
 async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: str | None) -> None:
@@ -197,17 +244,22 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
         turn = await deps.rasa.send_message(conversation_id, text, metadata)
     except RasaUnavailable as exc:
         log.warning("rasa unavailable for %s: %s", conversation_id, exc)
-        async with deps.sessionmaker() as session:
-            async with session.begin():
-                msg, _ = await append_message(
-                    session, conversation_id, "system", i18n.text("rasa_unavailable", conv.language)
-                )
-        await publish_messages(deps, [msg])
-        try:
-            await queue_svc.escalate(deps, conversation_id, "system_unavailable", pause_bot=True,
-                                     summary="The assistant did not answer in time.")
-        except ApiError as err:
-            log.warning("escalation after rasa failure of %s failed: %s", conversation_id, err.code)
+        await offer_person_after_failure(deps, conv)
+        return
+
+    if not turn.messages and not turn.paused:
+        # Rasa understood the message but its actions did not run (the action
+        # server is down or silent): an empty reply is a failure, not an answer.
+        log.warning("empty bot reply for %s (topic %s)", conversation_id, turn.topic)
+        if turn.topic == REQUEST_HUMAN_TOPIC:
+            try:
+                await queue_svc.escalate(deps, conversation_id, queue_svc.REASON_CITIZEN_REQUEST, pause_bot=True,
+                                         language=turn.language if turn.language in ("da", "sv") else None,
+                                         summary="The assistant could not answer; the citizen asked for a person.")
+                return
+            except ApiError as err:
+                log.warning("escalation after an empty bot reply for %s failed: %s", conversation_id, err.code)
+        await offer_person_after_failure(deps, conv)
         return
 
     is_fallback = turn.topic in deps.settings.fallback_topics
@@ -227,30 +279,13 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
                 )
                 stored.append(msg)
             conv = await session.get(Conversation, conversation_id)
+            # Only counted: the bot itself offers a person after repeated
+            # misunderstanding, and only the citizen's choice enters the queue.
             conv.consecutive_fallbacks = conv.consecutive_fallbacks + 1 if is_fallback else 0
-            fallbacks = conv.consecutive_fallbacks
-            mode = conv.mode
     await publish_messages(deps, stored)
 
     if turn.paused:
-        # The bot handed over during this turn. Normally its action already
-        # called the escalation endpoint; make sure the pause is backed by a
-        # queue entry, or resume the bot when the queue was closed.
-        async with deps.sessionmaker() as session:
-            open_esc = await queue_svc.open_escalation(session, conversation_id)
-            latest = await queue_svc.latest_escalation(session, conversation_id)
-        if open_esc is None:
-            if latest is not None and latest.status == ESC_CLOSED_HOURS:
-                await deps.rasa.resume(conversation_id)
-            elif mode == MODE_BOT:
-                await queue_svc.escalate(deps, conversation_id, "citizen_request", pause_bot=False,
-                                         topic=turn.topic, confidence=turn.confidence)
-        return
-    if is_fallback and fallbacks >= deps.settings.max_consecutive_fallbacks and mode == MODE_BOT:
-        await queue_svc.escalate(
-            deps, conversation_id, "repeated_fallback", pause_bot=True, topic=turn.topic, confidence=turn.confidence,
-            summary=f"The assistant did not understand {fallbacks} messages in a row.",
-        )
+        await _hand_over_from_bot(deps, conv, turn)
 
 
 async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:

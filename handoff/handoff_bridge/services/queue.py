@@ -29,9 +29,14 @@ from ..privacy import mask_personal_data
 from .messages import append_message, publish_agents, publish_messages, publish_status
 
 REASONS = ("citizen_request", "repeated_fallback", "not_helpful", "system_unavailable")
+REASON_CITIZEN_REQUEST = "citizen_request"
+REASON_SYSTEM_UNAVAILABLE = "system_unavailable"
 
 # Widget actions carried in button payloads; handled by the bridge, never sent to Rasa.
 ACTION_HANDOFF = "bridge:handoff"
+# The person offered when the assistant could not answer: the reason stays for the statistics.
+ACTION_HANDOFF_AFTER_FAILURE = "bridge:handoff:system_unavailable"
+HANDOFF_ACTIONS = {ACTION_HANDOFF: REASON_CITIZEN_REQUEST, ACTION_HANDOFF_AFTER_FAILURE: REASON_SYSTEM_UNAVAILABLE}
 ACTION_CALLBACK = "bridge:callback"
 ACTION_KEEP_WAITING = "bridge:keep_waiting"
 
@@ -169,9 +174,12 @@ async def escalate(
 ) -> dict:
     """Put a conversation in the queue, or offer a callback when the queue is closed.
 
-    Idempotent while an escalation is open: a second call returns the same
-    queue entry. `pause_bot` is set when the bridge itself escalates; when the
-    Rasa action escalates, the action pauses its own conversation.
+    The one way into the queue: the widget's button, a bot turn that asked for
+    a person (the bot paused itself: `pause_bot=False`) and a request for a
+    person the assistant could not act on all come here. The citizen gets
+    exactly one system line about it: their place and wait, or the closed
+    contact centre with a callback offer. Idempotent while an escalation is
+    open: a second call returns the same queue entry and says nothing new.
     """
     if reason not in REASONS:
         raise ApiError("invalid_reason", f"reason must be one of {', '.join(REASONS)}", 422)
@@ -247,7 +255,8 @@ async def escalate(
                     session,
                     conversation_id,
                     "system",
-                    i18n.text("queued", lang, position=snap["position"]),
+                    i18n.text("queued", lang, position=snap["position"],
+                              minutes=max(1, math.ceil((snap["estimated_wait_seconds"] or 0) / 60))),
                     payload={"queue": snap},
                 )
                 new_messages.append(msg)

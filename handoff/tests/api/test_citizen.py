@@ -1,6 +1,7 @@
 """Citizen API: messages, sequence numbers, reconnects, the bot relay and bad input."""
 
 import asyncio
+import time
 
 from helpers import (
     WsClient,
@@ -12,7 +13,7 @@ from helpers import (
 )
 from sqlalchemy import select, text
 
-from handoff_bridge.db.models import Escalation, Message
+from handoff_bridge.db.models import Conversation, Escalation, Message
 
 
 async def test_messages_get_consecutive_sequence_numbers_before_ack(client, bridge):
@@ -129,26 +130,65 @@ async def test_personal_numbers_are_masked_in_storage(client, bridge, fake_rasa)
     assert "010203" not in fake_rasa.texts_for(cid)[0]
 
 
-async def test_rasa_timeout_tells_citizen_and_queues_at_once(client, bridge, fake_rasa):
+def offers(msgs):
+    """System lines that offer a person with a button the bridge handles itself."""
+    return [m for m in msgs if m["sender"] == "system"
+            and any(b["payload"] == "bridge:handoff:system_unavailable" for b in (m["payload"] or {}).get("buttons", []))]
+
+
+async def test_rasa_timeout_answers_and_offers_a_person(client, bridge, fake_rasa):
     cid, headers = await new_conversation(client)
+    started = time.monotonic()
     await send(client, cid, headers, "slow please")
-    msgs = await wait_for_messages(client, cid, headers,
-                                   lambda m: any("nummer 1 i køen" in (x["text"] or "") for x in m), timeout=6)
-    system = [m["text"] for m in msgs if m["sender"] == "system"]
-    assert any("svarer ikke lige nu" in t for t in system)
+    msgs = await wait_for_messages(client, cid, headers, lambda m: offers(m), timeout=6)
+    assert time.monotonic() - started < 5
+    [offer] = offers(msgs)
+    assert offer["text"].startswith("Den digitale assistent kan desværre ikke svare lige nu.")
+    assert offer["payload"]["buttons"] == [{"title": "Tal med en medarbejder", "payload": "bridge:handoff:system_unavailable"}]
+    # Offered, not pushed: nobody is queued until the citizen chooses.
     state = (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()
-    assert state["mode"] == "queued" and state["queue"]["position"] == 1
-    assert (cid, "pause") in fake_rasa.events
+    assert state["mode"] == "bot"
+    async with bridge.deps.sessionmaker() as s:
+        assert await s.scalar(select(Escalation).where(Escalation.conversation_id == cid)) is None
+    # The button works without Rasa and keeps the reason for the statistics.
+    await send(client, cid, headers, "Tal med en medarbejder", payload="bridge:handoff:system_unavailable")
+    await wait_for_messages(client, cid, headers, lambda m: any("nummer 1 i køen" in (x["text"] or "") for x in m))
     async with bridge.deps.sessionmaker() as s:
         esc = await s.scalar(select(Escalation).where(Escalation.conversation_id == cid))
     assert esc.reason == "system_unavailable"
+    assert fake_rasa.texts_for(cid) == ["slow please"]
 
 
 async def test_rasa_error_in_swedish(client, fake_rasa):
     cid, headers = await new_conversation(client, language="sv")
     await send(client, cid, headers, "boom")
-    msgs = await wait_for_messages(client, cid, headers, lambda m: any("nummer 1 i kön" in (x["text"] or "") for x in m))
-    assert any("svarar inte just nu" in (m["text"] or "") for m in msgs)
+    msgs = await wait_for_messages(client, cid, headers, lambda m: offers(m))
+    [offer] = offers(msgs)
+    assert offer["text"].startswith("Den digitala assistenten kan tyvärr inte svara just nu.")
+    assert offer["payload"]["buttons"][0]["title"] == "Prata med en person"
+
+
+async def test_an_empty_bot_reply_is_answered_with_an_offer(client, bridge, fake_rasa):
+    """The action server is down: Rasa answers 200 with no messages."""
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "silent please")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: offers(m))
+    assert [m["sender"] for m in msgs] == ["citizen", "system"]
+    state = (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()
+    assert state["mode"] == "bot"
+
+
+async def test_a_request_for_a_person_with_an_empty_reply_is_queued_at_once(client, bridge, fake_rasa):
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "silent human")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: any("nummer 1 i køen" in (x["text"] or "") for x in m))
+    assert not offers(msgs)
+    state = (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()
+    assert state["mode"] == "queued"
+    assert (cid, "pause") in fake_rasa.events
+    async with bridge.deps.sessionmaker() as s:
+        esc = await s.scalar(select(Escalation).where(Escalation.conversation_id == cid))
+    assert esc.reason == "citizen_request"
 
 
 async def test_talk_to_a_person_pauses_bot_and_stops_forwarding(client, bridge, fake_rasa):
@@ -172,15 +212,19 @@ async def test_handoff_button_payload_escalates(client, fake_rasa):
     assert fake_rasa.texts_for(cid) == []
 
 
-async def test_repeated_fallback_escalates(client, bridge, fake_rasa):
+async def test_repeated_fallback_does_not_queue(client, bridge, fake_rasa):
+    """The bot offers a person after repeated misunderstanding; only the citizen's choice queues."""
     cid, headers = await new_conversation(client)
-    await send(client, cid, headers, "??? a")
-    await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
-    await send(client, cid, headers, "??? b")
-    await wait_for_messages(client, cid, headers, lambda m: any("i kø" in (x["text"] or "") for x in m))
+    for n, text in enumerate(("??? a", "??? b", "??? c"), start=1):
+        await send(client, cid, headers, text)
+        await wait_for_messages(client, cid, headers, lambda m: sum(x["sender"] == "bot" for x in m) == n)
+    state = (await client.get(f"/api/v1/citizen/conversations/{cid}", headers=headers)).json()
+    assert state["mode"] == "bot"
     async with bridge.deps.sessionmaker() as s:
-        esc = await s.scalar(select(Escalation).where(Escalation.conversation_id == cid))
-    assert esc.reason == "repeated_fallback" and esc.topic == "nlu_fallback"
+        assert await s.scalar(select(Escalation).where(Escalation.conversation_id == cid)) is None
+        conv = await s.get(Conversation, cid)
+        assert conv.consecutive_fallbacks == 3
+    assert fake_rasa.texts_for(cid) == ["??? a", "??? b", "??? c"]
 
 
 async def test_queue_position_updates_live(client, bridge):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import RASA_TOKEN, SERVICE_DIR, SERVICE_TOKEN, _base_settings, clean_tables, start_app
+from conftest import RASA_TOKEN, SERVICE_DIR, _base_settings, clean_tables, start_app
 from fake_rasa import FakeRasa
 from handoff_bridge.__main__ import migrate
 from handoff_bridge.app import create_app
@@ -106,7 +106,7 @@ def browser_settings(tmp_path_factory, loop):
 
 @pytest.fixture(scope="session")
 def rasa_server(loop):
-    rasa = FakeRasa(RASA_TOKEN, SERVICE_TOKEN)
+    rasa = FakeRasa(RASA_TOKEN)
     running = loop.run(start_app(rasa.app))
     rasa.url = running.url
     yield rasa
@@ -119,7 +119,6 @@ def live_bridge(loop, browser_settings, rasa_server):
     loop.run(clean_tables(browser_settings))
     settings = browser_settings.model_copy(update={"rasa_url": rasa_server.url})
     running = loop.run(start_app(create_app(settings)))
-    rasa_server.bridge_url = running.url
     rasa_server.paused.clear()
     running.loop = loop
     yield running

@@ -133,7 +133,7 @@ def test_callback_outside_opening_hours_reaches_the_console(live_bridge, new_con
     citizen.get_by_role("button", name="Chatta med oss").click()
     widget = citizen.get_by_role("dialog", name="Chatta med kommunen")
     expect(widget.get_by_text("Skriv inte ditt personnummer")).to_be_visible()
-    widget.get_by_role("button", name="Prata med en handläggare").click()
+    widget.get_by_role("button", name="Prata med en person").click()
     messages = widget.locator(".ddh-messages")
     expect(messages).to_contain_text("Kontaktcentret har stängt nu")
     messages.get_by_role("button", name="Beställ uppringning").click()
