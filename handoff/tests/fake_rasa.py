@@ -40,6 +40,8 @@ class FakeRasa:
         self.slow_seconds = 5.0
         self.deleted: list[str] = []
         self.fail_deletes = False
+        # Fields of the next handoff signals, over the defaults (tests send hostile ones).
+        self.handoff_overrides: dict = {}
         self.app = self._build()
         self.server = None
         self.url = None
@@ -72,7 +74,7 @@ class FakeRasa:
                 self.paused.add(sender)
                 signal = {"reason": "citizen_request", "summary": "Borgeren vil tale med en medarbejder om pas.",
                           "topic": "passport", "confidence": 0.97,
-                          "language": body["metadata"].get("language", "da")}
+                          "language": body["metadata"].get("language", "da"), **self.handoff_overrides}
                 return json({"messages": [],
                              "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"},
                              "paused": True, "handoff": signal})

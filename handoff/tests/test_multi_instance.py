@@ -12,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from conftest import RASA_TOKEN, SERVICE_DIR, SERVICE_TOKEN, clean_tables, free_port
+from conftest import RASA_TOKEN, SERVICE_DIR, clean_tables, free_port
 from helpers import DEFAULT_PASSWORD, WsClient, is_msg, login, new_conversation
 
 pytestmark = pytest.mark.multi_instance
@@ -27,7 +27,6 @@ def instance_env(settings, port, rasa_url):
         "HANDOFF_DB_SCHEMA": settings.db_schema,
         "HANDOFF_REDIS_URL": settings.redis_url,
         "HANDOFF_REDIS_CHANNEL_PREFIX": settings.redis_channel_prefix,
-        "HANDOFF_SERVICE_TOKEN": SERVICE_TOKEN,
         "HANDOFF_RASA_URL": rasa_url,
         "HANDOFF_RASA_TOKEN": RASA_TOKEN,
         "HANDOFF_QUEUES_CONFIG": str(settings.queues_config),
@@ -68,7 +67,6 @@ async def two_instances(backend_settings, fake_rasa, tmp_path):
         urls.append(f"http://127.0.0.1:{port}")
     try:
         await asyncio.gather(*(wait_healthy(u, p) for u, p in zip(urls, procs)))
-        fake_rasa.bridge_url = urls[0]
         # Agents are created with the command line tool, as an operator would.
         for login_name in ("anna", "bo"):
             env = instance_env(backend_settings, 0, fake_rasa.url)

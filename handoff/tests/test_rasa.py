@@ -27,3 +27,20 @@ def test_parse_turn_tolerates_missing_nlu_and_rejects_non_objects():
     assert turn.messages == [] and turn.topic is None and turn.confidence is None and turn.paused is False
     with pytest.raises(RasaUnavailable):
         parse_turn(["not", "an", "object"])
+
+
+def test_the_handoff_signal_is_read_and_never_kept_as_a_message():
+    signal = {"reason": "not_helpful", "summary": "pas", "topic": "passport", "confidence": 0.8, "language": "sv"}
+    # As the bridge channel sends it: apart from the messages.
+    turn = parse_turn({"messages": [], "nlu": {"topic": "request_human"}, "paused": True, "handoff": signal})
+    assert turn.messages == [] and turn.paused is True and turn.handoff == signal
+    # A signal left among the messages (an older channel) is taken out all the same.
+    turn = parse_turn({"messages": [{"text": "Et øjeblik"}, {"custom": {"handoff": signal}}], "paused": True})
+    assert turn.messages == [{"text": "Et øjeblik"}] and turn.handoff == signal
+
+
+@pytest.mark.parametrize("field, value", [("confidence", 1e308), ("confidence", float("nan")), ("confidence", True),
+                                          ("confidence", "high"), ("summary", 5), ("topic", ["x"]), ("language", "en")])
+def test_malformed_signal_fields_become_none(field, value):
+    turn = parse_turn({"messages": [], "paused": True, "handoff": {"reason": "citizen_request", field: value}})
+    assert turn.handoff[field] is None and turn.handoff["reason"] == "citizen_request"

@@ -2,7 +2,7 @@
 
 Generated requests (from the schema, within and around its constraints) to
 every operation except the websockets, with real credentials: a citizen
-conversation, a supervisor session and the service token, so the checks reach
+conversation and a supervisor session, so the checks reach
 past authentication. Every response must not be a server error (5xx) and
 must match the documented schema for its status code. Bounded (a few
 examples per operation, derandomised) to keep the run short.
@@ -21,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from conftest import SERVICE_DIR, SERVICE_TOKEN, free_port
+from conftest import SERVICE_DIR, free_port
 
 SUPERVISOR_PASSWORD = "schemathesis supervisor password"
 schema = schemathesis.openapi.from_path(str(SERVICE_DIR / "openapi.yaml")).exclude(path_regex=r"/ws$")
@@ -36,9 +36,8 @@ def live(tmp_path_factory, queue_config):
         "HANDOFF_ENV": "development",
         "HANDOFF_PORT": str(port),
         "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'handoff.db'}",
-        "HANDOFF_SERVICE_TOKEN": SERVICE_TOKEN,
         "HANDOFF_QUEUES_CONFIG": str(queue_config),
-        # Rasa is not running: bot turns fail fast and the bridge queues the citizen.
+        # Rasa is not running: bot turns fail fast and the bridge offers a person.
         "HANDOFF_RASA_URL": f"http://127.0.0.1:{free_port()}",
         "HANDOFF_RASA_TIMEOUT_SECONDS": "0.5",
         "HANDOFF_PASSWORD_TIME_COST": "1",
@@ -89,8 +88,6 @@ def test_api_conforms_to_its_schema(case, live):
         # Deleting the shared conversation would turn the rest into 401s.
         case.path_parameters["conversation_id"] = live["conversation_id"]
         token = live["citizen"]
-    elif path.startswith("/api/v1/service/"):
-        token = SERVICE_TOKEN
     elif path in ("/api/v1/agent/logout",):
         token = None  # logging out the shared session would end the run's authentication
     else:

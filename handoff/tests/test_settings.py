@@ -6,7 +6,6 @@ from handoff_bridge.settings import Settings
 
 GOOD = dict(
     env="production",
-    service_token="s" * 32,
     rasa_token="a-real-rasa-token",
     fernet_key=Fernet.generate_key().decode(),
     database_url="postgresql+asyncpg://bridge@db/bridge",
@@ -19,7 +18,7 @@ def test_production_accepts_real_configuration():
 
 
 @pytest.mark.parametrize("change", [
-    {"service_token": ""}, {"service_token": "changeme"}, {"service_token": "short"}, {"rasa_token": ""},
+    {"rasa_token": ""}, {"rasa_token": "changeme"},
     {"fernet_key": "not-a-key"}, {"database_url": "sqlite+aiosqlite:///x.db"}, {"redis_url": None},
     {"cookie_secure": False},
 ])

@@ -142,3 +142,13 @@ async def test_unknown_conversation_and_closed_conversation(client, bridge):
     await client.post(f"/api/v1/citizen/conversations/{cid}/leave", headers=headers)
     closed = await client.post(button(cid), headers=headers)
     assert closed.status_code in (401, 409)
+
+
+async def test_a_malformed_bot_signal_still_queues_with_sane_values(client, bridge, fake_rasa):
+    fake_rasa.handoff_overrides = {"reason": "<script>", "summary": 5, "topic": ["x"], "confidence": 1e308,
+                                   "language": "en"}
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "human please")
+    await wait_for_messages(client, cid, headers, lambda m: queue_lines(m))
+    [row] = await escalations(bridge, cid)
+    assert (row.reason, row.summary, row.topic, row.confidence) == ("citizen_request", None, None, None)

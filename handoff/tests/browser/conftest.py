@@ -120,6 +120,7 @@ def live_bridge(loop, browser_settings, rasa_server):
     settings = browser_settings.model_copy(update={"rasa_url": rasa_server.url})
     running = loop.run(start_app(create_app(settings)))
     rasa_server.paused.clear()
+    rasa_server.handoff_overrides = {}
     running.loop = loop
     yield running
     loop.run(running.stop())

@@ -84,7 +84,7 @@ def test_citizen_deletes_in_swedish(live_bridge, new_context):
     assert "radera samtalet" in messages[0]
 
 
-def test_hostile_text_renders_as_text_in_the_console(live_bridge, new_context):
+def test_hostile_text_renders_as_text_in_the_console(live_bridge, rasa_server, new_context):
     deps = live_bridge.deps
     live_bridge.loop.run(make_agent(deps, "anna", languages=("da",)))
     citizen = new_context().new_page()
@@ -92,14 +92,11 @@ def test_hostile_text_renders_as_text_in_the_console(live_bridge, new_context):
     panel.get_by_label("Skriv din besked").fill(HOSTILE)
     panel.get_by_label("Skriv din besked").press("Enter")
     expect(panel.locator(".ddh-messages").get_by_text("Svar på: " + HOSTILE)).to_be_visible()
-    cid = citizen.evaluate("JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)[0])).cid")
-    # The bot escalates with a hostile summary (contract 2).
-    import httpx
-
-    r = httpx.post(live_bridge.url + "/api/v1/service/handoffs",
-                   headers={"Authorization": "Bearer test-service-token-0123456789abcdef"},
-                   json={"conversation_id": cid, "reason": "citizen_request", "summary": "Resumé " + HOSTILE})
-    assert r.status_code == 200, r.text
+    # The bot asks for a person with a hostile summary in its handoff signal.
+    rasa_server.handoff_overrides = {"summary": "Resumé " + HOSTILE}
+    panel.get_by_label("Skriv din besked").fill("human, please")
+    panel.get_by_label("Skriv din besked").press("Enter")
+    expect(panel.get_by_text("Du er nu i kø til en medarbejder")).to_be_visible()
 
     agent = new_context().new_page()
     errors = collect_console_errors(agent)
