@@ -36,6 +36,8 @@ class BotTurn:
     confidence: float | None = None
     language: str | None = None
     paused: bool = False
+    # The language the bot answered in (it follows the citizen's), when Rasa says.
+    reply_language: str | None = None
     # What the bot said about the handoff it asked for: reason, summary, topic,
     # confidence, language (each None when missing or malformed).
     handoff: dict | None = None
@@ -108,6 +110,7 @@ def parse_turn(data) -> BotTurn:
         language=nlu.get("language"),
         paused=bool(data.get("paused", False)) or handoff is not None,
         handoff=handoff,
+        reply_language=data.get("reply_language") if data.get("reply_language") in ("da", "sv") else None,
     )
 
 

@@ -8,6 +8,7 @@ Behaviour by message text, so tests can script the bot:
   "silent ..."    -> 200 with no messages (the action server is down)
   "silent human"  -> the same, understood as request_human
   "??? ..."       -> nlu_fallback
+  "på dansk ..."  -> a Danish answer with a link (reply_language "da")
   anything else   -> one text message with buttons, one custom and one image
 While a conversation is paused (the handoff signal, or POST .../pause),
 messages get no reply, as with a real paused Rasa tracker.
@@ -78,6 +79,10 @@ class FakeRasa:
                 return json({"messages": [],
                              "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"},
                              "paused": True, "handoff": signal})
+            if text.startswith("på dansk"):
+                return json({"messages": [{"text": "Læs mere på https://www.borger.dk"}],
+                             "nlu": {"topic": "passport", "confidence": 0.9, "language": "da"},
+                             "paused": False, "reply_language": "da"})
             if text.startswith("???"):
                 return json({"messages": [{"text": "Det forstod jeg ikke."}],
                              "nlu": {"topic": "nlu_fallback", "confidence": 0.21, "language": "da"}, "paused": False})

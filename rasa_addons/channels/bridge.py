@@ -5,12 +5,15 @@ Contract (see docs/contracts/rasa-bridge.md):
 ``POST /webhooks/bridge/webhook`` with ``Authorization: Bearer <token>`` and
 ``{"sender": id, "message": text, "metadata": {...}}`` answers
 ``{"messages": [...], "nlu": {"topic", "confidence", "language"}, "paused": bool,
-"handoff": {"reason", "summary", "topic", "confidence", "language"} | null}``.
+"handoff": {"reason", "summary", "topic", "confidence", "language"} | null,
+"reply_language": "da" | "sv" | null}``.
 
 Unlike Rasa's REST channel it returns what the assistant understood, so agents
 see the topic and confidence of every bot turn, and whether the citizen asked
 for a person during this turn (``handoff``, taken out of ``messages``: it is a
-signal to the bridge, not text for the citizen; rasa_addons/handoff_signal.py).
+signal to the bridge, not text for the citizen; rasa_addons/handoff_signal.py),
+and the language the bot answered in (the conversation's `language` slot after
+the turn), so the bridge can render every piece of the answer in it.
 
 ``POST /webhooks/bridge/conversations/<id>/pause`` and ``.../resume`` pause the
 bot when the bridge hands a conversation to a person by itself (the widget's
@@ -39,6 +42,7 @@ from rasa.shared.core.events import ConversationPaused, ConversationResumed, Eve
 
 from rasa_addons import retention
 from rasa_addons.handoff_signal import split_handoff
+from rasa_addons.languages import LANGUAGE_SLOT, SUPPORTED
 from rasa_addons.nlu.language_detector import LANGUAGE
 
 logger = logging.getLogger(__name__)
@@ -191,12 +195,15 @@ class BridgeInput(InputChannel):
 
             messages: List[Dict[Text, Any]]
             messages, handoff = split_handoff(collector.messages)
+            tracker = await agent.tracker_store.retrieve(sender)
+            reply_language = tracker.get_slot(LANGUAGE_SLOT) if tracker is not None else None
             return response.json(
                 {
                     "messages": messages,
                     "nlu": nlu_summary(message.parse_data),
                     "paused": handoff is not None,
                     "handoff": handoff,
+                    "reply_language": reply_language if reply_language in SUPPORTED else None,
                 }
             )
 

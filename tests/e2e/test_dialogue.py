@@ -4,6 +4,9 @@ clarification, and the way to a person."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -104,7 +107,7 @@ def test_helpful_yes_and_no(assistant):
 
 # ---------------------------------------------------------------- clarification
 
-def test_unclear_message_gets_suggestions_then_the_offer_of_a_person(assistant, bridge):
+def test_unclear_message_gets_suggestions_then_the_offer_of_a_person(assistant):
     sender = conversation()
     first = assistant.send(sender, "det der med koden fra i går", DA)
     assert "andre ord" in texts(first)
@@ -112,12 +115,14 @@ def test_unclear_message_gets_suggestions_then_the_offer_of_a_person(assistant, 
     assert 2 <= len(suggested) <= 3 and all(p.startswith("/") for p in suggested)
 
     second = assistant.send(sender, "altså det jeg skrev før", DA)
-    assert "medarbejder" in texts(second)
+    # Offered, never pushed: a person or another try in other words.
+    assert "medarbejder" in texts(second) and "andre ord" in texts(second)
     assert {"title": "Tal med en medarbejder", "payload": "/request_human"} in buttons(second)
+    assert second["paused"] is False and second["handoff"] is None
 
     third = assistant.send(sender, "/request_human", DA)
     assert third["paused"] is True
-    assert bridge.handoffs[-1]["reason"] == "repeated_fallback"
+    assert third["handoff"]["reason"] == "repeated_fallback"
 
 
 def test_a_suggestion_button_answers_the_topic(assistant):
@@ -127,15 +132,16 @@ def test_a_suggestion_button_answers_the_topic(assistant):
 
 # ---------------------------------------------------------------- handoff
 
-def test_a_person_on_request_pauses_the_bot_and_tells_the_bridge(assistant, bridge):
+def test_a_person_on_request_pauses_the_bot_and_signals_the_bridge(assistant):
     sender = conversation()
     assistant.send(sender, "mit cpr er 010203-1234 og min mitid er blevet spærret", DA)
     reply = assistant.send(sender, "jeg vil gerne tale med en rigtig person", DA)
     assert reply["paused"] is True
-    assert "kø" in texts(reply)
-    [handoff] = bridge.handoffs
-    assert handoff["conversation_id"] == sender
+    # The bridge tells the citizen about the queue; the signal is not a message.
+    assert reply["messages"] == []
+    handoff = reply["handoff"]
     assert handoff["reason"] == "citizen_request"
+    assert handoff["topic"] == "mitid_blocked" and 0 < handoff["confidence"] <= 1
     assert handoff["language"] == "da"
     assert "010203-1234" not in handoff["summary"] and "mitid" in handoff["summary"].lower()
     # The bot stays silent until an agent hands the conversation back.
@@ -145,18 +151,36 @@ def test_a_person_on_request_pauses_the_bot_and_tells_the_bridge(assistant, brid
     assert stored[0] == "mit cpr er [skjult] og min mitid er blevet spærret"
 
 
-def test_a_person_after_an_answer_that_did_not_help(assistant, bridge):
+def test_a_person_after_an_answer_that_did_not_help(assistant):
     sender = conversation()
     assistant.send(sender, "hur ansöker jag om ekonomiskt bistånd", SV)
-    assistant.send(sender, "/deny", SV)
+    offer = assistant.send(sender, "/deny", SV)
+    assert offer["paused"] is False and {"title": "Prata med en person", "payload": "/request_human"} in buttons(offer)
     reply = assistant.send(sender, "/request_human", SV)
     assert reply["paused"] is True
-    assert bridge.handoffs[-1]["reason"] == "not_helpful"
-    assert bridge.handoffs[-1]["language"] == "sv"
+    assert reply["handoff"]["reason"] == "not_helpful"
+    assert reply["handoff"]["language"] == "sv"
 
 
-def test_when_the_bridge_is_down_the_citizen_gets_the_phone_number(assistant, bridge):
-    bridge.fail = True
-    reply = assistant.send(conversation(), "kan jeg tale med en medarbejder", DA)
-    assert reply["paused"] is False
-    assert "70 20 00 00" in texts(reply)
+def test_the_bridge_pauses_and_resumes_the_bot_with_the_token_in_a_header(assistant):
+    sender = conversation()
+    assistant.send(sender, "hej", DA)
+    assert assistant.tracker_event(sender, "pause", token="wrong") == 401
+    assert assistant.tracker_event(sender, "pause") == 200
+    assert assistant.send(sender, "hvordan får jeg et pas", DA)["messages"] == []
+    assert assistant.tracker_event(sender, "resume") == 200
+    assert "pas" in texts(assistant.send(sender, "hvordan får jeg et pas", DA)).lower()
+
+
+def test_the_action_server_only_answers_rasa(assistant):
+    call = json.dumps({"next_action": "action_handoff", "sender_id": "x", "tracker": {"sender_id": "x", "events": []},
+                       "domain": {}, "version": "3.6.2"}).encode()
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        request = urllib.request.Request(f"{assistant.action_url}/webhook", data=call, method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+    with urllib.request.urlopen(f"{assistant.action_url}/health", timeout=10) as health:
+        assert health.status == 200
+

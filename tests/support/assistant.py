@@ -48,6 +48,20 @@ class Assistant:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
+    def tracker_event(self, sender: str, event: str, token: Optional[str] = None) -> int:
+        """Pause or resume the bot as the bridge does; returns the HTTP status."""
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/bridge/conversations/{sender}/{event}",
+            data=b"",
+            method="POST",
+            headers={"Authorization": f"Bearer {token or self.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
     def parse(self, text: str) -> Dict[str, Any]:
         request = urllib.request.Request(
             f"{self.url}/model/parse?token={self.token}",

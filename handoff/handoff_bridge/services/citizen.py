@@ -267,7 +267,11 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
     async with deps.sessionmaker() as session:
         async with session.begin():
             for m in turn.messages:
-                payload = {k: v for k, v in m.items() if k != "text"} or None
+                payload = {k: v for k, v in m.items() if k != "text"}
+                if turn.reply_language and turn.reply_language != conv.language:
+                    # A Danish answer in a Swedish chat: the widget renders all of it in Danish.
+                    payload["language"] = turn.reply_language
+                payload = payload or None
                 msg, _ = await append_message(
                     session,
                     conversation_id,

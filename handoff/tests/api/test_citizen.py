@@ -285,3 +285,13 @@ async def test_websocket_rejects_bad_token_and_bad_frames(client, bridge):
     await ws.ws.send("not json")
     err = await ws.recv_until(lambda f: f["type"] == "error" and f["error"]["code"] == "invalid_json")
     await ws.close()
+
+
+async def test_an_answer_in_the_other_language_is_marked_with_its_language(client, fake_rasa):
+    cid, headers = await new_conversation(client, language="sv")
+    await send(client, cid, headers, "på dansk tak")
+    await send(client, cid, headers, "pas")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: sum(x["sender"] == "bot" for x in m) == 2)
+    danish, swedish_chat = [m for m in msgs if m["sender"] == "bot"]
+    assert danish["payload"]["language"] == "da"
+    assert "language" not in (swedish_chat["payload"] or {})

@@ -167,6 +167,19 @@ def test_widget_in_swedish_on_a_phone(live_bridge, new_context):
     screenshot(page, "widget-phone-sv")
 
 
+def test_a_danish_answer_in_a_swedish_chat_is_danish_throughout(live_bridge, new_context):
+    page = new_context(locale="sv-SE").new_page()
+    page.goto(live_bridge.url + "/demo/sv")
+    page.get_by_role("button", name="Chatta med oss").click()
+    panel = page.get_by_role("dialog", name="Chatta med kommunen")
+    panel.get_by_label("Skriv ditt meddelande").fill("på dansk, tak")
+    panel.get_by_label("Skriv ditt meddelande").press("Enter")
+    answer = panel.locator(".ddh-msg--bot", has_text="Læs mere på")
+    expect(answer).to_have_attribute("lang", "da")
+    expect(answer.get_by_role("link")).to_contain_text("(åbner i et nyt vindue)")
+    assert "öppnas" not in answer.inner_text()
+
+
 def test_message_text_is_never_rendered_as_html(live_bridge, new_context):
     page = new_context().new_page()
     panel = open_widget(page, live_bridge.url + "/demo/da")

@@ -372,14 +372,15 @@
 
   var URL_RE = /(https?:\/\/[^\s<>"')\]]+[^\s<>"')\].,;:!?])/g;
 
-  function appendText(parent, text) {
+  // `lang`: the language the text is written in (a bot answer may differ from the widget's).
+  function appendText(parent, text, lang) {
     // URLs become links; everything else stays text.
     var last = 0;
     String(text).replace(URL_RE, function (match, _url, offset) {
       if (offset > last) {
         parent.appendChild(document.createTextNode(text.slice(last, offset)));
       }
-      parent.appendChild(makeLink(match, match));
+      parent.appendChild(makeLink(match, match, lang));
       last = offset + match.length;
       return match;
     });
@@ -397,13 +398,13 @@
     }
   }
 
-  function makeLink(url, title) {
+  function makeLink(url, title, lang) {
     var href = safeUrl(url);
     if (!href) {
       return document.createTextNode(title);
     }
     var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, title);
-    a.appendChild(el("span", { className: "ddh-visually-hidden" }, " " + t("newWindow")));
+    a.appendChild(el("span", { className: "ddh-visually-hidden" }, " " + (TEXTS[lang] || T).newWindow));
     return a;
   }
 
@@ -441,6 +442,11 @@
   function renderMessage(m) {
     var payload = m.payload || {};
     var li = el("li", { className: "ddh-msg ddh-msg--" + m.sender });
+    // The bridge marks a bot answer written in the other language; all of it is then in that language.
+    var lang = TEXTS[payload.language] ? payload.language : language;
+    if (lang !== language) {
+      li.setAttribute("lang", lang);
+    }
     if (m.seq) {
       li.setAttribute("data-seq", String(m.seq));
     }
@@ -453,7 +459,7 @@
     var hasContent = false;
     if (m.text) {
       var p = el("p", { className: "ddh-bubble" });
-      appendText(p, m.text);
+      appendText(p, m.text, lang);
       li.appendChild(p);
       hasContent = true;
     }
@@ -467,7 +473,7 @@
       var ul = el("ul", { className: "ddh-links" });
       links.forEach(function (l) {
         var item = el("li");
-        item.appendChild(makeLink(l.url, l.title));
+        item.appendChild(makeLink(l.url, l.title, lang));
         ul.appendChild(item);
       });
       li.appendChild(ul);
