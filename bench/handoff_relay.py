@@ -38,7 +38,6 @@ import websockets
 HERE = Path(__file__).resolve().parent
 SERVICE_DIR = HERE.parent / "handoff"
 HOST = "127.0.0.1"  # the benchmark only ever talks to loopback
-SERVICE_TOKEN = "bench-service-token-" + secrets.token_hex(8)
 PASSWORD = "bench password " + secrets.token_hex(4)
 ALL_DAY_QUEUES = """
 queues:
@@ -80,7 +79,6 @@ class Bridge:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}
         self.env.update({
             "HANDOFF_ENV": "development",
-            "HANDOFF_SERVICE_TOKEN": SERVICE_TOKEN,
             "HANDOFF_QUEUES_CONFIG": str(queues),
             "HANDOFF_COOKIE_SECURE": "false",
             "HANDOFF_LOG_LEVEL": "WARNING",
@@ -253,7 +251,7 @@ async def run(args):
             agents.append(a)
         await asyncio.sleep(0.5)
 
-        # Conversations, escalated through the service endpoint (the bot's path).
+        # Conversations, escalated by the citizen's "talk to a person" button (the one escalation path).
         print(f"creating {n} conversations and escalating them ...", flush=True)
         escalation_started: dict[str, float] = {}
         sem = asyncio.Semaphore(20)
@@ -265,9 +263,8 @@ async def run(args):
                 body = r.json()
                 cz = Citizen(urls[i % len(urls)], body["conversation_id"], body["token"])
                 escalation_started[cz.cid] = time.perf_counter()
-                e = await c.post("/api/v1/service/handoffs", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
-                                 json={"conversation_id": cz.cid, "reason": "citizen_request", "language": "da",
-                                       "summary": "bench", "topic": None, "confidence": None})
+                e = await c.post(f"/api/v1/citizen/conversations/{cz.cid}/handoff",
+                                 headers={"Authorization": f"Bearer {body['token']}"})
                 e.raise_for_status()
                 return cz
 

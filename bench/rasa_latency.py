@@ -143,8 +143,7 @@ def measure(model: Path, messages: List[str], production: bool = False, workers:
             "RASA_TOKEN": token,
             "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
             "RASA_TRACKER_DB": str(Path(scratch) / "tracker.db"),
-            "SANIC_HOST": "127.0.0.1",
-            "HANDOFF_URL": "http://127.0.0.1:9",  # escalations fail fast: not measured here
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
             "SANIC_WORKERS": str(workers),
             **(PRODUCTION_ENV if production else {}),
         }

@@ -7,6 +7,11 @@ The result is added to the parse output as three documented fields:
 - ``language_source``: ``"text"`` (detected from the message) or
   ``"metadata"`` (the channel said so and the text did not clearly disagree)
 
+A message in English (more English-only function words than Danish or
+Swedish ones, by spaCy's stop-word lists) says nothing about Danish versus
+Swedish: it keeps the language the website declared, so the citizen is
+answered, and asked to clarify, in the conversation's language.
+
 The detector learns from the training data itself: every example file carries
 ``metadata: {language: ...}`` at intent level. Character n-grams are hashed, so
 the persisted model is two small arrays, not a pickled object.
@@ -15,12 +20,16 @@ the persisted model is two small arrays, not a pickled object.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
+from spacy.lang.da.stop_words import STOP_WORDS as DANISH_STOP_WORDS
+from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
+from spacy.lang.sv.stop_words import STOP_WORDS as SWEDISH_STOP_WORDS
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -44,6 +53,21 @@ _WEIGHTS_FILE = "language_detector.npz"
 # Letters that exist in only one of the two alphabets settle the question.
 _DANISH_ONLY = set("æø")
 _SWEDISH_ONLY = set("äö")
+# Function words of one side only ("i", "for", "at" are both English and Nordic).
+_ENGLISH_ONLY_WORDS = frozenset(ENGLISH_STOP_WORDS - DANISH_STOP_WORDS - SWEDISH_STOP_WORDS)
+_NORDIC_ONLY_WORDS = frozenset((DANISH_STOP_WORDS | SWEDISH_STOP_WORDS) - ENGLISH_STOP_WORDS)
+_WORD = re.compile(r"\w+")
+
+
+def looks_english(text: Text) -> bool:
+    """True when the message reads as English rather than Danish or Swedish."""
+    letters = set(text.lower())
+    if letters & (_DANISH_ONLY | _SWEDISH_ONLY | {"å"}):
+        return False
+    words = _WORD.findall(text.lower())
+    english = sum(word in _ENGLISH_ONLY_WORDS for word in words)
+    nordic = sum(word in _NORDIC_ONLY_WORDS for word in words)
+    return english > nordic
 
 
 def _vectorizer() -> HashingVectorizer:
@@ -193,6 +217,9 @@ class LanguageDetector(GraphComponent):
             if text.startswith("/") or not text.strip():
                 if declared is None:
                     continue
+                language, confidence, source = declared, 1.0, SOURCE_METADATA
+            elif declared and looks_english(text):
+                # Neither Danish nor Swedish: the conversation's language stands.
                 language, confidence, source = declared, 1.0, SOURCE_METADATA
             else:
                 language, confidence = self.detect(text)

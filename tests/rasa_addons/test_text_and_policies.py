@@ -9,6 +9,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa_addons.core.confidence_gate import is_uncertain
 from rasa_addons.core.language_policy import conversation_language
 from rasa_addons.nlu.folding_tokenizer import FoldingTokenizer
+from rasa_addons.nlu.language_detector import LanguageDetector, looks_english
 from rasa_addons.text import fold
 
 
@@ -91,3 +92,32 @@ def ranked(*confidences, text="hvad med det"):
 )
 def test_confidence_gate(parse_data, uncertain):
     assert is_uncertain(parse_data, threshold=0.5, ambiguity_threshold=0.1) is uncertain
+
+
+@pytest.mark.parametrize(
+    "text, english",
+    [
+        ("I need help with my passport", True),
+        ("what is the weather tomorrow", True),
+        ("my bankid does not work", True),
+        ("hvordan får jeg et pas", False),
+        ("hur byter jag adress nar jag flyttar", False),
+        ("login virker ikke", False),
+        ("app", False),
+        ("det der med koden fra i går", False),
+    ],
+)
+def test_english_is_told_apart_from_danish_and_swedish(text, english):
+    assert looks_english(text) is english
+
+
+def test_an_english_message_keeps_the_websites_language():
+    detector = LanguageDetector({}, None, None)
+    for declared in ("da", "sv"):
+        message = Message(data={"text": "my bankid does not work", "metadata": {"language": declared}})
+        detector.process([message])
+        assert (message.get("language"), message.get("language_source")) == (declared, "metadata")
+    # Without a declared language the text decides as before.
+    message = Message(data={"text": "my bankid does not work"})
+    detector.process([message])
+    assert message.get("language_source") == "text"
