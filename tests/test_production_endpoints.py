@@ -26,6 +26,7 @@ ENDPOINTS = ROOT / "deploy" / "production" / "endpoints.yml"
 def production_env(monkeypatch):
     for name, value in {
         "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
+        "ACTION_SERVER_TOKEN": "production-action-server-token",
         "RASA_DB_HOST": "127.0.0.1",
         "RASA_DB_PORT": "5432",
         "RASA_DB_NAME": "test",
@@ -36,6 +37,14 @@ def production_env(monkeypatch):
         "RASA_REDIS_DB": "1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def test_rasa_calls_the_action_server_with_its_token_in_a_header(production_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "tracker.db"))
+    for endpoints in (ENDPOINTS, ROOT / "endpoints.yml"):
+        config = read_endpoint_config(str(endpoints), "action_endpoint")
+        assert config.headers == {"Authorization": "Bearer production-action-server-token"}
+        assert "token" not in config.url and not config.params
 
 
 def test_tracker_store_is_masking_postgresql(production_env):

@@ -76,6 +76,18 @@ def test_a_citizen_who_switches_language_gets_answers_in_the_new_one(assistant):
     assert "Fick du svar på din fråga?" in texts(second)
 
 
+@pytest.mark.parametrize("metadata, words", [(SV, "Jag"), (DA, "Jeg")])
+def test_english_is_answered_in_the_conversations_language(assistant, metadata, words):
+    sender = conversation()
+    assistant.send(sender, "hej", metadata)
+    reply = assistant.send(sender, "something about the code from yesterday", metadata)
+    assert reply["nlu"]["language"] == metadata["language"]
+    assert texts(reply).startswith(words)
+    # Nor does an English question switch the conversation.
+    reply = assistant.send(sender, "my bankid does not work", metadata)
+    assert reply["reply_language"] == metadata["language"]
+
+
 # ---------------------------------------------------------------- FAQ
 
 def test_faq_answer_links_to_the_official_page_and_asks_whether_it_helped(assistant):
