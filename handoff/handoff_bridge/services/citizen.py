@@ -254,7 +254,7 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
         if turn.topic == REQUEST_HUMAN_TOPIC:
             try:
                 await queue_svc.escalate(deps, conversation_id, queue_svc.REASON_CITIZEN_REQUEST, pause_bot=True,
-                                         language=turn.language if turn.language in ("da", "sv") else None,
+                                         topic=turn.topic, confidence=turn.confidence,
                                          summary="The assistant could not answer; the citizen asked for a person.")
                 return
             except ApiError as err:
