@@ -35,7 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Den digitala assistenten kan tyvärr inte svara just nu. Försök igen om en stund, eller prata med en person.",
     },
     "handoff_unavailable": {
-        "da": "Jeg kan desværre ikke forbinde dig til en medarbejder i chatten lige nu. Du kan ringe til Den Digitale Hotline på 70 20 00 00.",
+        "da": "Vi kan desværre ikke forbinde dig til en medarbejder i chatten lige nu. Kontakt kommunens borgerservice – telefonnummeret står på kommunens hjemmeside.",
         "sv": "Vi kan tyvärr inte koppla dig till en person i chatten just nu. Kontakta kommunens kontaktcenter – telefonnumret finns på kommunens webbplats.",
     },
     "closed_hours": {

@@ -152,3 +152,18 @@ async def test_a_malformed_bot_signal_still_queues_with_sane_values(client, brid
     await wait_for_messages(client, cid, headers, lambda m: queue_lines(m))
     [row] = await escalations(bridge, cid)
     assert (row.reason, row.summary, row.topic, row.confidence) == ("citizen_request", None, None, None)
+
+
+async def test_when_no_queue_takes_the_request_the_bot_carries_on(client, bridge, fake_rasa, monkeypatch):
+    monkeypatch.setattr("handoff_bridge.services.queue.route", lambda queues, language, municipality: None)
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "human please")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "system" for x in m))
+    [line] = [m["text"] for m in msgs if m["sender"] == "system"]
+    assert line.startswith("Vi kan desværre ikke forbinde dig til en medarbejder i chatten lige nu.")
+    for _ in range(50):
+        if (cid, "resume") in fake_rasa.events:
+            break
+        await asyncio.sleep(0.05)
+    assert (cid, "resume") in fake_rasa.events
+    assert await escalations(bridge, cid) == []
