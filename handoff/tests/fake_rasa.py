@@ -3,7 +3,8 @@
 Behaviour by message text, so tests can script the bot:
   "slow ..."      -> sleeps longer than the bridge's timeout
   "boom ..."      -> HTTP 500
-  "human ..."     -> like the handoff action: no text, the handoff signal
+  "human ...", "/request_human"
+                  -> like the handoff action: no text, the handoff signal
                      (reason, summary, topic, confidence, language), paused
   "silent ..."    -> 200 with no messages (the action server is down)
   "silent human"  -> the same, understood as request_human
@@ -71,7 +72,7 @@ class FakeRasa:
             if text.startswith("silent"):
                 topic = "request_human" if "human" in text else "ask_passport"
                 return json({"messages": [], "nlu": {"topic": topic, "confidence": 0.97, "language": "da"}, "paused": False})
-            if text.startswith("human"):
+            if text.startswith("human") or text == "/request_human":
                 self.paused.add(sender)
                 signal = {"reason": "citizen_request", "summary": "Borgeren vil tale med en medarbejder om pas.",
                           "topic": "passport", "confidence": 0.97,

@@ -291,7 +291,8 @@ async def test_an_answer_in_the_other_language_is_marked_with_its_language(clien
     cid, headers = await new_conversation(client, language="sv")
     await send(client, cid, headers, "på dansk tak")
     await send(client, cid, headers, "pas")
-    msgs = await wait_for_messages(client, cid, headers, lambda m: sum(x["sender"] == "bot" for x in m) == 2)
-    danish, swedish_chat = [m for m in msgs if m["sender"] == "bot"]
+    msgs = await wait_for_messages(client, cid, headers, lambda m: any(x["text"] == "Svar på: pas" for x in m))
+    [danish] = [m for m in msgs if m["text"] == "Læs mere på https://www.borger.dk"]
+    [swedish_chat] = [m for m in msgs if m["text"] == "Svar på: pas"]
     assert danish["payload"]["language"] == "da"
     assert "language" not in (swedish_chat["payload"] or {})

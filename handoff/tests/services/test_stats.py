@@ -83,7 +83,7 @@ async def test_live_figures_show_queues_and_agents(client, bridge):
     assert live["agents"]["free_slots"] == 2 + 3
 
 
-async def test_summary_counts_bot_only_escalations_waits_ratings_and_tags(client, bridge):
+async def test_summary_counts_bot_only_escalations_waits_ratings_and_tags(client, bridge, fake_rasa):
     d = bridge.deps
     sup = await agent_session(d, client, "sara", role="supervisor")
     anna = await agent_session(d, client, "anna")
@@ -109,11 +109,14 @@ async def test_summary_counts_bot_only_escalations_waits_ratings_and_tags(client
         assert r.status_code == 200, r.text
         assert (await client.post(f"/api/v1/citizen/conversations/{cid}/rating", headers=headers,
                                   json={"score": score})).status_code == 201
-    # An escalation by repeated fallback.
+    # Misunderstood twice, the citizen takes the person the bot offers: reason repeated_fallback.
     fb_cid, fb_headers = await new_conversation(client)
     await send(client, fb_cid, fb_headers, "??? a")
     await wait_for_messages(client, fb_cid, fb_headers, lambda m: any(x["sender"] == "bot" for x in m))
     await send(client, fb_cid, fb_headers, "??? b")
+    await wait_for_messages(client, fb_cid, fb_headers, lambda m: sum(x["sender"] == "bot" for x in m) == 2)
+    fake_rasa.handoff_overrides = {"reason": "repeated_fallback"}
+    await send(client, fb_cid, fb_headers, "Tal med en medarbejder", payload="/request_human")
     await wait_for_messages(client, fb_cid, fb_headers, lambda m: any("i kø" in (x["text"] or "") for x in m))
 
     today = (await client.get("/api/v1/agent/stats/summary", headers=sup, params={"period": "today"})).json()
