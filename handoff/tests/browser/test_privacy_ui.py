@@ -96,7 +96,7 @@ def test_hostile_text_renders_as_text_in_the_console(live_bridge, rasa_server, n
     rasa_server.handoff_overrides = {"summary": "Resumé " + HOSTILE}
     panel.get_by_label("Skriv din besked").fill("human, please")
     panel.get_by_label("Skriv din besked").press("Enter")
-    expect(panel.get_by_text("Du er nu i kø til en medarbejder")).to_be_visible()
+    expect(panel.locator(".ddh-messages").get_by_text("Du er nu i kø til en medarbejder")).to_be_visible()
 
     agent = new_context().new_page()
     errors = collect_console_errors(agent)

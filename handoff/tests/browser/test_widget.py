@@ -180,6 +180,22 @@ def test_a_danish_answer_in_a_swedish_chat_is_danish_throughout(live_bridge, new
     assert "öppnas" not in answer.inner_text()
 
 
+def test_when_the_assistant_fails_the_offered_person_is_one_click_away(live_bridge, new_context):
+    page = new_context().new_page()
+    errors = collect_console_errors(page)
+    panel = open_widget(page, live_bridge.url + "/demo/da")
+    panel.get_by_label("Skriv din besked").fill("boom")
+    panel.get_by_label("Skriv din besked").press("Enter")
+    messages = panel.locator(".ddh-messages")
+    expect(messages.get_by_text("Den digitale assistent kan desværre ikke svare lige nu.")).to_be_visible()
+    # Offered, not queued: no queue banner until the citizen chooses.
+    expect(panel.locator(".ddh-queue")).not_to_contain_text("køen")
+    messages.get_by_role("button", name="Tal med en medarbejder").click()
+    expect(panel.locator(".ddh-queue")).to_contain_text("Du er nummer 1 i køen")
+    expect(messages.get_by_text("Du er nu i kø til en medarbejder")).to_have_count(1)
+    assert errors == []
+
+
 def test_message_text_is_never_rendered_as_html(live_bridge, new_context):
     page = new_context().new_page()
     panel = open_widget(page, live_bridge.url + "/demo/da")
