@@ -11,7 +11,7 @@ import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from tests.support.login_tokens import LoginIssuer
 from tests.support.processes import free_port, running_process
