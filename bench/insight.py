@@ -320,12 +320,13 @@ async def main_async(args) -> dict:
     from handoff_bridge.__main__ import migrate
     from handoff_bridge.settings import Settings
 
-    schema = f"insight_bench_{secrets.token_hex(3)}"
+    schema = args.reuse or f"insight_bench_{secrets.token_hex(3)}"
     dsn_async = args.database_url
     dsn = dsn_async.replace("postgresql+asyncpg://", "postgresql://")
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    await admin.close()
+    if not args.reuse:
+        admin = await asyncpg.connect(dsn)
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        await admin.close()
     queues = SERVICE_DIR / "config" / "queues.yml"
     env = {"HANDOFF_ENV": "development", "HANDOFF_DATABASE_URL": dsn_async, "HANDOFF_DB_SCHEMA": schema,
            "HANDOFF_QUEUES_CONFIG": str(queues), "HANDOFF_PASSWORD_TIME_COST": "1",
@@ -335,13 +336,16 @@ async def main_async(args) -> dict:
     proc = None
     try:
         await asyncio.to_thread(migrate, settings)  # Alembic runs its own event loop
-        await sync_reference_tables(settings)
-        t0 = time.perf_counter()
-        data = await generate(dsn, schema, args.messages, args.seed)
-        data["generate_and_copy_seconds"] = round(time.perf_counter() - t0, 2)
-        print(json.dumps({"data": data}), flush=True)
-        refresh = await refresh_timings(settings, dsn, schema)
-        print(json.dumps({"refresh": refresh}), flush=True)
+        if args.reuse:
+            data, refresh = {"reused": schema}, {}
+        else:
+            await sync_reference_tables(settings)
+            t0 = time.perf_counter()
+            data = await generate(dsn, schema, args.messages, args.seed)
+            data["generate_and_copy_seconds"] = round(time.perf_counter() - t0, 2)
+            print(json.dumps({"data": data}), flush=True)
+            refresh = await refresh_timings(settings, dsn, schema)
+            print(json.dumps({"refresh": refresh}), flush=True)
         proc, url = serve(env)
         endpoints = time_endpoints(url, args.repeat, args.municipality, args.topic)
         return {"schema": schema, "data": data, "refresh": refresh, "endpoints": endpoints}
@@ -349,7 +353,7 @@ async def main_async(args) -> dict:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=20)
-        if not args.keep:
+        if not args.keep and not args.reuse:
             admin = await asyncpg.connect(dsn)
             await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await admin.close()
@@ -365,10 +369,15 @@ def main() -> None:
     parser.add_argument("--municipality", default="751")
     parser.add_argument("--topic", default="passport")
     parser.add_argument("--keep", action="store_true", help="keep the schema (its name is printed)")
+    parser.add_argument("--reuse", metavar="SCHEMA", help="time the endpoints on a schema kept by --keep")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     worst = max(e["max_s"] for e in result["endpoints"])
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "endpoints"}, indent=1))
+    print(f"{'period':6} {'filter':12} {'endpoint':30} {'first s':>8} {'median s':>9} {'max s':>7} {'bytes':>8}")
+    for e in result["endpoints"]:
+        print(f"{e['period']:6} {e['filter']:12} {e['endpoint']:30} {e['first_s']:8.3f} {e['median_s']:9.3f} "
+              f"{e['max_s']:7.3f} {e['bytes']:8}")
     print(f"slowest insight call: {worst:.3f} s (target 2 s)")
 
 

@@ -27,7 +27,7 @@ async def export(request: Request, table: str):
     if table not in insight_svc.TABLES:
         raise bad_request("invalid_table", "table must be one of " + ", ".join(insight_svc.TABLES))
     q = _query(request)
-    data = await insight_svc.report(deps(request), q)
+    data = await insight_svc.report(deps(request), q, table=table)
     filename = f"insight-{table}-{q.first.isoformat()}-{q.last.isoformat()}.csv"
     return text(insight_svc.to_csv(data, table), content_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -136,46 +136,84 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _joined(query, model_conversation_id, q: Query):
+    """Narrow a query on escalations, ratings or closures to the filtered conversations."""
+    conditions = q.outcome_filters()
+    if not conditions:
+        return query
+    O = ConversationOutcome
+    return query.join(O, O.conversation_id == model_conversation_id).where(*conditions)
+
+
+async def _waits(session, q: Query) -> list[float] | tuple[float | None, float | None, int]:
+    """Median and 90th percentile (nearest rank) of the period's queue waits, and how many."""
+    E = Escalation
+    where = [E.created_at >= q.start, E.created_at < q.end, E.assigned_at.is_not(None)]
+    if session.bind.dialect.name == "postgresql":
+        seconds = func.extract("epoch", E.assigned_at - E.enqueued_at)
+        query = _joined(select(
+            func.count(),
+            func.percentile_cont(0.5).within_group(func.greatest(seconds, 0)),
+            func.percentile_disc(0.9).within_group(func.greatest(seconds, 0)),
+        ).select_from(E).where(*where), E.conversation_id, q)
+        n, p50, p90 = (await session.execute(query)).one()
+        return (float(p50) if p50 is not None else None, float(p90) if p90 is not None else None, int(n))
+    rows = (await session.execute(_joined(select(E.enqueued_at, E.assigned_at).where(*where), E.conversation_id, q))).all()
+    waits = sorted(max(0.0, (assigned - enqueued).total_seconds()) for enqueued, assigned in rows)
+    return median(waits), percentile(waits, 90), len(waits)
+
+
 async def _figures(session, q: Query, *, details: bool) -> dict:
     """Every figure of one period. `details` adds the tables only the current period needs."""
     O = ConversationOutcome
     in_period = [O.started_at >= q.start, O.started_at < q.end, *q.outcome_filters()]
 
-    totals = (await session.execute(
+    # One pass over the period's outcomes gives the totals, the outcomes and the topics.
+    rows = (await session.execute(
         select(
-            func.count(),
-            func.sum(case((O.resolved, 1), else_=0)),
-            func.sum(O.helpful_yes),
-            func.sum(O.helpful_no),
-            func.sum(case((O.in_opening_hours, 1), else_=0)),
-        ).where(*in_period)
-    )).one()
-    conversations = int(totals[0] or 0)
-    resolved = int(totals[1] or 0)
+            O.topic, O.outcome, func.count(),
+            func.sum(O.helpful_yes), func.sum(O.helpful_no), func.sum(O.fallback_turns),
+            func.sum(case((O.in_opening_hours, 1), else_=0)), func.sum(case((O.escalated, 1), else_=0)),
+        ).where(*in_period).group_by(O.topic, O.outcome)
+    )).all()
     by_outcome = {name: 0 for name in outcome_svc.OUTCOMES}
-    for name, n in (await session.execute(select(O.outcome, func.count()).where(*in_period).group_by(O.outcome))).all():
-        by_outcome[name] = int(n)
+    per_topic: dict = {}
+    helpful_yes = helpful_no = in_hours = 0
+    for topic, outcome, n, yes, no, fallbacks, opened, escalated in rows:
+        n, yes, no, fallbacks = int(n), int(yes or 0), int(no or 0), int(fallbacks or 0)
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + n
+        helpful_yes += yes
+        helpful_no += no
+        in_hours += int(opened or 0)
+        t = per_topic.setdefault(topic, {"topic": topic, "conversations": 0, "resolved": 0, "escalated": 0,
+                                         "helpful_yes": 0, "helpful_no": 0, "fallback_turns": 0})
+        t["conversations"] += n
+        t["resolved"] += n if outcome == "resolved" else 0
+        t["escalated"] += int(escalated or 0)
+        t["helpful_yes"] += yes
+        t["helpful_no"] += no
+        t["fallback_turns"] += fallbacks
+    conversations = sum(by_outcome.values())
+    resolved = by_outcome["resolved"]
+    topics = sorted(per_topic.values(), key=lambda r: (-r["conversations"], r["topic"] or ""))
+    for t in topics:
+        t["resolved_share"] = _share(t["resolved"], t["conversations"])
 
-    escalation_rows = (await session.execute(
-        select(Escalation.reason, Escalation.status, Escalation.enqueued_at, Escalation.assigned_at)
-        .join(O, O.conversation_id == Escalation.conversation_id)
-        .where(Escalation.created_at >= q.start, Escalation.created_at < q.end, *q.outcome_filters())
+    E = Escalation
+    escalation_rows = (await session.execute(_joined(
+        select(E.reason, E.status, func.count()).where(E.created_at >= q.start, E.created_at < q.end)
+        .group_by(E.reason, E.status), E.conversation_id, q)
     )).all()
     by_reason = {reason: 0 for reason in queue_svc.REASONS}
     by_status: dict[str, int] = {}
-    waits = []
-    for reason, status, enqueued, assigned in escalation_rows:
-        by_reason[reason] = by_reason.get(reason, 0) + 1
-        by_status[status] = by_status.get(status, 0) + 1
-        if assigned is not None and enqueued is not None:
-            waits.append(max(0.0, (assigned - enqueued).total_seconds()))
-    waits.sort()
+    for reason, status, n in escalation_rows:
+        by_reason[reason] = by_reason.get(reason, 0) + int(n)
+        by_status[status] = by_status.get(status, 0) + int(n)
+    p50, p90, answered = await _waits(session, q)
 
-    rating_rows = (await session.execute(
-        select(Rating.score, func.count())
-        .join(O, O.conversation_id == Rating.conversation_id)
-        .where(Rating.created_at >= q.start, Rating.created_at < q.end, *q.outcome_filters())
-        .group_by(Rating.score)
+    rating_rows = (await session.execute(_joined(
+        select(Rating.score, func.count()).where(Rating.created_at >= q.start, Rating.created_at < q.end)
+        .group_by(Rating.score), Rating.conversation_id, q)
     )).all()
     distribution = {str(score): 0 for score in range(1, 10)}
     for score, n in rating_rows:
@@ -183,37 +221,18 @@ async def _figures(session, q: Query, *, details: bool) -> dict:
     rated = sum(distribution.values())
     mean = sum(int(s) * n for s, n in distribution.items()) / rated if rated else None
 
-    topic_rows = (await session.execute(
-        select(
-            O.topic,
-            func.count(),
-            func.sum(case((O.resolved, 1), else_=0)),
-            func.sum(case((O.escalated, 1), else_=0)),
-            func.sum(O.helpful_yes),
-            func.sum(O.helpful_no),
-            func.sum(O.fallback_turns),
-        ).where(*in_period).group_by(O.topic)
-    )).all()
-    topics = sorted(
-        ({"topic": topic, "conversations": int(n), "resolved": int(res or 0), "resolved_share": _share(int(res or 0), int(n)),
-          "escalated": int(esc or 0), "helpful_yes": int(yes or 0), "helpful_no": int(no or 0),
-          "fallback_turns": int(fb or 0)}
-         for topic, n, res, esc, yes, no, fb in topic_rows),
-        key=lambda r: (-r["conversations"], r["topic"] or ""),
-    )
-
     figures = {
         "conversations": conversations,
         "resolved": resolved,
         "resolved_share": _share(resolved, conversations),
         "outcomes": by_outcome,
-        "helpful": {"yes": int(totals[2] or 0), "no": int(totals[3] or 0)},
-        "in_opening_hours": int(totals[4] or 0),
-        "escalations": {"total": len(escalation_rows), "by_reason": by_reason, "by_status": by_status},
+        "helpful": {"yes": helpful_yes, "no": helpful_no},
+        "in_opening_hours": in_hours,
+        "escalations": {"total": sum(by_status.values()), "by_reason": by_reason, "by_status": by_status},
         "waits": {
-            "answered": len(waits),
-            "median_seconds": _round(median(waits)),
-            "p90_seconds": _round(percentile(waits, 90)),
+            "answered": answered,
+            "median_seconds": _round(p50),
+            "p90_seconds": _round(p90),
             "abandoned": by_status.get("abandoned", 0),
         },
         "rating": {"count": rated, "mean": _round(mean, 2), "distribution": distribution},
@@ -230,19 +249,18 @@ async def _figures(session, q: Query, *, details: bool) -> dict:
         {"weekday": d, "hour": h, "conversations": counts.get((d, h), 0)} for d in range(7) for h in range(24)
     ]}
 
-    tag_rows = (await session.execute(
+    tag_rows = (await session.execute(_joined(
         select(ClosureTag.tag_code, func.count())
         .join(Closure, Closure.id == ClosureTag.closure_id)
-        .join(O, O.conversation_id == Closure.conversation_id)
-        .where(Closure.created_at >= q.start, Closure.created_at < q.end, *q.outcome_filters())
-        .group_by(ClosureTag.tag_code)
+        .where(Closure.created_at >= q.start, Closure.created_at < q.end)
+        .group_by(ClosureTag.tag_code), Closure.conversation_id, q)
     )).all()
     figures["tags"] = sorted(({"tag": code, "count": int(n)} for code, n in tag_rows),
                              key=lambda r: (-r["count"], r["tag"]))
-    figures["closed_by_agents"] = int(await session.scalar(
-        select(func.count()).select_from(Closure).join(O, O.conversation_id == Closure.conversation_id)
-        .where(Closure.created_at >= q.start, Closure.created_at < q.end, Closure.agent_id.is_not(None),
-               *q.outcome_filters())
+    figures["closed_by_agents"] = int(await session.scalar(_joined(
+        select(func.count()).select_from(Closure)
+        .where(Closure.created_at >= q.start, Closure.created_at < q.end, Closure.agent_id.is_not(None)),
+        Closure.conversation_id, q)
     ) or 0)
 
     U = UnansweredQuestion
@@ -339,36 +357,46 @@ def _changes(current: dict, previous: dict) -> list[dict]:
 
 async def filter_options(session, q: Query) -> dict:
     O = ConversationOutcome
-    where = [O.started_at >= q.start, O.started_at < q.end]
-    municipalities = (await session.scalars(select(O.municipality).where(*where).distinct())).all()
-    topics = (await session.scalars(select(O.topic).where(*where, O.topic.is_not(None)).distinct())).all()
-    return {"municipalities": sorted(municipalities), "topics": sorted(topics)}
+    rows = (await session.execute(
+        select(O.municipality, O.topic).where(O.started_at >= q.start, O.started_at < q.end)
+        .group_by(O.municipality, O.topic)
+    )).all()
+    return {"municipalities": sorted({m for m, _t in rows}), "topics": sorted({t for _m, t in rows if t is not None})}
 
 
-async def report(deps, q: Query) -> dict:
+DEFINITIONS = {
+    "resolved": [
+        "answer_given", "answer_not_rejected", "no_repeated_question", "no_abandoned_clarification",
+        "no_failed_identity_check", "no_escalation",
+    ],
+    "outcome_order": list(outcome_svc.OUTCOMES),
+}
+# What each CSV table needs beyond the period's headline figures.
+_NEEDS_PREVIOUS = {"summary", "changes"}
+_NEEDS_DETAILS = {"hours", "tags", "unanswered"}
+
+
+async def report(deps, q: Query, *, table: str | None = None) -> dict:
+    """The whole report, or (table) what one CSV table needs of it."""
+    with_previous = table is None or table in _NEEDS_PREVIOUS
+    details = table is None or table in _NEEDS_DETAILS
     await outcome_svc.refresh(deps)
+    previous_q = q.previous()
     async with deps.sessionmaker() as session:
-        current = await _figures(session, q, details=True)
-        previous_q = q.previous()
-        previous = await _figures(session, previous_q, details=False)
-        options = await filter_options(session, q)
-    current["hours"]["opening_hours"] = opening_hours(deps, q)
-    return {
-        "period": q.describe(),
-        "previous_period": previous_q.describe(),
-        "filters": options,
-        **current,
-        "previous": {k: previous[k] for k in ("conversations", "resolved", "resolved_share", "helpful", "escalations",
-                                              "waits", "rating")},
-        "changes": _changes(current, previous),
-        "definitions": {
-            "resolved": [
-                "answer_given", "answer_not_rejected", "no_repeated_question", "no_abandoned_clarification",
-                "no_failed_identity_check", "no_escalation",
-            ],
-            "outcome_order": list(outcome_svc.OUTCOMES),
-        },
-    }
+        current = await _figures(session, q, details=details)
+        previous = await _figures(session, previous_q, details=False) if with_previous else None
+        options = await filter_options(session, q) if table is None else None
+    if details:
+        current["hours"]["opening_hours"] = opening_hours(deps, q)
+    result = {"period": q.describe(), "previous_period": previous_q.describe(), **current,
+              "definitions": DEFINITIONS}
+    if options is not None:
+        result["filters"] = options
+    if previous is not None:
+        result["previous"] = {k: previous[k] for k in ("conversations", "resolved", "resolved_share", "helpful",
+                                                       "escalations", "waits", "rating")}
+        result["changes"] = _changes(current, previous)
+    return result
 
 
 # --- CSV --------------------------------------------------------------------------------------

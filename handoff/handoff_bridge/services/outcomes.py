@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..config_files import route
@@ -200,8 +200,14 @@ def local_start(deps, language: str, municipality: str, started_at: dt.datetime)
     return local.weekday(), local.hour, bool(queue and queue.is_open(started_at))
 
 
-def _stale_conversations():
-    return (
+# Message and escalation ids are allocated before commit, so a row may become
+# visible after a later id; every refresh looks this far behind its watermark.
+WATERMARK_SLACK = 5000
+
+
+def _stale(candidates=None):
+    """Conversations whose outcome row is missing or older than their last message or mode."""
+    query = (
         select(Conversation.id)
         .outerjoin(ConversationOutcome, ConversationOutcome.conversation_id == Conversation.id)
         .where(
@@ -212,25 +218,60 @@ def _stale_conversations():
                 ConversationOutcome.source_mode != Conversation.mode,
             ),
         )
-        .limit(BATCH)
     )
+    if candidates is not None:
+        query = query.where(Conversation.id.in_(candidates))
+    return query.limit(BATCH)
 
 
-async def refresh(deps, max_batches: int | None = None) -> int:
-    """Recompute the outcome of every changed conversation; returns how many."""
+async def _watermarks(session) -> tuple[int, int]:
+    return (int(await session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0),
+            int(await session.scalar(select(func.coalesce(func.max(Escalation.id), 0))) or 0))
+
+
+async def refresh(deps, max_batches: int | None = None, *, full: bool = False) -> int:
+    """Recompute the outcome of every changed conversation; returns how many.
+
+    The first refresh of a process (and `full`) compares every conversation
+    with its outcome row; later ones only look at conversations with messages
+    or escalations newer than the previous refresh saw, through the primary
+    keys, so a report pays almost nothing when little has changed."""
     total = 0
     batches = 0
+    async with deps.sessionmaker() as session:
+        marks = await _watermarks(session)
+    previous = getattr(deps, "_outcome_watermarks", None)
+    candidates = None
+    if previous is not None and not full:
+        async with deps.sessionmaker() as session:
+            message_floor, escalation_floor = (max(0, m - WATERMARK_SLACK) for m in previous)
+            candidates = set((await session.scalars(
+                select(Message.conversation_id).where(Message.id > message_floor).distinct())).all())
+            candidates |= set((await session.scalars(
+                select(Escalation.conversation_id).where(Escalation.id > escalation_floor).distinct())).all())
+        if not candidates:
+            deps._outcome_watermarks = marks
+            return 0
     while max_batches is None or batches < max_batches:
         batches += 1
         async with deps.sessionmaker() as session:
-            ids = list((await session.scalars(_stale_conversations())).all())
+            if candidates is None:
+                ids = list((await session.scalars(_stale())).all())
+            else:
+                ids = []
+                pending = sorted(candidates)
+                for i in range(0, len(pending), BATCH):
+                    ids += (await session.scalars(_stale(pending[i:i + BATCH]))).all()
+                    if len(ids) >= BATCH:
+                        break
         if not ids:
             break
         try:
-            total += await _recompute(deps, ids)
+            total += await _recompute(deps, ids[:BATCH])
         except IntegrityError:
             # Another instance wrote the same rows first; theirs are as good.
             log.debug("outcome rows written concurrently; skipped a batch")
+    deps._outcome_watermarks = marks
     return total
 
 
@@ -292,7 +333,7 @@ async def refresh_loop(deps, interval: float = 60.0) -> None:
     last minute's conversations left to compute."""
     while True:
         try:
-            await refresh(deps)
+            await refresh(deps, full=True)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - try again next interval
