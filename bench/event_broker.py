@@ -64,6 +64,7 @@ async def play(agent, conversations: int, prefix: str) -> list[float]:
 
 async def main_async(args) -> dict:
     import aio_pika
+    import rasa.shared.core.events  # noqa: F401 - the Pika broker uses it without importing it
     from rasa.core.agent import load_agent
     from rasa.core.brokers.pika import PikaEventBroker
     from rasa.core.tracker_store import InMemoryTrackerStore
@@ -76,16 +77,29 @@ async def main_async(args) -> dict:
     agent.tracker_store = store
     agent.processor.tracker_store = store
 
-    # Warm up (first predictions compile graphs), then without a broker.
-    await play(agent, 3, "warm")
+    await play(agent, 3, "warm")  # the first predictions build caches
     without = await play(agent, args.conversations, "plain")
+
+    # What the broker would publish: every event of those conversations, as Rasa streams them.
+    bodies = []
+    for i in range(args.conversations):
+        tracker = await store.retrieve(f"plain-{i}")
+        for event in tracker.events:
+            bodies.append({"sender_id": tracker.sender_id, **event.as_dict()})
 
     broker = PikaEventBroker(args.host, args.user, args.password, port=args.port, queues=[queue_name],
                              raise_on_failure=True)
     await broker.connect()
     store.event_broker = broker
     with_broker = await play(agent, args.conversations, "broker")
-    await asyncio.sleep(1.0)  # publishing is asynchronous; let it drain
+    t0 = time.perf_counter()
+    for body in bodies:
+        broker.publish(body)
+    await asyncio.sleep(0)
+    while any(not t.done() for t in asyncio.all_tasks() if "_publish" in repr(t.get_coro())):
+        await asyncio.sleep(0.01)
+    publish_seconds = time.perf_counter() - t0
+    await asyncio.sleep(0.5)
     await broker.close()
 
     connection = await aio_pika.connect(f"amqp://{args.user}:{args.password}@{args.host}:{args.port}/")
@@ -107,24 +121,24 @@ async def main_async(args) -> dict:
     kinds = collections.Counter()
     actions = collections.Counter()
     responses = collections.Counter()
-    for body in received:
-        event = json.loads(body)
+    for event in bodies:
         kinds[event.get("event")] += 1
         if event.get("event") == "action":
             actions[event.get("name")] += 1
         if event.get("event") == "bot":
             responses[(event.get("metadata") or {}).get("utter_action")] += 1
-    citizen_messages = len(with_broker)
-    total_bytes = sum(len(b) for b in received)
+    citizen_messages = len(without)
+    total_bytes = sum(len(json.dumps(b)) for b in bodies)
     return {
         "model": str(args.model),
         "model_load_seconds": round(load_seconds, 1),
         "citizen_messages": citizen_messages,
         "rasa_per_message_without_broker": timed_ms(without),
         "rasa_per_message_with_broker": timed_ms(with_broker),
-        "events_published": len(received),
-        "events_per_citizen_message": round(len(received) / citizen_messages, 1),
-        "bytes_per_citizen_message": round(total_bytes / citizen_messages),
+        "events_per_citizen_message": round(len(bodies) / citizen_messages, 1),
+        "json_bytes_per_citizen_message": round(total_bytes / citizen_messages),
+        "events_published_and_received": [len(bodies), len(received)],
+        "publish_events_per_second": round(len(bodies) / publish_seconds) if publish_seconds else None,
         "consumer_events_per_second": round(len(received) / consume_seconds) if consume_seconds else None,
         "event_kinds": dict(kinds.most_common()),
         "actions": dict(actions.most_common(12)),

@@ -45,6 +45,7 @@ sys.path.insert(0, str(SERVICE_DIR))
 
 HOST = "127.0.0.1"
 PASSWORD = "bench password " + secrets.token_hex(4)
+SUPERVISOR = "bench-sup-" + secrets.token_hex(3)
 UTC = dt.timezone.utc
 
 MUNICIPALITIES = {"da": ["101", "147", "751", "461"], "sv": ["1480", "1280", "0180"]}
@@ -269,7 +270,7 @@ def serve(settings_env: dict) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}
     env.update(settings_env)
     env["HANDOFF_PORT"] = str(port)
-    subprocess.run([sys.executable, "-m", "handoff_bridge", "create-agent", "bench-sup", "--role", "supervisor",
+    subprocess.run([sys.executable, "-m", "handoff_bridge", "create-agent", SUPERVISOR, "--role", "supervisor",
                     "--languages", "da,sv"], cwd=SERVICE_DIR, env={**env, "HANDOFF_NEW_AGENT_PASSWORD": PASSWORD},
                    check=True, stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR, env=env,
@@ -293,7 +294,7 @@ def time_endpoints(url: str, repeat: int, municipality: str, topic: str) -> list
     periods = {"year": (today - dt.timedelta(days=364), today), "week": (today - dt.timedelta(days=6), today)}
     results = []
     with httpx.Client(base_url=url, timeout=60) as client:
-        token = client.post("/api/v1/agent/login", json={"login": "bench-sup", "password": PASSWORD}).json()["token"]
+        token = client.post("/api/v1/agent/login", json={"login": SUPERVISOR, "password": PASSWORD}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         paths = [("report", "/api/v1/agent/insight")] + [(f"csv {t}", f"/api/v1/agent/insight/export/{t}") for t in TABLES]
         paths.append(("summary 7d (supervisor view)", "/api/v1/agent/stats/summary?period=7d"))

@@ -27,3 +27,13 @@ def test_parse_turn_tolerates_missing_nlu_and_rejects_non_objects():
     assert turn.messages == [] and turn.topic is None and turn.confidence is None and turn.paused is False
     with pytest.raises(RasaUnavailable):
         parse_turn(["not", "an", "object"])
+
+
+def test_parse_turn_keeps_the_name_of_each_response():
+    turn = parse_turn({"messages": [
+        {"text": "Hjalp svaret dig?", "buttons": [{"title": "Ja", "payload": "/affirm"}], "response": "utter_ask_helpful"},
+        {"text": "Skriv dit CPR-nummer.", "response": "ask_national_id" + "x" * 300},
+        {"text": "Uden navn.", "response": 42},
+        {"response": "only_a_name"},
+    ], "nlu": {"topic": "payout_inquiry"}})
+    assert [m.get("response") for m in turn.messages] == ["utter_ask_helpful", "ask_national_id" + "x" * 113, None]

@@ -355,13 +355,18 @@ def _changes(current: dict, previous: dict) -> list[dict]:
     return changes[:TOP_CHANGES]
 
 
-async def filter_options(session, q: Query) -> dict:
+async def filter_options(session, q: Query, topics_seen: list[dict]) -> dict:
+    """Municipalities and topics of the period, for the pickers. Without filters the
+    topics are those of the figures already counted."""
     O = ConversationOutcome
-    rows = (await session.execute(
-        select(O.municipality, O.topic).where(O.started_at >= q.start, O.started_at < q.end)
-        .group_by(O.municipality, O.topic)
-    )).all()
-    return {"municipalities": sorted({m for m, _t in rows}), "topics": sorted({t for _m, t in rows if t is not None})}
+    in_period = [O.started_at >= q.start, O.started_at < q.end]
+    municipalities = (await session.scalars(select(O.municipality).where(*in_period).group_by(O.municipality))).all()
+    if q.municipality is None and q.topic is None:
+        topics = [t["topic"] for t in topics_seen if t["topic"] is not None]
+    else:
+        topics = (await session.scalars(
+            select(O.topic).where(*in_period, O.topic.is_not(None)).group_by(O.topic))).all()
+    return {"municipalities": sorted(municipalities), "topics": sorted(topics)}
 
 
 DEFINITIONS = {
@@ -385,7 +390,7 @@ async def report(deps, q: Query, *, table: str | None = None) -> dict:
     async with deps.sessionmaker() as session:
         current = await _figures(session, q, details=details)
         previous = await _figures(session, previous_q, details=False) if with_previous else None
-        options = await filter_options(session, q) if table is None else None
+        options = await filter_options(session, q, current["topics"]) if table is None else None
     if details:
         current["hours"]["opening_hours"] = opening_hours(deps, q)
     result = {"period": q.describe(), "previous_period": previous_q.describe(), **current,

@@ -61,7 +61,7 @@ CLARIFYING_TOPICS = frozenset({"nlu_fallback"})
 # Responses (content keys or domain responses) the assistant may name on a message.
 HELPFUL_QUESTION_RESPONSES = frozenset({"utter_ask_helpful"})
 CLARIFYING_RESPONSES = frozenset({"ask_rephrase", "ask_rephrase_with_suggestions", "offer_human_after_fallback"})
-IDENTITY_REQUEST_RESPONSES = frozenset({"ask_national_id"})
+IDENTITY_REQUEST_RESPONSES = frozenset({"ask_national_id", "national_id_attempts_left", "national_id_attempts_left_plural"})
 IDENTITY_FAILED_RESPONSES = frozenset({
     "national_id_rejected", "national_id_exhausted", "national_id_lost", "login_not_confirmed",
 })
@@ -202,7 +202,7 @@ def local_start(deps, language: str, municipality: str, started_at: dt.datetime)
 
 # Message and escalation ids are allocated before commit, so a row may become
 # visible after a later id; every refresh looks this far behind its watermark.
-WATERMARK_SLACK = 5000
+WATERMARK_SLACK = 500
 
 
 def _stale(candidates=None):
