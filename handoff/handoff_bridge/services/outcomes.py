@@ -240,7 +240,7 @@ async def refresh(deps, max_batches: int | None = None, *, full: bool = False) -
     batches = 0
     async with deps.sessionmaker() as session:
         marks = await _watermarks(session)
-    previous = getattr(deps, "_outcome_watermarks", None)
+    previous = getattr(deps, "outcome_watermarks", None)
     candidates = None
     if previous is not None and not full:
         async with deps.sessionmaker() as session:
@@ -250,7 +250,7 @@ async def refresh(deps, max_batches: int | None = None, *, full: bool = False) -
             candidates |= set((await session.scalars(
                 select(Escalation.conversation_id).where(Escalation.id > escalation_floor).distinct())).all())
         if not candidates:
-            deps._outcome_watermarks = marks
+            deps.outcome_watermarks = marks
             return 0
     while max_batches is None or batches < max_batches:
         batches += 1
@@ -271,7 +271,7 @@ async def refresh(deps, max_batches: int | None = None, *, full: bool = False) -
         except IntegrityError:
             # Another instance wrote the same rows first; theirs are as good.
             log.debug("outcome rows written concurrently; skipped a batch")
-    deps._outcome_watermarks = marks
+    deps.outcome_watermarks = marks
     return total
 
 
@@ -328,15 +328,18 @@ async def _recompute(deps, ids: list[str]) -> int:
     return len(outcome_rows)
 
 
-async def refresh_loop(deps, interval: float = 60.0) -> None:
+async def refresh_loop(deps, interval: float = 60.0, full_every: int = 10) -> None:
     """Keeps outcomes current on a running instance, so a report only has the
-    last minute's conversations left to compute."""
+    last minute's conversations left to compute. Every `full_every`-th run
+    compares every conversation with its row (a full scan); the others only
+    look at what is new since the previous run."""
+    runs = 0
     while True:
         try:
-            await refresh(deps, full=True)
+            await refresh(deps, full=runs % full_every == 0)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - try again next interval
             log.exception("refreshing conversation outcomes failed")
+        runs += 1
         await asyncio.sleep(interval)
-

@@ -194,3 +194,31 @@ def test_classification_rules():
                   ("citizen", None, None), ("bot", "deny", None))
     assert classify(named, escalated=False, closed=True, fallback_topics=fallbacks).outcome == "not_helpful"
     assert outcome_svc.question_key("  Hej\n  DU  ") == "hej du"
+
+
+async def test_a_deleted_conversation_leaves_no_outcome_or_question(client, bridge, supervisor):
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from handoff_bridge.db.models import ConversationOutcome, UnansweredQuestion
+
+    today = dt.date.today().isoformat()
+    cid, headers = await new_conversation(client, municipality="998")
+    await send(client, cid, headers, "??? min mors adresse")
+    await wait_for_messages(client, cid, headers, lambda ms: any(m["sender"] == "bot" for m in ms))
+    r = await report(client, supervisor, **{"from": today, "to": today, "municipality": "998"})
+    assert r["unanswered"]["questions"][0]["question"] == "??? min mors adresse"
+
+    async def rows():
+        async with bridge.deps.sessionmaker() as s:
+            return (await s.scalar(select(func.count()).select_from(ConversationOutcome)
+                                   .where(ConversationOutcome.conversation_id == cid)),
+                    await s.scalar(select(func.count()).select_from(UnansweredQuestion)
+                                   .where(UnansweredQuestion.conversation_id == cid)))
+
+    assert await rows() == (1, 1)
+    assert (await client.delete(f"/api/v1/citizen/conversations/{cid}", headers=headers)).status_code == 204
+    assert await rows() == (0, 0)
+    r = await report(client, supervisor, **{"from": today, "to": today, "municipality": "998"})
+    assert r["conversations"] == 0 and r["unanswered"]["total"] == 0

@@ -49,6 +49,10 @@ def test_insight_page_shows_the_hand_counted_week(live_bridge, new_context):
     wait_until(page, "document.querySelectorAll('.chart canvas').length >= 6")
     assert page.evaluate("typeof window.Chart") == "function"
     screenshot(page, "insight-week")
+    page.locator("#sec-outcomes").scroll_into_view_if_needed()
+    screenshot(page, "insight-outcomes")
+    page.locator("#sec-hours").scroll_into_view_if_needed()
+    screenshot(page, "insight-hours")
     assert run_axe(page) == []
 
     # Keyboard only: choose a municipality and show.
