@@ -34,7 +34,7 @@ def test_insight_page_shows_the_hand_counted_week(live_bridge, new_context):
     expect(headline.locator("#resolved-definition li")).to_have_count(6)
     expect(headline).to_contain_text("“Hjalp svaret?” – nej1")
     expect(headline).to_contain_text("Tilfredshed (1–9), gns.5,5")
-    outcomes = page.get_by_role("table", name="Hvorfor samtaler ikke blev afklaret")
+    outcomes = page.get_by_role("table", name="Udfald: afklaret, eller hvorfor ikke")
     expect(outcomes.get_by_role("row", name="Eskaleret til en medarbejder")).to_contain_text("3")
     expect(outcomes.get_by_role("row", name="Identitetskontrol mislykkedes")).to_contain_text("1")
     expect(page.get_by_role("table", name="Hyppigste ubesvarede spørgsmål (maskeret tekst)")
