@@ -152,6 +152,7 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
     previous: MessageFacts | None = None
     helpful_asked = False  # the latest bot turn asked "did it help?"
     waiting_on_citizen = False  # the latest bot message asks for a rephrase or an identity number
+    identity_asked = False  # the latest bot turn asked for an identity number
     for m in messages:
         if m.sender == "citizen":
             out.citizen_messages += 1
@@ -162,7 +163,11 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
             if turn_start:
                 topic = m.topic
                 first_topic = first_topic or topic
-                if helpful_asked and topic in (HELPFUL_YES_TOPIC, HELPFUL_NO_TOPIC):
+                if identity_asked:
+                    # The reply to an identity request is form input (a masked number),
+                    # not a question: whatever NLU made of it is neither a fallback nor a repeat.
+                    pass
+                elif helpful_asked and topic in (HELPFUL_YES_TOPIC, HELPFUL_NO_TOPIC):
                     out.helpful_yes += topic == HELPFUL_YES_TOPIC
                     out.helpful_no += topic == HELPFUL_NO_TOPIC
                 elif topic in fallback_topics:
@@ -176,6 +181,9 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
                     out.answered = True
                     out.topic = out.topic or topic
                 helpful_asked = False
+                identity_asked = False
+            if response in IDENTITY_REQUEST_RESPONSES:
+                identity_asked = True
             if _asks_helpful(m):
                 helpful_asked = True
             if response in IDENTITY_FAILED_RESPONSES:

@@ -193,6 +193,14 @@ def test_classification_rules():
     named = facts(("citizen", None, None), ("bot", "passport", {"response": "utter_ask_helpful"}),
                   ("citizen", None, None), ("bot", "deny", None))
     assert classify(named, escalated=False, closed=True, fallback_topics=fallbacks).outcome == "not_helpful"
+    # The citizen's identity number answers the request: not a fallback, not a repeated question.
+    verified = facts(("citizen", None, None), ("bot", "payout_inquiry", {"response": "ask_national_id"}),
+                     ("citizen", None, None), ("bot", "nlu_fallback", {"response": "payout_in_chat"}))
+    o = classify(verified, escalated=False, closed=True, fallback_topics=fallbacks)
+    assert o.resolved and o.fallback_turns == 0 and o.unanswered == []
+    again = facts(("citizen", None, None), ("bot", "payout_inquiry", {"response": "ask_national_id"}),
+                  ("citizen", None, None), ("bot", "payout_inquiry", None))
+    assert classify(again, escalated=False, closed=True, fallback_topics=fallbacks).outcome == "resolved"
     assert outcome_svc.question_key("  Hej\n  DU  ") == "hej du"
 
 
