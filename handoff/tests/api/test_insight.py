@@ -230,3 +230,19 @@ async def test_a_deleted_conversation_leaves_no_outcome_or_question(client, brid
     assert await rows() == (0, 0)
     r = await report(client, supervisor, **{"from": today, "to": today, "municipality": "998"})
     assert r["conversations"] == 0 and r["unanswered"]["total"] == 0
+
+
+async def test_unanswered_questions_are_masked(client, bridge, supervisor):
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    cid, headers = await new_conversation(client, municipality="997")
+    await send(client, cid, headers, "??? mit cpr er 010203-1234 og mit nummer 20 30 40 50")
+    await wait_for_messages(client, cid, headers, lambda ms: any(m["sender"] == "bot" for m in ms))
+    r = await report(client, supervisor, **{"from": today, "to": today, "municipality": "997"})
+    [question] = r["unanswered"]["questions"]
+    assert "010203" not in question["question"] and "1234" not in question["question"]
+    assert "20 30 40 50" not in question["question"] and "######-####" in question["question"]
+    csv_text = (await client.get(f"{URL}/export/unanswered", headers=supervisor,
+                                 params={"from": today, "to": today, "municipality": "997"})).text
+    assert "010203" not in csv_text and "######-####" in csv_text
