@@ -47,4 +47,6 @@ def utter(
     chosen = message(key, conversation_language(tracker))
     text = chosen["text"].format(**values) if values else chosen["text"]
     buttons = list(chosen.get("buttons") or []) + list(extra_buttons or [])
-    dispatcher.utter_message(text=text, buttons=buttons or None)
+    # The key travels with the message (Rasa keeps it in the bot event's metadata)
+    # so the bridge can tell a clarifying question or a failed identity check.
+    dispatcher.utter_message(text=text, buttons=buttons or None, content_key=key)

@@ -175,7 +175,8 @@ class ValidateNationalIdForm(FormValidationAction):
         remaining = MAX_ATTEMPTS - attempts
         key = "national_id_attempts_left" if remaining == 1 else "national_id_attempts_left_plural"
         problem = message(_PROBLEM_MESSAGES[reading.problem], language)["text"]
-        dispatcher.utter_message(text=f"{problem} {message(key, language)['text'].format(remaining=remaining)}")
+        dispatcher.utter_message(text=f"{problem} {message(key, language)['text'].format(remaining=remaining)}",
+                                 content_key=key)
         return {NATIONAL_ID_SLOT: None, ATTEMPTS_SLOT: float(attempts)}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from .api import agent as agent_api
 from .api import citizen as citizen_api
+from .api import insight as insight_api
 from .config_files import load_queues, load_tags
 from .db.engine import make_engine, make_sessionmaker
 from .deps import Deps
@@ -25,6 +26,7 @@ from .rasa import RasaClient
 from .security import RateLimiter, enforce_access
 from .services.message_writer import CitizenMessageWriter
 from .services.messages import publish_messages
+from .services.outcomes import refresh_loop as outcomes_loop
 from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
 from .settings import Settings
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     app.blueprint(citizen_api.bp)
     app.blueprint(agent_api.bp)
+    app.blueprint(insight_api.bp)
     install_web(app)
     app.on_request(enforce_access)
 
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         loop = asyncio.get_running_loop()
         app.ctx.sweeper = loop.create_task(sweeper(app.ctx.deps), name="sweeper")
         app.ctx.retention = loop.create_task(retention_loop(app.ctx.deps), name="retention")
+        app.ctx.outcomes = loop.create_task(outcomes_loop(app.ctx.deps, settings.insight_refresh_seconds), name="outcomes")
 
     @app.before_server_stop
     async def end_websockets(app: Sanic):
@@ -103,7 +107,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     @app.after_server_stop
     async def close_resources(app: Sanic):
-        tasks = [app.ctx.sweeper, app.ctx.retention, *app.ctx.background]
+        tasks = [app.ctx.sweeper, app.ctx.retention, app.ctx.outcomes, *app.ctx.background]
         for task in tasks:
             task.cancel()
         for task in tasks:

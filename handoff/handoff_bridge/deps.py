@@ -33,6 +33,8 @@ class Deps:
     _bot_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Pending coalesced queue-position broadcasts, one per queue.
     _queue_updates: dict[str, asyncio.Task] = field(default_factory=dict)
+    # Newest message and escalation ids the insight outcome refresh has seen (services/outcomes.py).
+    outcome_watermarks: tuple[int, int] | None = None
 
     def __post_init__(self):
         if self.hasher is None:

@@ -18,6 +18,8 @@ log = logging.getLogger("handoff.rasa")
 # A bot turn is a handful of short messages; anything near this is a fault.
 MAX_RESPONSE_BYTES = 1024 * 1024
 
+MAX_RESPONSE_NAME_CHARS = 128
+
 # Message keys relayed from Rasa to the citizen as they are.
 RELAYED_KEYS = ("text", "buttons", "custom", "image", "attachment")
 # The bot's signal that the citizen wants a person (rasa_addons/handoff_signal.py).
@@ -85,7 +87,12 @@ def _clean_message(raw) -> dict | None:
             del out["buttons"]
     if "text" in out:
         out["text"] = str(out["text"])
-    return out or None
+    if not out:
+        return None
+    # The name of the response the assistant sent (contract 1), kept for the insight figures.
+    if isinstance(raw.get("response"), str) and raw["response"]:
+        out["response"] = raw["response"][:MAX_RESPONSE_NAME_CHARS]
+    return out
 
 
 def parse_turn(data) -> BotTurn:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # Topics that mean the bot did not understand; counted per conversation
     # (the bot itself offers a person after repeated misunderstanding).
     fallback_topics: list[str] = Field(default_factory=lambda: ["nlu_fallback", "out_of_scope"])
+    # Insight: conversation outcomes are brought up to date this often (and before each report).
+    insight_refresh_seconds: float = Field(60.0, ge=1.0)
 
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
     password_time_cost: int = 3

@@ -18,6 +18,10 @@ from sanic.response import redirect
 from .security import API_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Third-party browser libraries, installed by `npm ci` (handoff/package.json, pinned
+# in package-lock.json) and served by the bridge itself: no page loads from a CDN.
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+VENDOR = (("/vendor/chart.js", "chart.js/dist"),)
 
 # (URL prefix, folder under static/)
 _FOLDERS = (
@@ -32,7 +36,7 @@ _PAGES = (
     ("/demo/da", "demo/da.html"),
     ("/demo/sv", "demo/sv.html"),
 )
-WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/shared/", "/demo")
+WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/shared/", "/demo", "/vendor/")
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
@@ -88,6 +92,9 @@ def install(app: Sanic) -> None:
         app.static(uri, STATIC_DIR / folder, name=f"web_{folder.replace('/', '_')}", index="index.html")
     for uri, file in _PAGES:
         app.static(uri, STATIC_DIR / file, name=f"web_{Path(file).stem}", content_type="text/html; charset=utf-8")
+    for uri, folder in VENDOR:
+        if (NODE_MODULES / folder).is_dir():
+            app.static(uri, NODE_MODULES / folder, name=f"vendor_{folder.split('/')[0].replace('.', '_')}")
 
     @app.get("/", name="web_root", error_format="html")
     async def root(request: Request):

@@ -44,3 +44,11 @@ def test_the_handoff_signal_is_read_and_never_kept_as_a_message():
 def test_malformed_signal_fields_become_none(field, value):
     turn = parse_turn({"messages": [], "paused": True, "handoff": {"reason": "citizen_request", field: value}})
     assert turn.handoff[field] is None and turn.handoff["reason"] == "citizen_request"
+def test_parse_turn_keeps_the_name_of_each_response():
+    turn = parse_turn({"messages": [
+        {"text": "Hjalp svaret dig?", "buttons": [{"title": "Ja", "payload": "/affirm"}], "response": "utter_ask_helpful"},
+        {"text": "Skriv dit CPR-nummer.", "response": "ask_national_id" + "x" * 300},
+        {"text": "Uden navn.", "response": 42},
+        {"response": "only_a_name"},
+    ], "nlu": {"topic": "payout_inquiry"}})
+    assert [m.get("response") for m in turn.messages] == ["utter_ask_helpful", "ask_national_id" + "x" * 113, None]

@@ -66,6 +66,26 @@ def nlu_summary(parse_data: Dict[Text, Any]) -> Dict[Text, Any]:
     }
 
 
+# Keys under which Rasa passes the name of what it sent: a domain response
+# (utter_action) or a custom action's content key (actions/content.py).
+_RESPONSE_KEYS = ("utter_action", "content_key")
+MAX_RESPONSE_NAME_CHARS = 128
+
+
+class ResponseNamingCollector(CollectingOutputChannel):
+    """Collects the bot's messages like Rasa's own collector, and names on each
+    the response it came from (`"response": "utter_ask_helpful"`), which Rasa's
+    collector drops. The bridge uses it for its insight figures."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        name = next((message.get(k) for k in _RESPONSE_KEYS if isinstance(message.get(k), str)), None)
+        before = len(self.messages)
+        await super().send_response(recipient_id, message)
+        if name:
+            for collected in self.messages[before:]:
+                collected["response"] = name[:MAX_RESPONSE_NAME_CHARS]
+
+
 class BridgeInput(InputChannel):
     """Authenticated REST-like channel for the handoff bridge."""
 
@@ -184,7 +204,7 @@ class BridgeInput(InputChannel):
             if agent is None or not agent.is_ready():
                 return _error(503, "no model loaded")
 
-            collector = CollectingOutputChannel()
+            collector = ResponseNamingCollector()
             message = UserMessage(
                 text, collector, sender, input_channel=self.name(), metadata=metadata
             )

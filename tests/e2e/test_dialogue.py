@@ -196,3 +196,18 @@ def test_the_action_server_only_answers_rasa(assistant):
     with urllib.request.urlopen(f"{assistant.action_url}/health", timeout=10) as health:
         assert health.status == 200
 
+# ---------------------------------------------------------------- response names (for the bridge's insight)
+
+def responses(reply) -> list:
+    return [message.get("response") for message in reply["messages"]]
+
+
+def test_every_message_names_the_response_it_came_from(assistant):
+    sender = conversation()
+    answer = assistant.send(sender, "jeg har fået ny telefon, hvordan flytter jeg mitid appen", DA)
+    assert responses(answer)[-1] == "utter_ask_helpful"
+    assert "utter_mitid_new_phone" in responses(answer)
+    unclear = assistant.send(conversation(), "det der med koden fra i går", DA)
+    assert responses(unclear) == ["ask_rephrase_with_suggestions"]
+    identity = assistant.send(conversation(), "hvornår får jeg mine penge", DA)
+    assert "ask_national_id" in responses(identity)

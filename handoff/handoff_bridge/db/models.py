@@ -382,3 +382,70 @@ class LoginThrottle(Base):
     window_start: Mapped[dt.datetime]
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
+
+
+class ConversationOutcome(Base):
+    """What one conversation shows, for the insight reports (services/insight.py).
+
+    Derived from the conversation's messages and escalations by the insight
+    refresher, off the citizen-message path; recomputed whenever the
+    conversation has new messages or changes mode. Deleted with it."""
+
+    __tablename__ = "conversation_outcomes"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    municipality: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    started_at: Mapped[dt.datetime]
+    # Start in the serving queue's time zone, and whether that queue was open then.
+    local_weekday: Mapped[int] = mapped_column(Integer)
+    local_hour: Mapped[int] = mapped_column(Integer)
+    in_opening_hours: Mapped[bool] = mapped_column(Boolean)
+    # The first topic the assistant answered; else the first topic it saw.
+    topic: Mapped[str | None] = mapped_column(String(128))
+    citizen_messages: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[bool] = mapped_column(Boolean)
+    fallback_turns: Mapped[int] = mapped_column(Integer)
+    helpful_yes: Mapped[int] = mapped_column(Integer)
+    helpful_no: Mapped[int] = mapped_column(Integer)
+    repeated_question: Mapped[bool] = mapped_column(Boolean)
+    abandoned_clarification: Mapped[bool] = mapped_column(Boolean)
+    identity_failed: Mapped[bool] = mapped_column(Boolean)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool] = mapped_column(Boolean)
+    # The first reason it is not resolved (or "resolved"); see insight.OUTCOMES.
+    outcome: Mapped[str] = mapped_column(String(32))
+    # The conversation's state when this row was computed.
+    source_seq: Mapped[int] = mapped_column(Integer)
+    source_mode: Mapped[str] = mapped_column(String(16))
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_conversation_outcomes_started", "started_at"),
+        Index("ix_conversation_outcomes_municipality_started", "municipality", "started_at"),
+        Index("ix_conversation_outcomes_topic_started", "topic", "started_at"),
+    )
+
+
+class UnansweredQuestion(Base):
+    """A citizen message the assistant fell back on (masked, as stored in messages),
+    kept by the insight refresher so the biggest gaps are counted without
+    scanning every message."""
+
+    __tablename__ = "unanswered_questions"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asked_at: Mapped[dt.datetime]
+    municipality: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    # The fallback the assistant answered with (nlu_fallback, out_of_scope, ...).
+    fallback_topic: Mapped[str] = mapped_column(String(128))
+    # Lower-cased, whitespace-collapsed masked text: the grouping key.
+    question: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_unanswered_questions_asked", "asked_at"),)

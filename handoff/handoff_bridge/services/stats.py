@@ -3,9 +3,10 @@
 Definitions (also in docs/handoff/README.md):
 
 * conversation: created in the period, with at least one message.
-* resolved by the bot alone (straksafklaring): such a conversation that never
-  asked for a person (no escalation of any kind, including callback offers
-  outside opening hours).
+* resolved by the bot alone (straksafklaring): such a conversation in which an
+  answer was given and not rejected, no question was repeated, no clarifying
+  question or identity request was left unanswered, no identity check failed
+  and no person was asked for (services/outcomes.py has the rules).
 * escalations: queue entries and closed-hours offers created in the period,
   by reason.
 * wait: from entering the queue to an agent's claim, for escalations of the
@@ -32,11 +33,13 @@ from ..db.models import (
     Closure,
     ClosureTag,
     Conversation,
+    ConversationOutcome,
     Escalation,
     Rating,
     utcnow,
 )
 from ..errors import bad_request
+from . import outcomes as outcome_svc
 from . import queue as queue_svc
 
 PERIODS = {"today": 1, "7d": 7}
@@ -125,15 +128,13 @@ async def live(deps) -> dict:
 async def summary(deps, period: str, tz_name: str | None = None, *, now: dt.datetime | None = None) -> dict:
     tz = parse_timezone(tz_name)
     start, end, days = period_bounds(period, tz, now)
+    await outcome_svc.refresh(deps)
     async with deps.sessionmaker() as session:
         conversations = (await session.execute(
-            select(Conversation.id, Conversation.created_at)
+            select(Conversation.id, Conversation.created_at, ConversationOutcome.resolved)
+            .outerjoin(ConversationOutcome, ConversationOutcome.conversation_id == Conversation.id)
             .where(Conversation.created_at >= start, Conversation.created_at < end, Conversation.last_seq > 0)
         )).all()
-        escalated_ids = set((await session.execute(
-            select(Escalation.conversation_id).join(Conversation, Conversation.id == Escalation.conversation_id)
-            .where(Conversation.created_at >= start, Conversation.created_at < end)
-        )).scalars())
         escalations = (await session.execute(
             select(Escalation.reason, Escalation.status, Escalation.enqueued_at, Escalation.assigned_at, Escalation.created_at)
             .where(Escalation.created_at >= start, Escalation.created_at < end)
@@ -153,9 +154,9 @@ async def summary(deps, period: str, tz_name: str | None = None, *, now: dt.date
 
     per_day = {d.isoformat(): {"date": d.isoformat(), "conversations": 0, "bot_only": 0, "escalations": 0} for d in days}
     bot_only = 0
-    for cid, created in conversations:
+    for _cid, created, resolved in conversations:
         day = per_day.get(local_day(created))
-        alone = cid not in escalated_ids
+        alone = bool(resolved)
         bot_only += alone
         if day is not None:
             day["conversations"] += 1

@@ -155,3 +155,17 @@ async def escalation_id(deps, cid):
 
     async with deps.sessionmaker() as s:
         return await s.scalar(select(Escalation.id).where(Escalation.conversation_id == cid))
+
+
+async def test_bot_only_needs_an_answer_not_just_no_escalation(client, bridge):
+    """A chat the assistant fell back on is not resolved, though nobody asked for a person."""
+    sup = await agent_session(bridge.deps, client, "sara", role="supervisor")
+    answered, headers = await new_conversation(client)
+    await send(client, answered, headers, "pas")
+    await wait_for_messages(client, answered, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    not_understood, headers = await new_conversation(client)
+    await send(client, not_understood, headers, "??? in English please")
+    await wait_for_messages(client, not_understood, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    today = (await client.get("/api/v1/agent/stats/summary", headers=sup)).json()
+    assert today["conversations"] == 2 and today["escalations"]["total"] == 0
+    assert today["bot_only"] == 1 and today["bot_only_share"] == 0.5

@@ -20,7 +20,8 @@
       ratings: "{n} vurderinger", byReason: "Eskaleringer efter årsag", reasonCol: "Årsag", countCol: "Antal",
       tagsCaption: "Tags ved lukning", tagCol: "Tag", ratingCaption: "Vurderinger", scoreCol: "Karakter",
       daysCaption: "Samtaler pr. dag", dayCol: "Dag", botOnlyCol: "Straksafklaret", noData: "Ingen data endnu.",
-      updated: "Opdateret {time}", answered: "{n} besvaret"
+      updated: "Opdateret {time}", answered: "{n} besvaret", navOverview: "Overblik", navInsight: "Indsigt", pagesNav: "Sider",
+      botOnlyDefinition: "Svar givet og ikke afvist, intet gentaget spørgsmål, intet opgivet opklarende spørgsmål, ingen mislykket identitetskontrol, ingen eskalering."
     },
     sv: {
       skip: "Gå till innehållet", supervisorTitle: "Den Digitale Hotline – översikt", liveTitle: "Just nu",
@@ -33,7 +34,8 @@
       ratings: "{n} betyg", byReason: "Eskaleringar per orsak", reasonCol: "Orsak", countCol: "Antal",
       tagsCaption: "Taggar vid stängning", tagCol: "Tagg", ratingCaption: "Betyg", scoreCol: "Betyg",
       daysCaption: "Samtal per dag", dayCol: "Dag", botOnlyCol: "Lösta direkt", noData: "Inga data ännu.",
-      updated: "Uppdaterad {time}", answered: "{n} besvarade"
+      updated: "Uppdaterad {time}", answered: "{n} besvarade", navOverview: "Översikt", navInsight: "Insikt", pagesNav: "Sidor",
+      botOnlyDefinition: "Svar givet och inte avvisat, ingen upprepad fråga, ingen övergiven motfråga, ingen misslyckad identitetskontroll, ingen eskalering."
     }
   });
   var t = DDH.t;
@@ -45,6 +47,7 @@
     document.getElementById("agent-name").textContent = agent.display_name;
     document.getElementById("logout").hidden = false;
     document.title = t("supervisorTitle");
+    document.querySelector(".topnav").setAttribute("aria-label", t("pagesNav"));
     if (agent.role !== "supervisor") {
       document.getElementById("forbidden").hidden = false;
       Array.prototype.forEach.call(document.querySelectorAll("#app-view > section, #app-view > .periods"), function (n) {
@@ -169,7 +172,7 @@
     var dl = el("dl", { className: "cards" });
     cards(dl, [
       [t("conversations"), number(s.conversations)],
-      [t("botOnly"), percent(s.bot_only_share), number(s.bot_only) + " / " + number(s.conversations)],
+      [t("botOnly"), percent(s.bot_only_share), number(s.bot_only) + " / " + number(s.conversations) + ". " + t("botOnlyDefinition")],
       [t("escalationsTotal"), number(s.escalations.total)],
       [t("medianWait"), s.wait_seconds.median === null ? "–" : DDH.duration(s.wait_seconds.median),
         t("answered", { n: s.wait_seconds.answered })],
