@@ -6,6 +6,10 @@ Contract (see docs/contracts/rasa-bridge.md):
 ``{"sender": id, "message": text, "metadata": {...}}`` answers
 ``{"messages": [...], "nlu": {"topic", "confidence", "language"}, "paused": bool}``.
 
+A number the citizen typed into the widget's field for it arrives as the
+message text with ``metadata.identity_input`` (``cpr`` / ``personnummer``),
+read by national_id_form like a typed one; the tracker store masks it.
+
 Unlike Rasa's REST channel it returns what the assistant understood, so agents
 see the topic and confidence of every bot turn, and whether the bot handed the
 conversation to a person during this turn.
@@ -35,7 +39,9 @@ from rasa_addons.nlu.language_detector import LANGUAGE
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
+# At least the bridge's own limit (its setting max_message_chars, 2000 by
+# default), so a message the bridge accepted is never refused here.
+MAX_MESSAGE_CHARS = 4000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_KEYS = 20
 
@@ -52,6 +58,28 @@ def nlu_summary(parse_data: Dict[Text, Any]) -> Dict[Text, Any]:
         "confidence": intent.get("confidence"),
         "language": parse_data.get(LANGUAGE),
     }
+
+
+class BridgeOutputChannel(CollectingOutputChannel):
+    """Collects the bot's messages like Rasa's REST channel, except that a
+    message with both text and a custom payload stays one message: the
+    bridge and the widget read the payload (e.g. an identity request) as
+    belonging to that text. Rasa would send them as two messages."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        if message.get("text") and message.get("custom") and not message.get("quick_replies"):
+            await self._persist_message(
+                self._message(
+                    recipient_id,
+                    text=message["text"],
+                    buttons=message.get("buttons"),
+                    custom=message["custom"],
+                )
+            )
+            rest = {key: value for key, value in message.items() if key not in ("text", "buttons", "custom")}
+            await super().send_response(recipient_id, rest)
+            return
+        await super().send_response(recipient_id, message)
 
 
 class BridgeInput(InputChannel):
@@ -149,7 +177,7 @@ class BridgeInput(InputChannel):
             if agent is None or not agent.is_ready():
                 return _error(503, "no model loaded")
 
-            collector = CollectingOutputChannel()
+            collector = BridgeOutputChannel()
             message = UserMessage(
                 text, collector, sender, input_channel=self.name(), metadata=metadata
             )
