@@ -6,6 +6,7 @@ Behaviour by message text, so tests can script the bot:
   "human ..."     -> like the handoff action: calls the bridge's escalation
                      endpoint (contract 2), pauses itself, returns paused: true
   "??? ..."       -> nlu_fallback
+  "payout ..."    -> asks for the CPR number with an identity_request (as national_id_form does)
   anything else   -> one text message with buttons, one custom and one image
 While a conversation is paused (tracker event "pause"), messages get no reply,
 as with a real paused Rasa tracker.
@@ -76,6 +77,17 @@ class FakeRasa:
                                  "paused": True})
                 return json({"messages": [{"text": "Det kunne jeg ikke."}],
                              "nlu": {"topic": "request_human", "confidence": 0.97, "language": "da"}, "paused": False})
+            if text.startswith("payout"):
+                return json({
+                    "messages": [{"text": "Skriv dit CPR-nummer (DDMMÅÅ-XXXX) i feltet til CPR-nummer.",
+                                  "custom": {"identity_request": {"kind": "cpr", "format": "DDMMÅÅ-XXXX",
+                                                                  "reason": "Vi sender svaret som SMS."}}}],
+                    "nlu": {"topic": "payout_inquiry", "confidence": 0.95, "language": "da"},
+                    "paused": False,
+                })
+            if (body.get("metadata") or {}).get("identity_input"):
+                return json({"messages": [{"text": "Tak. Du får en SMS."}],
+                             "nlu": {"topic": "payout_inquiry", "confidence": 0.3, "language": "da"}, "paused": False})
             if text.startswith("???"):
                 return json({"messages": [{"text": "Det forstod jeg ikke."}],
                              "nlu": {"topic": "nlu_fallback", "confidence": 0.21, "language": "da"}, "paused": False})
