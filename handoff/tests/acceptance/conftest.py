@@ -313,9 +313,17 @@ class Citizen:
         self.texts = WIDGET[language]
         self.errors = collect_console_errors(page)
         page.goto(f"{stack.bridge_url}/demo/{language}")
-        page.get_by_role("button", name=self.texts["launcher"]).click()
         self.widget = page.get_by_role("dialog", name=self.texts["dialog"])
         self.log = self.widget.locator(".ddh-messages")
+        self.open()
+
+    def open(self) -> None:
+        self.page.get_by_role("button", name=self.texts["launcher"]).click()
+        expect(self.widget).to_be_visible()
+
+    def minimise(self) -> None:
+        self.widget.get_by_role("button", name="Minimer chatten" if self.language == "da" else "Minimera chatten").click()
+        expect(self.widget).to_be_hidden()
 
     def say(self, text: str) -> None:
         before = self.bot_count()

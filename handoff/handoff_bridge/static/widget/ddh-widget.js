@@ -605,6 +605,12 @@
         status.remove();
       }
       pending.setAttribute("data-seq", String(m.seq));
+      // Show what was stored: a CPR number typed into the chat appears masked, as in the transcript.
+      var bubble = pending.querySelector(".ddh-bubble");
+      if (bubble && typeof m.text === "string" && bubble.textContent !== m.text) {
+        bubble.textContent = "";
+        appendText(bubble, m.text);
+      }
       rendered[m.seq] = pending;
       list.removeChild(pending);
       insertBySeq(pending, m.seq);
