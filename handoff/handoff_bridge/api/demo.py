@@ -4,8 +4,8 @@ It issues a login token of the form the municipality's website would give the
 chat after a real login (actions/login.py verifies it), for a fictitious
 person of the municipal sandbox, signed with the key scripts/local_env.sh
 generated (HANDOFF_DEMO_LOGIN_KEY_FILE; the action server trusts its public
-key). Only in development with that key set; everywhere else the routes
-answer 404. Tokens live ten minutes and are never stored by the bridge.
+key). Only in development with that key set; everywhere else the status
+route says it is off and the sign-in answers 404. Tokens live ten minutes and are never stored by the bridge.
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ def _signing_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+def _enabled(settings) -> bool:
+    return settings.is_development and bool(settings.demo_login_key_file)
+
+
 def _enabled_key(request: Request) -> ec.EllipticCurvePrivateKey:
     settings = deps(request).settings
-    if not settings.is_development or not settings.demo_login_key_file:
+    if not _enabled(settings):
         raise not_found("demo sign-in")
     try:
         return _signing_key(Path(settings.demo_login_key_file))
@@ -56,6 +60,8 @@ def _enabled_key(request: Request) -> ec.EllipticCurvePrivateKey:
 @bp.get("/login", ctx_auth="public")
 async def demo_login_status(request: Request):
     """Whether the demo sign-in is on (the demo page shows it only then)."""
+    if not _enabled(deps(request).settings):
+        return json({"enabled": False})
     _enabled_key(request)
     return json({"enabled": True, "lifetime_seconds": int(TOKEN_LIFETIME.total_seconds()),
                  "issuer": deps(request).settings.demo_login_issuer})

@@ -402,7 +402,8 @@
   composer.appendChild(inputLabel);
   composer.appendChild(textarea);
   composer.appendChild(sendButton);
-  var counter = el("p", { id: "ddh-counter", className: "ddh-counter", hidden: true, "aria-live": "polite" });
+  // Read with the box (aria-describedby), not announced on every key; the refusal itself is an alert.
+  var counter = el("p", { id: "ddh-counter", className: "ddh-counter", hidden: true });
   var composerError = el("p", { className: "ddh-error", hidden: true, role: "alert" });
 
   // The citizen's right to erasure: deletes the conversation on the server, then starts afresh.

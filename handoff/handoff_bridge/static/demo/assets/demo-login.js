@@ -1,8 +1,8 @@
 /*
  * Demo sign-in of the demo pages: a stand-in for a MitID / BankID login,
  * available only when the bridge runs in development with a generated demo
- * key (GET /api/v1/demo/login answers 404 otherwise, and this section stays
- * hidden). It shows how a municipality's website hands the chat widget a
+ * key (GET /api/v1/demo/login says {"enabled": false} otherwise, and this
+ * section stays hidden). It shows how a municipality's website hands the chat widget a
  * signed login token: the "ddh:login" event with the token, "ddh:logout" to
  * take it back. The token is kept in memory only.
  */
@@ -43,9 +43,9 @@
   }
 
   fetch("/api/v1/demo/login", { credentials: "omit", cache: "no-store" }).then(function (resp) {
-    if (resp.ok) {
-      section.hidden = false;
-    }
+    return resp.ok ? resp.json() : null;
+  }).then(function (body) {
+    section.hidden = !(body && body.enabled === true);
   }).catch(function () {
     // No bridge answering: no demo sign-in.
   });
