@@ -30,7 +30,9 @@ def main() -> int:
     rasa = os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
     token = os.environ.get("RASA_TOKEN", "")
     checks = {
-        "sandbox": "http://127.0.0.1:8090/health",
+        # The sandbox's base address, from the adapters' setting (…/payout-system/v1).
+        "sandbox": os.environ.get("PAYOUT_SYSTEM_URL", "http://127.0.0.1:8090/payout-system/v1").rsplit("/", 2)[0]
+        + "/health",
         "action server": os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook").rsplit("/", 1)[0] + "/health",
         # Answers only once the model is loaded.
         "assistant": f"{rasa}/status?token={token}",
