@@ -86,3 +86,12 @@ def test_a_message_over_the_limit_is_refused_whole_and_an_empty_one_gets_feedbac
     expect(panel.get_by_text("4999 af 2000 tegn")).to_be_hidden()
     box.press("Enter")
     expect(panel.locator(".ddh-messages").get_by_text("Svar på: kort besked")).to_be_visible()
+
+
+def test_the_demo_sign_in_stays_hidden_without_a_demo_key(live_bridge, new_context):
+    page = new_context().new_page()
+    errors = collect_console_errors(page)
+    page.goto(live_bridge.url + "/demo/da")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#demo-login")).to_be_hidden()
+    assert errors == []
