@@ -1241,6 +1241,7 @@
       ratingRequested = true;
     }
     saveState();
+    updateIdentityRequest(false);
     updateUi();
   }
 
