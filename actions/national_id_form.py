@@ -12,6 +12,12 @@ it (an identity number has no meaning to the topic classifier):
 - every attempt counts, valid or not: after MAX_ATTEMPTS per conversation the
   form ends as exhausted.
 
+The question (`action_ask_national_id`) carries an `identity_request` custom
+payload: the chat widget then offers a masked field, and the bridge forwards
+what is typed there to the assistant only, as the text of the message, with
+the metadata key `identity_input` (docs/contracts/rasa-bridge.md). It is
+read here exactly like a number typed into the chat box.
+
 The form ends early by leaving `national_id` empty and setting
 `national_id_outcome`; `action_personal_answer` then tells the citizen.
 """
@@ -27,12 +33,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.content import conversation_language, message, utter
+from actions import case_status
+from actions.content import conversation_language, message
 from actions.identity import (
+    DENMARK,
     PROBLEM_CHECK_DIGIT,
     PROBLEM_DATE,
     PROBLEM_FORMAT,
     PROBLEM_MISSING,
+    SWEDEN,
     country_for_language,
     read_national_id,
     seal,
@@ -46,10 +55,15 @@ from actions.personal import (
     OUTCOME_EXHAUSTED,
     OUTCOME_HANDOFF,
     OUTCOME_SLOT,
+    TOPIC_SLOT,
     attempts_used,
 )
 
 REQUESTED_SLOT = "requested_slot"
+# The custom payload of the form's question (the bridge and the widget read it).
+IDENTITY_REQUEST_KEY = "identity_request"
+IDENTITY_KINDS = {DENMARK: "cpr", SWEDEN: "personnummer"}
+IDENTITY_FORMATS = {DENMARK: "DDMMÅÅ-XXXX", SWEDEN: "ÅÅÅÅMMDD-XXXX"}
 # Intents that leave the form when the message holds no digits.
 CANCEL_INTENTS = {"deny", "goodbye"}
 HANDOFF_INTENTS = {"request_human"}
@@ -180,8 +194,23 @@ class ValidateNationalIdForm(FormValidationAction):
         return {NATIONAL_ID_SLOT: None, ATTEMPTS_SLOT: float(attempts)}
 
 
+def identity_request(language: Text, topic: Optional[Text]) -> Dict[Text, Any]:
+    """The marker the chat widget shows its field for the number on
+    (docs/contracts/rasa-bridge.md, "identity request")."""
+    country = country_for_language(language)
+    reason_key = "national_id_reason_case_status" if topic == case_status.TOPIC else "national_id_reason_payout"
+    return {
+        "kind": IDENTITY_KINDS[country],
+        "format": IDENTITY_FORMATS[country],
+        "reason": message(reason_key, language)["text"],
+    }
+
+
 class ActionAskNationalId(Action):
-    """The form's question: CPR number in Danish, personnummer in Swedish."""
+    """The form's question: CPR number in Danish, personnummer in Swedish.
+
+    The question travels with an identity request, so the widget can offer a
+    masked field whose content goes to the assistant only."""
 
     def name(self) -> Text:
         return f"action_ask_{NATIONAL_ID_SLOT}"
@@ -189,5 +218,9 @@ class ActionAskNationalId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        utter(dispatcher, tracker, "ask_national_id")
+        language = conversation_language(tracker)
+        dispatcher.utter_message(
+            text=message("ask_national_id", language)["text"],
+            json_message={IDENTITY_REQUEST_KEY: identity_request(language, tracker.get_slot(TOPIC_SLOT))},
+        )
         return []

@@ -26,4 +26,16 @@ set_default CASE_SYSTEM_URL "http://127.0.0.1:8090/case-system/v1"
 set_default CASE_SYSTEM_TOKEN "sandbox-dev-case-token"
 set_default SMS_GATEWAY_URL "http://127.0.0.1:8090/sms-gateway/v1"
 set_default SMS_GATEWAY_TOKEN "sandbox-dev-sms-token"
+# Demo sign-in of the demo pages (development only): a fresh EC P-256 key pair
+# per checkout. The bridge signs test login tokens with the private key; the
+# action server trusts the public key. Never a fixed key.
+demo_key=var/demo-login-key.pem
+if [ ! -s "$demo_key" ]; then
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$demo_key" 2>/dev/null)
+  openssl pkey -in "$demo_key" -pubout -out var/demo-login-public.pem 2>/dev/null
+fi
+set_default HANDOFF_DEMO_LOGIN_KEY_FILE "$PWD/$demo_key"
+set_default IDENTITY_JWT_KEY_FILE "$PWD/var/demo-login-public.pem"
+set_default IDENTITY_JWT_AUDIENCE "ddh-chat"
+set_default IDENTITY_JWT_ISSUER "https://demo-login.invalid"
 echo "$env_file"

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from .api import agent as agent_api
 from .api import citizen as citizen_api
+from .api import demo as demo_api
 from .api import insight as insight_api
 from .config_files import load_queues, load_tags
 from .db.engine import make_engine, make_sessionmaker
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.ctx.stopping = False
 
     app.blueprint(citizen_api.bp)
+    app.blueprint(demo_api.bp)
     app.blueprint(agent_api.bp)
     app.blueprint(insight_api.bp)
     install_web(app)

@@ -58,6 +58,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Tak for din vurdering.",
         "sv": "Tack för ditt betyg.",
     },
+    # The transcript's line for a number given in the widget's field (the number itself is never stored).
+    "identity_sent_cpr": {"da": "[CPR-nummer sendt]", "sv": "[CPR-nummer skickat]"},
+    "identity_sent_personnummer": {"da": "[Personnummer sendt]", "sv": "[Personnummer skickat]"},
     "button_person": {"da": "Tal med en medarbejder", "sv": "Prata med en person"},
     "button_callback": {"da": "Bestil opkald", "sv": "Beställ uppringning"},
     "button_keep_waiting": {"da": "Bliv i køen", "sv": "Stå kvar i kön"},

@@ -10,6 +10,7 @@ Behaviour by message text, so tests can script the bot:
   "silent human"  -> the same, understood as request_human
   "??? ..."       -> nlu_fallback
   "på dansk ..."  -> a Danish answer with a link (reply_language "da")
+  "payout ..."    -> asks for the CPR number with an identity_request (as national_id_form does)
   anything else   -> one text message with buttons, one custom and one image
 While a conversation is paused (the handoff signal, or POST .../pause),
 messages get no reply, as with a real paused Rasa tracker.
@@ -84,6 +85,17 @@ class FakeRasa:
                 return json({"messages": [{"text": "Læs mere på https://www.borger.dk"}],
                              "nlu": {"topic": "passport", "confidence": 0.9, "language": "da"},
                              "paused": False, "reply_language": "da"})
+            if text.startswith("payout"):
+                return json({
+                    "messages": [{"text": "Skriv dit CPR-nummer (DDMMÅÅ-XXXX) i feltet til CPR-nummer.",
+                                  "custom": {"identity_request": {"kind": "cpr", "format": "DDMMÅÅ-XXXX",
+                                                                  "reason": "Vi sender svaret som SMS."}}}],
+                    "nlu": {"topic": "payout_inquiry", "confidence": 0.95, "language": "da"},
+                    "paused": False,
+                })
+            if (body.get("metadata") or {}).get("identity_input"):
+                return json({"messages": [{"text": "Tak. Du får en SMS."}],
+                             "nlu": {"topic": "payout_inquiry", "confidence": 0.3, "language": "da"}, "paused": False})
             if text.startswith("???"):
                 return json({"messages": [{"text": "Det forstod jeg ikke."}],
                              "nlu": {"topic": "nlu_fallback", "confidence": 0.21, "language": "da"}, "paused": False})

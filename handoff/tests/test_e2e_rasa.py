@@ -124,7 +124,7 @@ def assistant(tmp_path_factory):
              f"http://127.0.0.1:{action_port}/health"),
             ("rasa",
              [str(ASSISTANT_PYTHON), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
-              "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api", "--auth-token", rasa_token,
+              "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api", f"--auth-token={rasa_token}",
               "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
              f"http://127.0.0.1:{rasa_port}/status?token={rasa_token}"),
         ):

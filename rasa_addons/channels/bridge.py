@@ -8,6 +8,10 @@ Contract (see docs/contracts/rasa-bridge.md):
 "handoff": {"reason", "summary", "topic", "confidence", "language"} | null,
 "reply_language": "da" | "sv" | null}``.
 
+A number the citizen typed into the widget's field for it arrives as the
+message text with ``metadata.identity_input`` (``cpr`` / ``personnummer``),
+read by national_id_form like a typed one; the tracker store masks it.
+
 Unlike Rasa's REST channel it returns what the assistant understood, so agents
 see the topic and confidence of every bot turn, and whether the citizen asked
 for a person during this turn (``handoff``, taken out of ``messages``: it is a
@@ -47,7 +51,9 @@ from rasa_addons.nlu.language_detector import LANGUAGE
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
+# At least the bridge's own limit (its setting max_message_chars, 2000 by
+# default), so a message the bridge accepted is never refused here.
+MAX_MESSAGE_CHARS = 4000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_KEYS = 20
 
@@ -72,15 +78,34 @@ _RESPONSE_KEYS = ("utter_action", "content_key")
 MAX_RESPONSE_NAME_CHARS = 128
 
 
-class ResponseNamingCollector(CollectingOutputChannel):
-    """Collects the bot's messages like Rasa's own collector, and names on each
-    the response it came from (`"response": "utter_ask_helpful"`), which Rasa's
-    collector drops. The bridge uses it for its insight figures."""
+class BridgeOutputChannel(CollectingOutputChannel):
+    """Collects the bot's messages like Rasa's REST channel, with two
+    differences the bridge relies on:
+
+    - a message with both text and a custom payload stays one message: the
+      bridge and the widget read the payload (e.g. an identity request) as
+      belonging to that text. Rasa would send them as two messages.
+    - each message names the response it came from
+      (`"response": "utter_ask_helpful"`), which Rasa's collector drops; the
+      bridge uses it for its insight figures.
+    """
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         name = next((message.get(k) for k in _RESPONSE_KEYS if isinstance(message.get(k), str)), None)
         before = len(self.messages)
-        await super().send_response(recipient_id, message)
+        if message.get("text") and message.get("custom") and not message.get("quick_replies"):
+            await self._persist_message(
+                self._message(
+                    recipient_id,
+                    text=message["text"],
+                    buttons=message.get("buttons"),
+                    custom=message["custom"],
+                )
+            )
+            rest = {key: value for key, value in message.items() if key not in ("text", "buttons", "custom")}
+            await super().send_response(recipient_id, rest)
+        else:
+            await super().send_response(recipient_id, message)
         if name:
             for collected in self.messages[before:]:
                 collected["response"] = name[:MAX_RESPONSE_NAME_CHARS]
@@ -204,7 +229,7 @@ class BridgeInput(InputChannel):
             if agent is None or not agent.is_ready():
                 return _error(503, "no model loaded")
 
-            collector = ResponseNamingCollector()
+            collector = BridgeOutputChannel()
             message = UserMessage(
                 text, collector, sender, input_channel=self.name(), metadata=metadata
             )

@@ -213,3 +213,24 @@ async def test_the_question_in_each_language(language, expected):
     events = await ActionAskNationalId().run(dispatcher, make_tracker(slots={"language": language}), DOMAIN)
     assert events == []
     assert texts(dispatcher)[0].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "language, topic, kind, number_format, reason",
+    [
+        ("da", "payout", "cpr", "DDMMÅÅ-XXXX", "udbetaling"),
+        ("da", "case_status", "cpr", "DDMMÅÅ-XXXX", "din sag"),
+        ("sv", "payout", "personnummer", "ÅÅÅÅMMDD-XXXX", "utbetalning"),
+        ("sv", "case_status", "personnummer", "ÅÅÅÅMMDD-XXXX", "ärende"),
+    ],
+)
+async def test_the_question_carries_an_identity_request_for_the_widget(language, topic, kind, number_format, reason):
+    dispatcher = CollectingDispatcher()
+    await ActionAskNationalId().run(
+        dispatcher, make_tracker(slots={"language": language, "personal_topic": topic}), DOMAIN
+    )
+    [question] = dispatcher.messages
+    request = question["custom"]["identity_request"]
+    assert question["text"].startswith("Skriv")
+    assert request["kind"] == kind and request["format"] == number_format
+    assert reason in request["reason"] and not any(char.isdigit() for char in request["reason"])

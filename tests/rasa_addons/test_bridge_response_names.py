@@ -3,12 +3,12 @@
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import utter
-from rasa_addons.channels.bridge import ResponseNamingCollector
+from rasa_addons.channels.bridge import BridgeOutputChannel
 from tests.actions.trackers import make_tracker
 
 
 async def test_collector_names_domain_responses_and_content_keys():
-    collector = ResponseNamingCollector()
+    collector = BridgeOutputChannel()
     buttons = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nej", "payload": "/deny"}]
     await collector.send_response("c1", {"text": "Hjalp svaret dig?", "buttons": list(buttons),
                                          "utter_action": "utter_ask_helpful"})

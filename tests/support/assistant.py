@@ -115,7 +115,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
                 [
                     str(VENV_BIN / "python"), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
                     "--interface", "127.0.0.1", "--port", str(rasa_port),
-                    "--enable-api", "--auth-token", token,
+                    "--enable-api", f"--auth-token={token}",
                     "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
                 ],
                 cwd=REPO,

@@ -87,16 +87,42 @@ async def send_message(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
     await _limit_message(deps(request), conversation_id, client_address(request))
+    login_token = _login_token(body)
+    d = deps(request)
+    # The citizen's own words go to Rasa; the stored (and published) copy is masked.
+    text = citizen_svc.validate_text(d, body.get("text"))
+    message, duplicate, mode = await citizen_svc.receive_message(
+        d, conversation_id, text, payload=body.get("payload"), client_msg_id=body.get("client_msg_id")
+    )
+    if not duplicate and citizen_svc.needs_followup(mode, body.get("payload")):
+        _spawn(request, citizen_svc.after_citizen_message(d, conversation_id, text, body.get("payload"),
+                                                          mode, login_token), f"turn-{conversation_id}")
+    return json({"seq": message["seq"], "duplicate": duplicate, "message": for_citizen(message)},
+                status=200 if duplicate else 201)
+
+
+def _login_token(body: dict) -> str | None:
     login_token = body.get("login_token")
     if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
         raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
+    return login_token
+
+
+@bp.post("/conversations/<conversation_id:str>/identity", ctx_auth="citizen")
+async def send_identity(request: Request, conversation_id: str):
+    """A CPR number / personnummer from the widget's field, in answer to the
+    assistant's question: forwarded to the assistant only; the transcript gets
+    a neutral line instead (HTTP fallback of the websocket's identity frame)."""
+    await _auth(request, conversation_id)
+    body = json_body(request)
     d = deps(request)
-    message, duplicate, mode = await citizen_svc.receive_message(
-        d, conversation_id, body.get("text"), payload=body.get("payload"), client_msg_id=body.get("client_msg_id")
-    )
-    if not duplicate and citizen_svc.needs_followup(mode, body.get("payload")):
-        _spawn(request, citizen_svc.after_citizen_message(d, conversation_id, message["text"], body.get("payload"),
-                                                          mode, login_token), f"turn-{conversation_id}")
+    await _limit_message(d, conversation_id, client_address(request))
+    login_token = _login_token(body)
+    message, duplicate, mode, number = await citizen_svc.receive_identity(
+        d, conversation_id, body.get("kind"), body.get("number"), client_msg_id=body.get("client_msg_id"))
+    if not duplicate:
+        _spawn(request, citizen_svc.after_identity(d, conversation_id, body["kind"], number, login_token),
+               f"turn-{conversation_id}")
     return json({"seq": message["seq"], "duplicate": duplicate, "message": for_citizen(message)},
                 status=200 if duplicate else 201)
 
@@ -180,6 +206,8 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
 
     client -> {"type":"hello","token":..,"last_seq":N,"login_token":..}   (first frame)
     client -> {"type":"message","text":..,"payload":..,"client_msg_id":..}
+    client -> {"type":"identity","kind":"cpr"|"personnummer","number":..,"client_msg_id":..}
+              (only in answer to the assistant's identity_request; the number goes to Rasa only)
     client -> {"type":"typing"} | {"type":"handoff"} | {"type":"ping"}
     server -> hello, message (with seq), ack, typing, queue, status, notice, error, pong
     """
@@ -277,15 +305,26 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
                 try:
                     if kind == "message":
                         await _limit_message(d, conversation_id, address)
+                        text = citizen_svc.validate_text(d, frame.get("text"))
                         msg, duplicate, mode = await citizen_svc.receive_message(
-                            d, conversation_id, frame.get("text"), payload=frame.get("payload"),
+                            d, conversation_id, text, payload=frame.get("payload"),
                             client_msg_id=frame.get("client_msg_id"))
                         await send({"type": "ack", "client_msg_id": frame.get("client_msg_id"), "seq": msg["seq"],
                                     "duplicate": duplicate})
                         if not duplicate and citizen_svc.needs_followup(mode, frame.get("payload")):
                             _spawn(request, citizen_svc.after_citizen_message(
-                                d, conversation_id, msg["text"], frame.get("payload"), mode, login_token),
+                                d, conversation_id, text, frame.get("payload"), mode, login_token),
                                 f"turn-{conversation_id}")
+                    elif kind == "identity":
+                        await _limit_message(d, conversation_id, address)
+                        msg, duplicate, mode, number = await citizen_svc.receive_identity(
+                            d, conversation_id, frame.get("kind"), frame.get("number"),
+                            client_msg_id=frame.get("client_msg_id"))
+                        await send({"type": "ack", "client_msg_id": frame.get("client_msg_id"), "seq": msg["seq"],
+                                    "duplicate": duplicate})
+                        if not duplicate:
+                            _spawn(request, citizen_svc.after_identity(d, conversation_id, frame["kind"], number,
+                                                                       login_token), f"turn-{conversation_id}")
                     elif kind == "typing":
                         await citizen_svc.citizen_typing(d, conversation_id)
                     elif kind == "handoff":

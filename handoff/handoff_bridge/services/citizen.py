@@ -22,6 +22,7 @@ from ..db.models import (
     MODE_QUEUED,
     CallbackRequest,
     Conversation,
+    Message,
     Rating,
     Timeout,
     utcnow,
@@ -152,8 +153,80 @@ async def receive_message(
 
 
 def rasa_text(text: str, payload: str | None) -> str:
-    # A button click is sent to Rasa as its payload ("/intent"), as Rasa's REST channel expects.
-    return payload if payload else mask_personal_data(text)
+    """What Rasa receives for a citizen message: the citizen's own words, unmasked
+    (the identity step must see a CPR number typed into the chat box; only the
+    webhook body carries it, storage and publishing stay masked). A button click
+    is sent as its payload ("/intent"), as Rasa's REST channel expects."""
+    return payload if payload else text
+
+
+# ---------------------------------------------------------------- identity input
+
+# The custom payload of the assistant's question for the number (contract in
+# docs/contracts/rasa-bridge.md); the widget then shows its field for it.
+IDENTITY_REQUEST_KEY = "identity_request"
+IDENTITY_KINDS = ("cpr", "personnummer")
+IDENTITY_MAX_CHARS = 20
+# Shapes only: the date and check-digit checks are the assistant's, which answers with what is wrong.
+_IDENTITY_SHAPES = {
+    "cpr": re.compile(r"^\d{6}-?\d{4}$"),
+    "personnummer": re.compile(r"^(?:\d{2})?\d{6}[-+]?\d{4}$"),
+}
+
+
+def validate_identity(kind, number) -> tuple[str, str]:
+    """(kind, number without spaces), or a 400 that never echoes the number."""
+    if kind not in IDENTITY_KINDS:
+        raise bad_request("invalid_identity_kind", "kind must be 'cpr' or 'personnummer'")
+    if not isinstance(number, str) or len(number) > IDENTITY_MAX_CHARS:
+        raise bad_request("invalid_national_id", f"number must be a string of at most {IDENTITY_MAX_CHARS} characters")
+    compact = re.sub(r"\s", "", number)
+    if not _IDENTITY_SHAPES[kind].match(compact):
+        raise bad_request("invalid_national_id", "number is not shaped like a CPR number (DDMMYY-XXXX)"
+                          if kind == "cpr" else "number is not shaped like a personnummer (YYYYMMDD-XXXX)")
+    return kind, compact
+
+
+async def requested_identity_kind(deps, conversation_id: str) -> str | None:
+    """The kind of number the assistant's latest message asks for, if it asks for one."""
+    async with deps.sessionmaker() as session:
+        payload = await session.scalar(
+            select(Message.payload)
+            .where(Message.conversation_id == conversation_id, Message.sender == "bot")
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+    custom = payload.get("custom") if isinstance(payload, dict) else None
+    request = custom.get(IDENTITY_REQUEST_KEY) if isinstance(custom, dict) else None
+    return request.get("kind") if isinstance(request, dict) else None
+
+
+async def receive_identity(deps, conversation_id: str, kind, number, *, client_msg_id: str | None = None,
+                           ) -> tuple[dict, bool, str, str]:
+    """Store the neutral line of a number given in the widget's field; the number
+    itself is never stored, published or logged. Returns (message dict, duplicate,
+    mode at receipt, the number for the assistant's webhook only).
+
+    Accepted only in answer to the assistant's question for that kind of number,
+    so it can never reach an agent."""
+    from .messages import message_to_dict
+
+    kind, compact = validate_identity(kind, number)
+    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
+        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+    async with deps.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id)
+    if conv is None:
+        raise not_found("conversation")
+    if conv.mode != MODE_BOT or await requested_identity_kind(deps, conversation_id) != kind:
+        raise conflict("identity_not_requested", "the assistant is not asking for this number now")
+    try:
+        msg, mode, duplicate = await deps.writer.append(
+            conversation_id, i18n.text(f"identity_sent_{kind}", conv.language),
+            payload={"identity_input": kind}, client_msg_id=client_msg_id)
+    except LookupError:
+        raise conflict("conversation_closed", "the conversation is closed") from None
+    return message_to_dict(msg), duplicate, mode, compact
 
 
 def needs_followup(mode: str, payload: str | None) -> bool:
@@ -162,7 +235,9 @@ def needs_followup(mode: str, payload: str | None) -> bool:
 
 
 async def after_citizen_message(deps, conversation_id: str, text: str, payload: str | None, mode: str, login_token: str | None) -> None:
-    """What follows a stored citizen message: widget actions, or a bot turn in bot mode."""
+    """What follows a stored citizen message: widget actions, or a bot turn in bot mode.
+
+    `text` is what the citizen wrote (validated, not the stored masked copy)."""
     if payload in queue_svc.HANDOFF_ACTIONS:
         await request_person(deps, conversation_id, queue_svc.HANDOFF_ACTIONS[payload])
         return
@@ -172,16 +247,22 @@ async def after_citizen_message(deps, conversation_id: str, text: str, payload: 
         await bot_turn(deps, conversation_id, rasa_text(text, payload), login_token)
 
 
+async def after_identity(deps, conversation_id: str, kind: str, number: str, login_token: str | None) -> None:
+    """The bot turn of a number given in the widget's field: to Rasa only."""
+    await bot_turn(deps, conversation_id, number, login_token, extra_metadata={"identity_input": kind})
+
+
 async def request_person(deps, conversation_id: str, reason: str = queue_svc.REASON_CITIZEN_REQUEST) -> dict:
     """The citizen chose a person (the widget's button): the same escalation the bot's request takes."""
     return await queue_svc.escalate(deps, conversation_id, reason, pause_bot=True)
 
 
-async def bot_turn(deps, conversation_id: str, text: str, login_token: str | None) -> None:
+async def bot_turn(deps, conversation_id: str, text: str, login_token: str | None, *,
+                   extra_metadata: dict | None = None) -> None:
     lock = deps.bot_lock(conversation_id)
     try:
         async with lock:
-            await _bot_turn_locked(deps, conversation_id, text, login_token)
+            await _bot_turn_locked(deps, conversation_id, text, login_token, extra_metadata=extra_metadata)
     finally:
         deps.release_bot_lock(conversation_id)
 
@@ -230,7 +311,8 @@ async def _hand_over_from_bot(deps, conv: Conversation, turn) -> None:
         await deps.rasa.resume(conv.id)
 
 
-async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: str | None) -> None:
+async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: str | None, *,
+                           extra_metadata: dict | None = None) -> None:
     async with deps.sessionmaker() as session:
         conv = await session.get(Conversation, conversation_id)
     # Checked again under the lock: an escalation may have happened meanwhile,
@@ -240,6 +322,7 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
     metadata = {"municipality": conv.municipality, "language": conv.language}
     if login_token:
         metadata["login_token"] = login_token
+    metadata.update(extra_metadata or {})
     try:
         turn = await deps.rasa.send_message(conversation_id, text, metadata)
     except RasaUnavailable as exc:

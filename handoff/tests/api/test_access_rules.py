@@ -24,6 +24,9 @@ PUBLIC = {
     ("POST", "/api/v1/citizen/conversations"),
     ("POST", "/api/v1/agent/login"),
     ("GET", "/api/v1/openapi.json"),
+    # The demo pages' demo sign-in: development only (404 / "enabled": false elsewhere).
+    ("GET", "/api/v1/demo/login"),
+    ("POST", "/api/v1/demo/login"),
 }
 
 

@@ -160,7 +160,8 @@ def test_widget_in_swedish_on_a_phone(live_bridge, new_context):
     panel = page.get_by_role("dialog", name="Chatta med kommunen")
     box = panel.bounding_box()
     assert box["width"] >= 370 and box["height"] >= 700  # full screen on a phone
-    expect(panel.get_by_text("Skriv inte ditt personnummer eller andra personuppgifter i chatten.")).to_be_visible()
+    expect(panel.get_by_text("Skriv inte ditt personnummer eller andra personuppgifter i meddelandena. Om assistenten ber "
+                             "om ditt personnummer får du ett särskilt fält för det.")).to_be_visible()
     panel.get_by_label("Skriv ditt meddelande").fill("Hur söker jag bygglov?")
     panel.get_by_role("button", name="Skicka").tap()
     expect(panel.locator(".ddh-messages").get_by_text("Svar på: Hur söker jag bygglov?")).to_be_visible()

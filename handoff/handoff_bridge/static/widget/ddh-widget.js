@@ -30,7 +30,7 @@
       minimise: "Minimer chatten",
       person: "Tal med en medarbejder",
       end: "Afslut samtalen",
-      notice: "Skriv ikke dit CPR-nummer eller andre personlige oplysninger i chatten.",
+      notice: "Skriv ikke dit CPR-nummer eller andre personlige oplysninger i beskederne. Beder assistenten om dit CPR-nummer, får du et særligt felt til det.",
       welcome: "Hej! Skriv dit spørgsmål, så svarer kommunens digitale assistent. Du kan altid bede om at tale med en medarbejder.",
       inputLabel: "Skriv din besked",
       send: "Send",
@@ -64,7 +64,18 @@
       closed: "Samtalen er afsluttet.",
       restart: "Start en ny samtale",
       error: "Noget gik galt. Prøv igen om lidt.",
-      tooLong: "Beskeden er for lang (højst {max} tegn).",
+      tooLong: "Beskeden er for lang: {count} tegn. Du kan højst skrive {max} tegn. Del den gerne op i flere beskeder.",
+      counter: "{count} af {max} tegn",
+      empty: "Skriv en besked, før du sender.",
+      idTitle: { cpr: "Dit CPR-nummer", personnummer: "Dit personnummer" },
+      idLabel: { cpr: "CPR-nummer", personnummer: "Personnummer" },
+      idFormat: "Skriv det sådan: {format}",
+      idShow: "Vis nummeret",
+      idSubmit: "Send nummeret",
+      idCancel: "Annuller",
+      idInvalid: { cpr: "Et CPR-nummer har 10 cifre: {format}.", personnummer: "Et personnummer skrives {format} eller ÅÅMMDD-XXXX." },
+      idSent: { cpr: "[CPR-nummer sendt]", personnummer: "[Personnummer sendt]" },
+      idNotAsked: "Assistenten beder ikke om nummeret lige nu. Spørg igen, så får du feltet frem.",
       newWindow: "(åbner i et nyt vindue)",
       image: "Billede fra assistenten",
       agentJoined: "{name} er med i samtalen",
@@ -80,7 +91,7 @@
       minimise: "Minimera chatten",
       person: "Prata med en person",
       end: "Avsluta samtalet",
-      notice: "Skriv inte ditt personnummer eller andra personuppgifter i chatten.",
+      notice: "Skriv inte ditt personnummer eller andra personuppgifter i meddelandena. Om assistenten ber om ditt personnummer får du ett särskilt fält för det.",
       welcome: "Hej! Skriv din fråga så svarar kommunens digitala assistent. Du kan alltid be att få prata med en person.",
       inputLabel: "Skriv ditt meddelande",
       send: "Skicka",
@@ -114,7 +125,18 @@
       closed: "Samtalet är avslutat.",
       restart: "Starta ett nytt samtal",
       error: "Något gick fel. Försök igen om en stund.",
-      tooLong: "Meddelandet är för långt (högst {max} tecken).",
+      tooLong: "Meddelandet är för långt: {count} tecken. Du kan skriva högst {max} tecken. Dela gärna upp det i flera meddelanden.",
+      counter: "{count} av {max} tecken",
+      empty: "Skriv ett meddelande innan du skickar.",
+      idTitle: { cpr: "Ditt CPR-nummer", personnummer: "Ditt personnummer" },
+      idLabel: { cpr: "CPR-nummer", personnummer: "Personnummer" },
+      idFormat: "Skriv det så här: {format}",
+      idShow: "Visa numret",
+      idSubmit: "Skicka numret",
+      idCancel: "Avbryt",
+      idInvalid: { cpr: "Ett CPR-nummer har 10 siffror: {format}.", personnummer: "Ett personnummer skrivs {format} eller ÅÅMMDD-XXXX." },
+      idSent: { cpr: "[CPR-nummer skickat]", personnummer: "[Personnummer skickat]" },
+      idNotAsked: "Assistenten ber inte om numret just nu. Fråga igen så visas fältet.",
       newWindow: "(öppnas i ett nytt fönster)",
       image: "Bild från assistenten",
       agentJoined: "{name} är med i samtalet",
@@ -133,6 +155,12 @@
   var MAX_CACHED = 300;
   var PING_SECONDS = 20;
   var TYPING_SEND_INTERVAL = 3000;
+  // The bridge's max_message_chars (its default); a bridge with another limit says so when it refuses.
+  var DEFAULT_MAX_CHARS = 2000;
+  // The counter appears from this share of the limit on.
+  var COUNTER_FROM = 0.8;
+  // Shapes of the numbers the widget's identity field takes (the assistant checks dates and check digits).
+  var ID_SHAPES = { cpr: /^\d{6}-?\d{4}$/, personnummer: /^(\d{2})?\d{6}[-+]?\d{4}$/ };
 
   // ---------------------------------------------------------------- set-up
 
@@ -146,8 +174,13 @@
   var cssUrl = new URL("ddh-widget.css", script.src).href;
   var storageKey = "ddh-chat:" + apiBase + ":" + municipality + ":" + language;
 
-  function t(key, values) {
+  var maxChars = parseInt(script.getAttribute("data-max-chars") || "", 10) || DEFAULT_MAX_CHARS;
+
+  function t(key, values, variant) {
     var s = T[key];
+    if (variant !== undefined && s && typeof s === "object") {
+      s = s[variant];
+    }
     if (values) {
       Object.keys(values).forEach(function (k) {
         s = s.split("{" + k + "}").join(String(values[k]));
@@ -208,6 +241,10 @@
   var agentName = null;
   var ratingRequested = false;
   var callbackOffered = false;
+  // A login token handed over by the page after a MitID/BankID login (event "ddh:login"); memory only.
+  var loginToken = null;
+  // The identity request the identity field answers ({seq, kind, format, reason}); null when none is open.
+  var identityRequest = null;
 
   function emptyState() {
     return { cid: null, token: null, lastSeq: 0, messages: [], outbox: [], open: false, rated: false, callbackDone: false, mode: "bot" };
@@ -306,6 +343,29 @@
   cbActions.appendChild(cbCancel);
   [phoneLabel, phoneInput, phoneError, descLabel, descInput, cbActions].forEach(function (n) { callbackForm.appendChild(n); });
 
+  // The field for a CPR number / personnummer, shown only when the assistant asks for one.
+  // The number is never put in the chat, the transcript or sessionStorage.
+  var idForm = el("form", { className: "ddh-form ddh-identity", hidden: true, novalidate: true, "aria-labelledby": "ddh-id-title", autocomplete: "off" });
+  var idTitle = el("h3", { id: "ddh-id-title" });
+  var idReason = el("p", { id: "ddh-id-reason" });
+  var idLabel = el("label", { "for": "ddh-id-input" });
+  var idFormat = el("p", { id: "ddh-id-format", className: "ddh-hint" });
+  var idRow = el("div", { className: "ddh-id-row" });
+  var idInput = el("input", {
+    id: "ddh-id-input", type: "password", inputmode: "numeric", autocomplete: "off", autocapitalize: "off",
+    spellcheck: "false", maxlength: "20", "aria-describedby": "ddh-id-format ddh-id-reason ddh-id-error"
+  });
+  var idShow = el("button", { type: "button", className: "ddh-secondary ddh-id-show", "aria-pressed": "false", "aria-controls": "ddh-id-input" }, t("idShow"));
+  idRow.appendChild(idInput);
+  idRow.appendChild(idShow);
+  var idError = el("p", { id: "ddh-id-error", className: "ddh-error", hidden: true });
+  var idActions = el("div", { className: "ddh-form-actions" });
+  var idSubmit = el("button", { type: "submit", className: "ddh-primary" }, t("idSubmit"));
+  var idCancel = el("button", { type: "button", className: "ddh-secondary" }, t("idCancel"));
+  idActions.appendChild(idSubmit);
+  idActions.appendChild(idCancel);
+  [idTitle, idReason, idLabel, idFormat, idRow, idError, idActions].forEach(function (n) { idForm.appendChild(n); });
+
   // Rating form (1-9).
   var ratingForm = el("form", { className: "ddh-form ddh-rating", hidden: true, novalidate: true });
   var ratingSet = el("fieldset");
@@ -336,11 +396,14 @@
 
   var composer = el("form", { className: "ddh-composer", novalidate: true });
   var inputLabel = el("label", { "for": "ddh-input", className: "ddh-visually-hidden" }, t("inputLabel"));
-  var textarea = el("textarea", { id: "ddh-input", rows: "2", maxlength: "2000", placeholder: t("inputLabel"), "aria-describedby": "ddh-notice" });
+  // No maxlength: a pasted text is never cut silently; the counter and the error say what is too much.
+  var textarea = el("textarea", { id: "ddh-input", rows: "2", placeholder: t("inputLabel"), "aria-describedby": "ddh-notice ddh-counter" });
   var sendButton = el("button", { type: "submit", className: "ddh-primary" }, t("send"));
   composer.appendChild(inputLabel);
   composer.appendChild(textarea);
   composer.appendChild(sendButton);
+  // Read with the box (aria-describedby), not announced on every key; the refusal itself is an alert.
+  var counter = el("p", { id: "ddh-counter", className: "ddh-counter", hidden: true });
   var composerError = el("p", { className: "ddh-error", hidden: true, role: "alert" });
 
   // The citizen's right to erasure: deletes the conversation on the server, then starts afresh.
@@ -348,8 +411,8 @@
   var deleteButton = el("button", { type: "button", className: "ddh-delete" }, t("deleteChat"));
   privacyRow.appendChild(deleteButton);
 
-  [header, toolbar, notice, connBanner, queueBanner, logWrap, typingLine, callbackForm, ratingForm, ratingDone,
-    closedBox, composerError, composer, privacyRow, live].forEach(function (n) { panel.appendChild(n); });
+  [header, toolbar, notice, connBanner, queueBanner, logWrap, typingLine, callbackForm, idForm, ratingForm, ratingDone,
+    closedBox, composerError, composer, counter, privacyRow, live].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -549,6 +612,12 @@
         status.remove();
       }
       pending.setAttribute("data-seq", String(m.seq));
+      // Show what was stored: a CPR number typed into the chat appears masked, as in the transcript.
+      var bubble = pending.querySelector(".ddh-bubble");
+      if (bubble && typeof m.text === "string" && bubble.textContent !== m.text) {
+        bubble.textContent = "";
+        appendText(bubble, m.text);
+      }
       rendered[m.seq] = pending;
       list.removeChild(pending);
       insertBySeq(pending, m.seq);
@@ -609,6 +678,7 @@
     }
     saveState();
     retireQuickReplies();
+    updateIdentityRequest(fresh);
     updateUi();
     scrollToEnd();
   }
@@ -695,8 +765,142 @@
     }
     if (closed) {
       callbackForm.hidden = true;
+      closeIdentityForm();
       hideTyping();
     }
+  }
+
+  // ---------------------------------------------------------------- identity field
+
+  var pendingIdentity = null; // {client_msg_id, kind} while a number is on its way
+
+  function identityRequestOf(m) {
+    var custom = m && m.sender === "bot" && m.payload && m.payload.custom;
+    var request = custom && custom.identity_request;
+    return request && (request.kind === "cpr" || request.kind === "personnummer") ? request : null;
+  }
+
+  // The field is open while the assistant's question is the latest message of a bot conversation.
+  function updateIdentityRequest(fresh) {
+    var latest = state.messages[state.messages.length - 1];
+    var request = mode === "bot" ? identityRequestOf(latest) : null;
+    if (!request) {
+      if (identityRequest && !pendingIdentity) {
+        closeIdentityForm();
+      }
+      return;
+    }
+    if (identityRequest && identityRequest.seq === latest.seq) {
+      return;
+    }
+    identityRequest = { seq: latest.seq, kind: request.kind, format: String(request.format || ""), reason: String(request.reason || "") };
+    idTitle.textContent = t("idTitle", null, request.kind);
+    idLabel.textContent = t("idLabel", null, request.kind);
+    idReason.textContent = identityRequest.reason;
+    idReason.hidden = !identityRequest.reason;
+    idFormat.textContent = t("idFormat", { format: identityRequest.format });
+    idFormat.hidden = !identityRequest.format;
+    idInput.value = "";
+    idInput.setAttribute("placeholder", identityRequest.format);
+    setIdentityVisible(false);
+    hideIdentityError();
+    idForm.hidden = false;
+    if (fresh && !panel.hidden) {
+      idInput.focus();
+    }
+    scrollToEnd();
+  }
+
+  function closeIdentityForm() {
+    identityRequest = null;
+    pendingIdentity = null;
+    idInput.value = "";
+    idSubmit.disabled = false;
+    setIdentityVisible(false);
+    hideIdentityError();
+    idForm.hidden = true;
+  }
+
+  function setIdentityVisible(on) {
+    idInput.type = on ? "text" : "password";
+    idShow.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function showIdentityError(text) {
+    idError.textContent = text;
+    idError.hidden = false;
+    idInput.setAttribute("aria-invalid", "true");
+    idInput.focus();
+  }
+
+  function hideIdentityError() {
+    idError.hidden = true;
+    idError.textContent = "";
+    idInput.removeAttribute("aria-invalid");
+  }
+
+  function identityFailed(clientMsgId, err) {
+    if (!pendingIdentity || pendingIdentity.client_msg_id !== clientMsgId) {
+      return;
+    }
+    var li = pendingEls[clientMsgId];
+    if (li) {
+      delete pendingEls[clientMsgId];
+      li.remove();
+    }
+    var kind = pendingIdentity.kind;
+    pendingIdentity = null;
+    idSubmit.disabled = false;
+    var code = err && (err.code || (err.error && err.error.code));
+    if (code === "identity_not_requested") {
+      showIdentityError(t("idNotAsked"));
+    } else if (code === "invalid_national_id") {
+      showIdentityError(t("idInvalid", { format: identityRequest ? identityRequest.format : "" }, kind));
+    } else {
+      showIdentityError(t("error"));
+    }
+  }
+
+  function identityDone(clientMsgId) {
+    if (pendingIdentity && pendingIdentity.client_msg_id === clientMsgId) {
+      closeIdentityForm();
+      textarea.focus();
+    }
+  }
+
+  function sendIdentity() {
+    if (!identityRequest || pendingIdentity) {
+      return;
+    }
+    var kind = identityRequest.kind;
+    var number = idInput.value.replace(/\s+/g, "");
+    if (!ID_SHAPES[kind].test(number)) {
+      showIdentityError(t("idInvalid", { format: identityRequest.format }, kind));
+      return;
+    }
+    hideIdentityError();
+    var clientMsgId = newId();
+    pendingIdentity = { client_msg_id: clientMsgId, kind: kind };
+    idSubmit.disabled = true;
+    showPending({ client_msg_id: clientMsgId, text: t("idSent", null, kind) });
+    if (mode === "bot") {
+      clearTimeout(botTypingTimer);
+      setTyping(t("typingBot"));
+      botTypingTimer = setTimeout(hideTyping, 15000);
+    }
+    if (ws && wsOpen) {
+      ws.send(JSON.stringify({ type: "identity", kind: kind, number: number, client_msg_id: clientMsgId }));
+      return;
+    }
+    var body = { kind: kind, number: number, client_msg_id: clientMsgId };
+    if (loginToken) {
+      body.login_token = loginToken;
+    }
+    api("POST", convPath("/identity"), body).then(function (resp) {
+      onAck({ client_msg_id: clientMsgId, seq: resp.seq });
+    }).catch(function (err) {
+      identityFailed(clientMsgId, err);
+    });
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -791,7 +995,11 @@
     }
     ws = socket;
     socket.onopen = function () {
-      socket.send(JSON.stringify({ type: "hello", token: state.token, last_seq: state.lastSeq }));
+      var hello = { type: "hello", token: state.token, last_seq: state.lastSeq };
+      if (loginToken) {
+        hello.login_token = loginToken;
+      }
+      socket.send(JSON.stringify(hello));
     };
     socket.onmessage = function (event) {
       var frame;
@@ -809,6 +1017,9 @@
       ws = null;
       var hadHello = wsOpen;
       wsOpen = false;
+      if (pendingIdentity) {
+        identityFailed(pendingIdentity.client_msg_id, null);
+      }
       clearInterval(pingTimer);
       clearTimeout(pongTimer);
       if (event.code === 4401) {
@@ -888,13 +1099,17 @@
   }
 
   function postMessage(o) {
-    return api("POST", convPath("/messages"), { text: o.text, payload: o.payload || undefined, client_msg_id: o.client_msg_id })
-      .then(function (body) {
-        onAck({ client_msg_id: o.client_msg_id, seq: body.seq });
+    var body = { text: o.text, payload: o.payload || undefined, client_msg_id: o.client_msg_id };
+    if (loginToken) {
+      body.login_token = loginToken;
+    }
+    return api("POST", convPath("/messages"), body)
+      .then(function (resp) {
+        onAck({ client_msg_id: o.client_msg_id, seq: resp.seq });
       })
       .catch(function (err) {
         if (err.status && err.status < 500 && err.status !== 401) {
-          markFailed(o.client_msg_id, errorText(err.body || { error: { code: err.code } }));
+          markFailed(o.client_msg_id, errorText(err.body || { error: { code: err.code } }, o.text));
           return;
         }
         throw err;
@@ -974,6 +1189,7 @@
           queueInfo = null;
         }
         saveState();
+        updateIdentityRequest(false);
         updateUi();
         if (mode === "closed") {
           focusAfterClose();
@@ -988,9 +1204,12 @@
         }
         break;
       case "error":
-        if (frame.client_msg_id) {
+        if (frame.client_msg_id && pendingIdentity && pendingIdentity.client_msg_id === frame.client_msg_id) {
+          identityFailed(frame.client_msg_id, frame);
+        } else if (frame.client_msg_id) {
           if (frame.status && frame.status < 500) {
-            markFailed(frame.client_msg_id, errorText(frame));
+            var failedText = (state.outbox.filter(function (o) { return o.client_msg_id === frame.client_msg_id; })[0] || {}).text;
+            markFailed(frame.client_msg_id, errorText(frame, failedText));
           }
           // 5xx: left in the outbox and resent after reconnecting.
         }
@@ -1000,10 +1219,23 @@
     }
   }
 
-  function errorText(frame) {
+  function errorText(frame, text) {
     var err = frame.error || frame;
     if (err.code === "message_too_long") {
-      return t("tooLong", { max: err.max_chars || 2000 });
+      // The bridge's own limit wins over the widget's default.
+      var max = frame.max_chars || err.max_chars;
+      if (max) {
+        maxChars = max;
+      }
+      if (text && !textarea.value) {
+        // Nothing is lost: the citizen gets the text back to shorten or split.
+        textarea.value = text;
+        updateCounter();
+      }
+      return t("tooLong", { count: text ? text.length : maxChars + 1, max: maxChars });
+    }
+    if (err.code === "empty_message") {
+      return t("empty");
     }
     return t("error");
   }
@@ -1015,6 +1247,7 @@
       ratingRequested = true;
     }
     saveState();
+    updateIdentityRequest(false);
     updateUi();
   }
 
@@ -1030,6 +1263,7 @@
     }
     state.outbox = state.outbox.filter(function (o) { return o.client_msg_id !== frame.client_msg_id; });
     saveState();
+    identityDone(frame.client_msg_id);
   }
 
   function flushOutbox() {
@@ -1173,6 +1407,7 @@
     agentName = null;
     ratingRequested = false;
     callbackOffered = false;
+    closeIdentityForm();
     list.textContent = "";
     ratingForm.reset();
     ratingDone.hidden = true;
@@ -1224,17 +1459,34 @@
     e.preventDefault();
     var text = textarea.value;
     if (!text.trim()) {
+      showComposerError(t("empty"));
+      textarea.setAttribute("aria-invalid", "true");
       textarea.focus();
       return;
     }
-    if (text.length > 2000) {
-      showComposerError(t("tooLong", { max: 2000 }));
+    if (text.trim().length > maxChars) {
+      showComposerError(t("tooLong", { count: text.trim().length, max: maxChars }));
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.focus();
       return;
     }
     textarea.value = "";
+    updateCounter();
     send(text, null);
     textarea.focus();
   });
+
+  function updateCounter() {
+    var count = textarea.value.trim().length;
+    var over = count > maxChars;
+    counter.hidden = count < maxChars * COUNTER_FROM;
+    counter.textContent = counter.hidden ? "" : t("counter", { count: count, max: maxChars });
+    counter.classList.toggle("ddh-counter--over", over);
+    if (!over && textarea.getAttribute("aria-invalid") === "true") {
+      textarea.removeAttribute("aria-invalid");
+      composerError.hidden = true;
+    }
+  }
 
   textarea.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -1248,6 +1500,11 @@
   });
 
   textarea.addEventListener("input", function () {
+    updateCounter();
+    if (!composerError.hidden && textarea.value.trim()) {
+      composerError.hidden = true;
+      textarea.removeAttribute("aria-invalid");
+    }
     var now = Date.now();
     if (mode !== "agent" || now - lastTypingSent < TYPING_SEND_INTERVAL) {
       return;
@@ -1259,6 +1516,54 @@
       lastTypingSent = now;
       api("POST", convPath("/typing")).catch(function () {});
     }
+  });
+
+  idForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    sendIdentity();
+  });
+  idShow.addEventListener("click", function () {
+    setIdentityVisible(idInput.type === "password");
+    idInput.focus();
+  });
+  idInput.addEventListener("input", function () {
+    if (!idError.hidden) {
+      hideIdentityError();
+    }
+  });
+  idCancel.addEventListener("click", function () {
+    // The assistant's own cancel word ("Annuller" / "Avbryt") ends its question, as typing it would.
+    var word = t("idCancel");
+    closeIdentityForm();
+    send(word, null);
+    textarea.focus();
+  });
+
+  // The page hands over a login token after a MitID / BankID login:
+  //   document.dispatchEvent(new CustomEvent("ddh:login", { detail: { token: "eyJ…" } }));
+  // and takes it back with "ddh:logout". The token is kept in memory only and
+  // sent with every message; the open connection is renewed to carry it.
+  function setLoginToken(token) {
+    loginToken = typeof token === "string" && token.length > 0 && token.length <= 4096 ? token : null;
+    if (ws) {
+      var old = ws;
+      ws = null;
+      wsOpen = false;
+      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+      try {
+        old.close();
+      } catch (e) {
+        // already closing
+      }
+      connect();
+    }
+  }
+  document.addEventListener("ddh:login", function (e) {
+    setLoginToken(e.detail && e.detail.token);
+  });
+  document.addEventListener("ddh:logout", function () {
+    setLoginToken(null);
   });
 
   personButton.addEventListener("click", requestPerson);
@@ -1408,6 +1713,7 @@
     });
     state.outbox.forEach(showPending);
     retireQuickReplies();
+    updateIdentityRequest(false);
     updateUi();
     if (state.open) {
       openPanel(false);
@@ -1425,6 +1731,7 @@
     get connected() { return wsOpen || (transport === "poll" && pollOk); },
     get transport() { return transport; },
     get mode() { return mode; },
+    get loggedIn() { return !!loginToken; },
     dropConnection: dropConnection
   };
 
