@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 
 import pytest
+from ddh_privacy import uninstall_log_masking
 
 from rasa_addons import log_masking
 
 
 @pytest.fixture(scope="module", autouse=True)
 def masking():
-    factory = logging.getLogRecordFactory()
     log_masking.install()
     yield
-    logging.setLogRecordFactory(factory)
-    log_masking._installed = False
+    uninstall_log_masking()
 
 
 @pytest.mark.parametrize("logger_name", ["rasa.core.processor", "sanic.access", "actions.personal", "root"])
