@@ -139,6 +139,15 @@ async def publish_messages(deps, messages: list[Message], agent_id: int | None =
     await deps.bus.publish_many([(conv_channel(m.conversation_id), message_to_dict(m, for_agent=True)) for m in messages])
 
 
+async def publish_masked_messages(deps, masked: list[tuple[str, int, str]]) -> None:
+    """Earlier citizen messages stored again masked (a later message completed a
+    number): subscribers replace the text they show for that seq."""
+    await deps.bus.publish_many([
+        (conv_channel(cid), {"type": "message_masked", "conversation_id": cid, "seq": seq, "text": text})
+        for cid, seq, text in masked
+    ])
+
+
 async def publish_status(deps, conversation_id: str, mode: str, **extra) -> None:
     event = {"type": "status", "conversation_id": conversation_id, "mode": mode, **extra}
     await deps.bus.publish(conv_channel(conversation_id), event)
