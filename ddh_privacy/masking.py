@@ -98,7 +98,7 @@ _REFERENCE_WORD = re.compile(
     r"\b(?:sags?(?:nummer|nr)?|j(?:ournal)?\.?\s?nr|ordre(?:nummer|nr)?|order(?:nummer|nr)?|"
     r"faktura(?:nummer|nr)?|kunde(?:nummer|nr)?|kund(?:nummer|nr)?|ärende(?:nummer|nr)?|"
     r"diarie(?:nummer|nr)?|dnr|referens(?:nummer)?|reference(?:nummer)?|ref|case|invoice"
-    r")\.?\s*[:#]?\s*$",
+    r")\.?(?:\s*(?:nr|no|nummer)\.?)?\s*[:#]?\s*$",
     re.IGNORECASE,
 )
 _DATE_SEPARATORS = frozenset("-./")
