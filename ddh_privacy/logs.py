@@ -27,18 +27,16 @@ _SERVICE_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server",
 
 
 def mask_record(record: logging.LogRecord, marker: Marker) -> logging.LogRecord:
-    """Mask a record in place: message with its arguments, exception, stack and extra fields."""
-    if getattr(record, "_ddh_masked", False) and not record.args:
-        message = record.msg if isinstance(record.msg, str) else None
-    else:
-        message = None
-    if message is None:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format must not drop the line
-            message = str(record.msg)
-        record.msg = mask_personal_data(message, marker)
-        record.args = None
+    """Mask a record in place: message with its arguments, exception, stack and extra fields.
+
+    Masking is idempotent, so a record masked by the factory and again by a
+    handler's filter reads the same."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a broken format must not drop the line
+        message = str(record.msg)
+    record.msg = mask_personal_data(message, marker)
+    record.args = None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
@@ -51,7 +49,6 @@ def mask_record(record: logging.LogRecord, marker: Marker) -> logging.LogRecord:
         masked = mask_personal_data(value, marker)
         if masked != value:
             setattr(record, key, masked)
-    record._ddh_masked = True
     return record
 
 

@@ -162,9 +162,9 @@ def _is_phone(groups: list[_Group], plus: bool, after_reference_word: bool) -> b
     return len(digits) == 8
 
 
-def _is_card(groups: list[_Group]) -> bool:
-    digits = "".join(g.digits for g in groups)
-    return (13 <= len(digits) <= 19 and all("." not in g.separator_before for g in groups)
+def _is_card(groups: list[_Group], digits: str) -> bool:
+    """13-19 digits passing Luhn; card layouts never use dots."""
+    return (13 <= len(digits) <= 19 and all("." not in g.separator_before for g in groups[1:])
             and luhn.is_valid(digits))
 
 
@@ -200,22 +200,25 @@ def _read_run(normal: str, start: int, end: int) -> list[Finding]:
     found: list[Finding] = []
     taken = [False] * len(groups)
     # Cards and national ids: windows of whole groups, longest first, left to right.
+    all_digits = "".join(g.digits for g in groups)
+    offsets = [0]
+    for g in groups:
+        offsets.append(offsets[-1] + len(g.digits))
     i = 0
     while i < len(groups):
-        total, j_max = 0, i
-        for j in range(i, len(groups)):
-            total += len(groups[j].digits)
-            if total > 19:
-                break
-            j_max = j
         hit = None
-        for j in range(j_max, i - 1, -1):
-            window = groups[i:j + 1]
-            digits = "".join(g.digits for g in window)
-            if _is_card(window):
-                hit = (j, CARD)
-                break
-            if looks_like_national_id(digits) and not (plus and i == 0):
+        for j in range(len(groups) - 1, i - 1, -1):
+            length = offsets[j + 1] - offsets[i]
+            if length > 19:
+                continue
+            if length < 10:
+                break  # shorter windows hold neither
+            digits = all_digits[offsets[i]:offsets[j + 1]]
+            if length >= 13:
+                if _is_card(groups[i:j + 1], digits):
+                    hit = (j, CARD)
+                    break
+            elif not (plus and i == 0) and looks_like_national_id(digits):
                 hit = (j, NATIONAL_ID)
                 break
         if hit is None:

@@ -126,3 +126,12 @@ def test_messages_that_do_not_continue_a_number_are_read_alone():
     assert find_across_messages(["brevet kom den 12"], "hvad gør jeg?") == ([[]], [])
     earlier, findings = find_across_messages(["jeg bor i 2300"], "tak for hjælpen")
     assert earlier == [[]] and findings == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=personal_numbers(), before=words(), after=words(),
+       marker=st.sampled_from(["[skjult]", "[id masked]", SHAPE]))
+def test_masking_twice_changes_nothing_more(number, before, after, marker):
+    # Logs are masked when a record is made and again by every handler's filter.
+    once = mask_personal_data(f"{before} {number} {after}", marker)
+    assert mask_personal_data(once, marker) == once

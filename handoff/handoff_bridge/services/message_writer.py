@@ -38,17 +38,16 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass
 
+import ddh_privacy
 from sqlalchemy import String, bindparam, case, column, func, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..db.models import Conversation, Message, UTCDateTime, utcnow
 from ..errors import ApiError
-import ddh_privacy
-import time
-
 from ..privacy import MARKER, mask_in_json
 
 log = logging.getLogger("handoff.writer")
@@ -323,7 +322,7 @@ class CitizenMessageWriter:
         """Mask each text, with the previous citizen messages of its conversation."""
         now = time.monotonic()
         texts: dict[_Pending, str] = {}
-        rewrites: dict[int, str] = {}
+        rewrites: dict[int, tuple[str, int, str]] = {}
         tails: dict[str, list[_TailEntry]] = {}
         for item in todo:
             cid = item.conversation_id
