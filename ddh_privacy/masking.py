@@ -27,6 +27,14 @@ which digits and hex letters are glued together (conversation and message
 ids such as `1234567abc...`, UUIDs), so log lines can be matched to
 conversations. A number glued to other letters (`cpr0401901239`) is masked.
 
+Choices that protect citizens first: identity numbers are masked by shape
+(a real month and a day up to 31, or 61-91 for samordningsnummer), not by
+full validity, so a mistyped number is masked too; an international prefix
+makes any run a phone number; signed tokens are masked in every service,
+because their payload holds the identity number. Only ordinary numbers that
+cannot be told from a phone number by their digits alone (dates, amounts,
+references) are let through, by their shape or the word before them.
+
 The replacement is the caller's (`marker`): a fixed string, or a function of
 the kind of finding and the original text (see `shape_marker`).
 """
@@ -150,6 +158,9 @@ def _is_grouped_amount(groups: list[_Group]) -> bool:
 
 
 def _is_phone(groups: list[_Group], plus: bool, after_reference_word: bool) -> bool:
+    """Danish numbers have 8 digits, Swedish ones 7-9 after the trunk 0 or the
+    country code. With `+` or `00` any country's number (8-15 digits) counts:
+    the prefix says it is a phone number, so no exemption applies."""
     digits = "".join(g.digits for g in groups)
     if plus:
         return 8 <= len(digits) <= 15
@@ -159,11 +170,17 @@ def _is_phone(groups: list[_Group], plus: bool, after_reference_word: bool) -> b
         return False
     if digits.startswith("0"):
         return 8 <= len(digits) <= 10
+    if digits.startswith("45") and len(digits) == 10:
+        return True  # +45 written without the plus
+    if digits.startswith("46") and 10 <= len(digits) <= 12:
+        return True  # +46 written without the plus
     return len(digits) == 8
 
 
 def _is_card(groups: list[_Group], digits: str) -> bool:
-    """13-19 digits passing Luhn; card layouts never use dots."""
+    """13-19 digits passing Luhn; card layouts never use dots. (A long number
+    failing Luhn is no usable card number; case and order references of that
+    length must stay readable.)"""
     return (13 <= len(digits) <= 19 and all("." not in g.separator_before for g in groups[1:])
             and luhn.is_valid(digits))
 

@@ -44,14 +44,16 @@ def personnummer_digits(draw) -> str:
 
 @st.composite
 def phone_digits(draw) -> str:
-    """Danish and Swedish numbers, national or with +45/+46/0045/0046."""
-    kind = draw(st.sampled_from(["dk", "dk+", "dk00", "se", "se+", "se00"]))
+    """Danish and Swedish numbers, national or with +45/+46/0045/0046 (or the
+    country code without the plus)."""
+    kind = draw(st.sampled_from(["dk", "dk+", "dk00", "dk45", "se", "se+", "se00", "se46"]))
     if kind.startswith("dk"):
         national = str(draw(st.integers(2, 9))) + "".join(str(draw(st.integers(0, 9))) for _ in range(7))
-        return {"dk": national, "dk+": "+45" + national, "dk00": "0045" + national}[kind]
+        return {"dk": national, "dk+": "+45" + national, "dk00": "0045" + national, "dk45": "45" + national}[kind]
     rest = "".join(str(draw(st.integers(0, 9))) for _ in range(draw(st.integers(7, 8))))
     national = "0" + str(draw(st.integers(1, 9))) + rest
-    return {"se": national, "se+": "+46" + national[1:], "se00": "0046" + national[1:]}[kind]
+    return {"se": national, "se+": "+46" + national[1:], "se00": "0046" + national[1:],
+            "se46": "46" + national[1:]}[kind]
 
 
 @st.composite
@@ -85,11 +87,9 @@ def words(max_size: int = 30):
 def split_in_two(draw, number_strategy=None) -> tuple[str, str, str]:
     """(whole number, first part, second part): a number sent in two messages."""
     number = draw(number_strategy or personal_numbers())
-    core = number.lstrip("+")
     digit_positions = [i for i, ch in enumerate(number) if ch.isdigit()]
     # Split after at least 2 and before the last 2 digits.
     cut = draw(st.sampled_from(digit_positions[2:-2])) if len(digit_positions) > 4 else len(number) // 2
-    del core
     return number, number[:cut], number[cut:]
 
 
