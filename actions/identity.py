@@ -11,7 +11,9 @@ message and checks it the way the municipal systems do:
   older), a real date (samordningsnummer add 60 to the day) and the Luhn
   check digit over the last 10 digits.
 
-A birth date in the future is never valid.
+A birth date in the future is never valid. The rules themselves (birth
+dates, century, check digit) are `ddh_privacy.national_id`, shared with the
+municipal systems' sandbox.
 
 Sealing: between the turn's form validation and the action that uses it, the
 number is held in a slot. Slots are persisted in the tracker store, so the
