@@ -15,7 +15,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from ddh_privacy.testing import digits_of, leaks, personal_numbers, words
+from ddh_privacy.testing import digits_of, leaks, personal_numbers, split_in_two, words
 from rasa_addons.tracker_store import MaskingSQLTrackerStore
 
 POSTGRES = dict(dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres")
@@ -122,3 +122,33 @@ def test_retention_deletes_only_inactive_conversations(store):
     asyncio.run(store.purge_inactive(30 * 24 * 3600))
     assert stored_rows(store, old) == []
     assert len(stored_rows(store, recent)) == 2
+
+
+@pytest.mark.parametrize("first, second", [("min cpr er 040190", "-1239"), ("0401", "90 1239"), ("ring +45 12 34", "56 78")])
+def test_a_number_sent_in_two_messages_is_masked_in_both(store, first, second):
+    sender = f"t-{uuid.uuid4().hex}"
+    events = [ActionExecuted("action_listen"), UserUttered(first, parse_data={"text": first}),
+              BotUttered("Tak."), ActionExecuted("action_listen")]
+    tracker = save(store, sender, events)
+    assert first in "\n".join(stored_rows(store, sender))  # alone, the first part is no number
+    save(store, sender, list(asyncio.run(store.retrieve(sender)).events) +
+         [UserUttered(second, parse_data={"text": second})])
+    rows = [json.loads(row) for row in stored_rows(store, sender)]
+    users = [row for row in rows if row["event"] == "user"]
+    assert len(users) == 2 and tracker.latest_message.text == first
+    for row in users:
+        assert "[skjult]" in row["text"] and row["parse_data"]["text"] == row["text"]
+    whole = digits_of(first + second)
+    assert not leaks(whole[-6:], "\n".join(json.dumps(row) for row in users))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=split_in_two(), before=words(), after=words())
+def test_no_number_split_over_two_turns_survives(store, parts, before, after):
+    number, head, tail = parts
+    sender = f"t-{uuid.uuid4().hex}"
+    first, second = f"{before} {head}", f"{tail} {after}"
+    save(store, sender, [ActionExecuted("action_listen"), UserUttered(first), ActionExecuted("action_listen")])
+    save(store, sender, list(asyncio.run(store.retrieve(sender)).events) + [UserUttered(second)])
+    texts = [json.loads(row)["text"] for row in stored_rows(store, sender) if json.loads(row)["event"] == "user"]
+    assert digits_of(texts[0][len(before) + 1:] + texts[1][:len(tail)]) == "", texts
