@@ -4,10 +4,11 @@ addresses, payment card numbers and signed tokens.
 
 How a text is read:
 
-1. Normalised character by character (same length, so every finding is
-   replaced in the original text): Unicode digits of any script (full-width
-   `０４０１`, Arabic-Indic `٠٤٠١`, ...) become ASCII digits, Unicode dashes
-   and spaces become `-` and ` `.
+1. Normalised character by character (every finding is then replaced in the
+   original text): Unicode digits of any script (full-width `０４０１`,
+   Arabic-Indic `٠٤٠١`, ...) become ASCII digits, Unicode dashes and spaces
+   become `-` and ` `; escapes as repr() and JSON write them in log lines
+   (`\xa0`, `\uff10`) are read as the characters they stand for.
 2. E-mail addresses and signed tokens (JWT) are found first.
 3. Every *run* of digit groups is read: digits joined by the separators people
    put inside numbers (spaces, dots, hyphens, slashes, `+`, `(0)`), whatever the
@@ -88,6 +89,41 @@ def normalise(text: str) -> str:
     if text.isascii():
         return text
     return "".join(ch if ch.isascii() else _normal_char(ch) for ch in text)
+
+
+# Log lines often hold text as repr() or JSON writes it: `\xa0`, `\u2013`,
+# `\uff10` stand for a separator or a digit there.
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def _decode_escape(sequence: str) -> str:
+    try:
+        return chr(int(sequence[2:], 16))
+    except (ValueError, OverflowError):
+        return sequence
+
+
+def _read(text: str) -> tuple[str, list[int] | None]:
+    """The normalised text, and where each of its characters starts in `text`
+    (None when they are the same positions)."""
+    if "\\" not in text or not _ESCAPE.search(text):
+        return normalise(text), None
+    chars: list[str] = []
+    starts: list[int] = []
+    position = 0
+    for match in _ESCAPE.finditer(text):
+        for index in range(position, match.start()):
+            chars.append(text[index])
+            starts.append(index)
+        decoded = _decode_escape(match.group())
+        chars.append(decoded if len(decoded) == 1 else "\\")
+        starts.append(match.start())
+        position = match.end()
+    for index in range(position, len(text)):
+        chars.append(text[index])
+        starts.append(index)
+    starts.append(len(text))
+    return normalise("".join(chars)), starts
 
 
 # --- patterns on the normalised text --------------------------------------------------
@@ -278,7 +314,7 @@ def find_personal_data(text: str) -> list[Finding]:
     """Every piece of personal data in `text`, in order, not overlapping."""
     if not text:
         return []
-    normal = normalise(text)
+    normal, starts = _read(text)
     found: list[Finding] = []
     if "@" in normal:
         found += [Finding(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(normal)]
@@ -292,10 +328,16 @@ def find_personal_data(text: str) -> list[Finding]:
         if _in_identifier(normal, start, end):
             continue
         found += _read_run(normal, start, end)
+    if starts is not None:  # back to positions in `text`
+        found = [Finding(starts[f.start], starts[f.end], f.kind) for f in found]
     return sorted(found, key=lambda f: f.start)
 
 
 # --- replacement ----------------------------------------------------------------------
+
+
+def _mark_digits(text: str, char: str) -> str:
+    return "".join(char if ch.isdigit() else ch for ch in text)
 
 
 def shape_marker(char: str = "#") -> Callable[[str, str], str]:
@@ -306,7 +348,14 @@ def shape_marker(char: str = "#") -> Callable[[str, str], str]:
     def replace(kind: str, original: str) -> str:
         if kind in (EMAIL, TOKEN):
             return "".join(ch if ch in "@." else char for ch in original)
-        return "".join(char if ch.isdigit() else ch for ch in original)
+        pieces, position = [], 0
+        for match in _ESCAPE.finditer(original) if "\\" in original else ():
+            # An escaped digit (`\uff10`) becomes one mark, an escaped separator stays.
+            pieces.append(_mark_digits(original[position:match.start()], char))
+            pieces.append(char if _decode_escape(match.group()).isdigit() else match.group())
+            position = match.end()
+        pieces.append(_mark_digits(original[position:], char))
+        return "".join(pieces)
 
     return replace
 

@@ -100,8 +100,13 @@ def digits_of(text: str) -> str:
     return "".join(ch for ch in normalise(text) if ch.isdigit())
 
 
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
+
+
 def leaks(number: str, haystack: str) -> bool:
     """Whether the digits of `number` can be read in `haystack`, whatever
-    separators or digit forms either uses (lines are read separately)."""
+    separators or digit forms either uses, also escaped as repr() and JSON
+    write them (`\\xa0`, `\\uff10`); lines are read separately."""
     wanted = digits_of(number)
-    return any(wanted in _NOT_DIGITS.sub("", line) for line in normalise(haystack).split("\n"))
+    readable = _ESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)), haystack)
+    return any(wanted in _NOT_DIGITS.sub("", line) for line in normalise(readable).split("\n"))

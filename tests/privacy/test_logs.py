@@ -24,6 +24,18 @@ def test_message_arguments_and_extra_fields_are_masked(number):
     assert not leaks(number, masked.getMessage()) and not leaks(number, masked.request)
 
 
+@settings(max_examples=200, deadline=None)
+@given(number=personal_numbers())
+def test_numbers_in_reprs_and_json_are_masked(number):
+    """Libraries log structures with %r or as JSON: separators and digits are
+    then escaped (`\\xa0`, `\\uff10`)."""
+    import json
+
+    masked = mask_record(record("sent %r, body %s", {"message": f"tekst {number} slut"},
+                                json.dumps({"text": f"tekst {number} slut"})), "[m]")
+    assert not leaks(number, masked.getMessage()), masked.getMessage()
+
+
 def test_conversation_ids_stay_readable_in_log_lines():
     cid = "1234567abcdef0123456789abcdef01"
     assert mask_record(record("rasa turn for %s took 12 ms", cid), "#").getMessage() == \
