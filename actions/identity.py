@@ -11,7 +11,9 @@ message and checks it the way the municipal systems do:
   older), a real date (samordningsnummer add 60 to the day) and the Luhn
   check digit over the last 10 digits.
 
-A birth date in the future is never valid.
+A birth date in the future is never valid. The rules themselves (birth
+dates, century, check digit) are `ddh_privacy.national_id`, shared with the
+municipal systems' sandbox.
 
 Sealing: between the turn's form validation and the action that uses it, the
 number is held in a slot. Slots are persisted in the tracker store, so the
@@ -33,12 +35,16 @@ from typing import Optional
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from actions.integrations.http import normalize_national_id
+from ddh_privacy.national_id import (
+    DENMARK,
+    SWEDEN,
+    cpr_birth_date,
+    luhn_check_digit,
+    normalize_national_id,
+    personnummer_birth_date,
+)
 
 logger = logging.getLogger(__name__)
-
-DENMARK = "DK"
-SWEDEN = "SE"
 
 # Why a message is not a usable identity number.
 PROBLEM_MISSING = "missing"  # no digits at all
@@ -82,42 +88,6 @@ class Reading:
 def country_for_language(language: str) -> str:
     """Danish conversations are about Danish municipalities, Swedish about Swedish ones."""
     return SWEDEN if language == "sv" else DENMARK
-
-
-def cpr_birth_date(digits: str) -> Optional[dt.date]:
-    """The birth date in a 10-digit CPR number, or None if there is none."""
-    day, month, yy = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
-    century_digit = int(digits[6])
-    if century_digit <= 3:
-        century = 1900
-    elif century_digit in (4, 9):
-        century = 2000 if yy <= 36 else 1900
-    else:
-        century = 2000 if yy <= 57 else 1800
-    try:
-        return dt.date(century + yy, month, day)
-    except ValueError:
-        return None
-
-
-def personnummer_birth_date(digits: str) -> Optional[dt.date]:
-    """The birth date in a 12-digit personnummer or samordningsnummer."""
-    year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
-    if day > 60:
-        day -= 60
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
-def luhn_check_digit(nine_digits: str) -> int:
-    """Check digit of YYMMDDNNN (the Luhn algorithm, weights 2, 1, 2, ...)."""
-    total = 0
-    for index, char in enumerate(nine_digits):
-        product = int(char) * (2 if index % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return (10 - total % 10) % 10
 
 
 def check_national_id(country: str, value: str, *, today: Optional[dt.date] = None) -> Reading:

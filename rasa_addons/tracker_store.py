@@ -3,7 +3,9 @@
 Rasa stores every event as the citizen wrote it. This SQL tracker store masks
 identity numbers, phone numbers, e-mail addresses, card numbers and signed
 login tokens in every event (user text, parse data, slot values, bot text,
-metadata) on the way into the database. Within a turn the actions still see
+metadata) on the way into the database, a citizen message together with the
+earlier ones of the conversation (a number sent in parts is masked in every
+part, the stored earlier part rewritten). Within a turn the actions still see
 what the citizen wrote, because the processor hands them the in-memory
 tracker; from the next turn on only the masked version exists.
 
@@ -16,24 +18,73 @@ route) and every conversation inactive for longer than the retention period
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Iterator
 
+import ddh_privacy
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_addons.privacy import mask_structure
+from rasa_addons.privacy import MASK, mask_structure
+
+# How many earlier citizen messages a new one is read with (a number may be
+# sent in parts: "040190", then "-1239").
+EARLIER_MESSAGES = 3
 
 
-def masked_event(event: Event) -> Event:
-    return Event.from_parameters(mask_structure(event.as_dict()))
+def masked_event(event: Event, text: str | None = None) -> Event:
+    """The event masked; `text` replaces a user message's masked text."""
+    data = mask_structure(event.as_dict())
+    if text is not None:
+        data["text"] = text
+        if isinstance(data.get("parse_data"), dict) and "text" in data["parse_data"]:
+            data["parse_data"]["text"] = text
+    return Event.from_parameters(data)
 
 
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
-        for event in super()._additional_events(session, tracker):
-            yield masked_event(event)
+        new = list(super()._additional_events(session, tracker))
+        events = list(tracker.events)
+        # The citizen messages each new one is read with: [event, its text as
+        # stored or about to be stored], oldest first.
+        earlier = [[e, e.text or ""] for e in events[:len(events) - len(new)]
+                   if isinstance(e, UserUttered)][-EARLIER_MESSAGES:]
+        stored_before = {id(event) for event, _text in earlier}
+        texts: dict[int, str] = {}  # new citizen messages: the text to store
+        rewrites: dict[int, list] = {}  # stored citizen messages a later part completed
+        for event in new:
+            if not isinstance(event, UserUttered):
+                continue
+            reach, findings = ddh_privacy.find_across_messages([text for _e, text in earlier], event.text or "")
+            for entry, extra in zip(earlier, reach):
+                if not extra:
+                    continue
+                entry[1] = ddh_privacy.apply_marker(entry[1], extra, MASK)
+                if id(entry[0]) in stored_before:
+                    rewrites[id(entry[0])] = entry
+                else:
+                    texts[id(entry[0])] = entry[1]
+            texts[id(event)] = ddh_privacy.apply_marker(event.text or "", findings, MASK)
+            earlier = (earlier + [[event, texts[id(event)]]])[-EARLIER_MESSAGES:]
+        for event, text in rewrites.values():
+            self._rewrite_stored_text(session, tracker.sender_id, event, text)
+        for event in new:
+            yield masked_event(event, texts.get(id(event)))
+
+    def _rewrite_stored_text(self, session, sender_id: str, event: UserUttered, text: str) -> None:
+        """A stored citizen message that a later one completed into a number."""
+        rows = session.query(self.SQLEvent).filter(
+            self.SQLEvent.sender_id == sender_id, self.SQLEvent.type_name == UserUttered.type_name,
+            self.SQLEvent.timestamp == event.timestamp)
+        for row in rows:
+            data = json.loads(row.data)
+            data["text"] = text
+            if isinstance(data.get("parse_data"), dict) and "text" in data["parse_data"]:
+                data["parse_data"]["text"] = text
+            row.data = json.dumps(data)
 
     # ------------------------------------------------------------ erasure
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import aiohttp
+from ddh_privacy.national_id import normalize_national_id
 
 logger = logging.getLogger(__name__)
 
@@ -323,46 +324,9 @@ async def _problem_code(response: aiohttp.ClientResponse) -> str | None:
     return code if isinstance(code, str) and re.fullmatch(r"[a-z_]{1,64}", code) else None
 
 
-# --- Identity numbers --------------------------------------------------------------
+# --- Request bodies ----------------------------------------------------------------
 
-COUNTRIES = ("DK", "SE")
 LANGUAGES = ("da", "sv")
-
-
-def normalize_national_id(country: str, national_id: str, *, today: dt.date | None = None) -> str:
-    """The form the systems expect: 10 digits (CPR) or 12 digits (personnummer).
-
-    Accepts the usual separators. A 10-digit Swedish number gets its century:
-    the latest one that does not put the birth date in the future, or the one
-    before if written with "+" (100 years or older). Full validation (date,
-    check digit) is the caller's and the system's; the error never echoes the
-    number.
-    """
-    if country not in COUNTRIES:
-        raise ValueError("country must be DK or SE")
-    if not isinstance(national_id, str):
-        raise ValueError("national_id must be a string")
-    compact = re.sub(r"\s", "", national_id)
-    centenarian = country == "SE" and "+" in compact
-    digits = re.sub(r"[-+]", "", compact)
-    if not digits.isdigit():
-        raise ValueError("an identity number has only digits and separators")
-    if country == "DK":
-        if len(digits) != 10:
-            raise ValueError("a CPR number has 10 digits")
-        return digits
-    if len(digits) == 12:
-        return digits
-    if len(digits) != 10:
-        raise ValueError("a personnummer has 10 or 12 digits")
-    today = today or dt.date.today()
-    year = (today.year // 100) * 100 + int(digits[:2])
-    # Compare month and day too: born later this year means last century.
-    if (year, digits[2:6]) > (today.year, today.strftime("%m%d")):
-        year -= 100
-    if centenarian:
-        year -= 100
-    return f"{year:04d}{digits[2:]}"
 
 
 def person_body(country: str, national_id: str) -> dict[str, str]:

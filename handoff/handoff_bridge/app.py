@@ -26,7 +26,7 @@ from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
 from .security import RateLimiter, enforce_access
 from .services.message_writer import CitizenMessageWriter
-from .services.messages import publish_messages
+from .services.messages import publish_masked_messages, publish_messages
 from .services.outcomes import refresh_loop as outcomes_loop
 from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         )
         d = app.ctx.deps
         d.writer = CitizenMessageWriter(engine, lambda messages: publish_messages(d, messages),
+                                        publish_masked=lambda masked: publish_masked_messages(d, masked),
                                         lanes=settings.writer_lanes)
         d.writer.start()
         loop = asyncio.get_running_loop()

@@ -11,7 +11,10 @@ Behaviour by message text, so tests can script the bot:
   "??? ..."       -> nlu_fallback
   "på dansk ..."  -> a Danish answer with a link (reply_language "da")
   "payout ..."    -> asks for the CPR number with an identity_request (as national_id_form does)
+  "mitid ..."     -> the MitID answer, with MitID Support's phone number
   anything else   -> one text message with buttons, one custom and one image
+                     ("Svar på: <text>", numbers masked: the real assistant
+                     never repeats a number the citizen wrote)
 While a conversation is paused (the handoff signal, or POST .../pause),
 messages get no reply, as with a real paused Rasa tracker.
 
@@ -29,6 +32,12 @@ import itertools
 
 from sanic import Request, Sanic, json
 from sanic.response import empty
+
+from handoff_bridge.privacy import mask_personal_data
+
+MITID_ANSWER = ("Er din MitID spærret, kan du genaktivere den i MitID-appen med dit pas eller ID-kort eller med "
+                "en aktiveringskode fra Borgerservice. Har du brug for hjælp, kan du ringe til MitID Support på "
+                "33 98 00 10. Læs mere på https://www.mitid.dk")
 
 _counter = itertools.count(1)
 
@@ -96,12 +105,17 @@ class FakeRasa:
             if (body.get("metadata") or {}).get("identity_input"):
                 return json({"messages": [{"text": "Tak. Du får en SMS."}],
                              "nlu": {"topic": "payout_inquiry", "confidence": 0.3, "language": "da"}, "paused": False})
+            if text.startswith("mitid"):
+                # The assistant's own content, with an authority's phone number (data/faq/mitid_blocked.yml).
+                return json({"messages": [{"text": MITID_ANSWER}],
+                             "nlu": {"topic": "mitid_blocked", "confidence": 0.95, "language": "da"}, "paused": False})
             if text.startswith("???"):
                 return json({"messages": [{"text": "Det forstod jeg ikke."}],
                              "nlu": {"topic": "nlu_fallback", "confidence": 0.21, "language": "da"}, "paused": False})
             return json({
                 "messages": [
-                    {"text": f"Svar på: {text}", "buttons": [{"title": "Pas", "payload": "/ask_passport"}]},
+                    # Like the real assistant, the answer never repeats a number the citizen wrote.
+                    {"text": f"Svar på: {mask_personal_data(text)}", "buttons": [{"title": "Pas", "payload": "/ask_passport"}]},
                     {"custom": {"kind": "link", "url": "https://example.invalid/pas"}},
                     {"image": "https://example.invalid/pas.png"},
                 ],

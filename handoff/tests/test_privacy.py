@@ -2,8 +2,10 @@ import logging
 
 import pytest
 
+from ddh_privacy import MaskingFilter
+
 from handoff_bridge.privacy import (
-    MaskingFilter,
+    MARKER,
     PhoneVault,
     mask_in_json,
     mask_personal_data,
@@ -39,7 +41,7 @@ def test_mask_in_json_masks_nested_strings():
 
 def test_log_filter_masks_formatted_arguments(caplog):
     logger = logging.getLogger("handoff.test_privacy")
-    logger.addFilter(MaskingFilter())
+    logger.addFilter(MaskingFilter(MARKER))
     with caplog.at_level(logging.INFO, logger="handoff.test_privacy"):
         logger.info("citizen wrote %s", "cpr 010203-1234")
     assert "010203" not in caplog.text and "######-####" in caplog.text

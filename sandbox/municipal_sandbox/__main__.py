@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from . import logmask
 from .app import create_app
 from .settings import Settings, SettingsError
 
@@ -15,6 +16,8 @@ def main() -> int:
     except SettingsError as error:
         print(f"municipal_sandbox: configuration error: {error}", file=sys.stderr)
         return 2
+    # Records of loggers outside Sanic's configuration are masked too.
+    logmask.install()
     # One process: the failure switch and the delivery worker live in memory.
     app.run(
         host=settings.host,

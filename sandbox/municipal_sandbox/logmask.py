@@ -1,24 +1,21 @@
-"""Masking of identity numbers and phone numbers in the sandbox's own logs.
+"""The sandbox's use of the shared masking policy (ddh_privacy) in its own logs.
 
 Identity numbers never travel in URLs by contract, and the code does not log
-request bodies; this filter is the second line of defence for anything that
-slips into a log message, an access-log line or a traceback.
+request bodies; masking is the second line of defence for anything that
+slips into a log message, an access-log line or a traceback. Identity
+numbers (and e-mail addresses, card numbers, tokens) become "[id masked]";
+phone numbers keep their country code and last two digits, enough to tell
+the fictitious test numbers apart.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from typing import Any
 
+import ddh_privacy
 from sanic.log import LOGGING_CONFIG_DEFAULTS
-
-# +45 followed by 8 digits, +46 followed by 7-10 digits, with optional spaces.
-_PHONE = re.compile(r"\+(?:45|46)(?:[ -]?\d){7,10}(?!\d)")
-# 12-digit personnummer or 10-digit CPR / short personnummer, with or
-# without the usual separator.
-_IDENTITY = re.compile(r"(?<!\d)(?:\d{8}[-+]?\d{4}|\d{6}[-+]?\d{4})(?!\d)")
 
 IDENTITY_MASK = "[id masked]"
 
@@ -26,35 +23,30 @@ IDENTITY_MASK = "[id masked]"
 def mask_phone(value: str) -> str:
     """Keep the country code and the last two digits: enough to tell test
     numbers apart, not enough to identify anyone."""
-    digits = re.sub(r"\D", "", value)
+    digits = re.sub(r"\D", "", ddh_privacy.normalise(value))
+    if digits.startswith("00"):
+        digits = digits[2:]
     return f"+{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}"
 
 
+def marker(kind: str, original: str) -> str:
+    return mask_phone(original) if kind == ddh_privacy.PHONE else IDENTITY_MASK
+
+
 def mask(text: str) -> str:
-    text = _PHONE.sub(lambda match: mask_phone(match.group(0)), text)
-    return _IDENTITY.sub(IDENTITY_MASK, text)
+    return ddh_privacy.mask_personal_data(text, marker)
 
 
-class MaskingFilter(logging.Filter):
-    """Rewrite a record's message (and Sanic's access-log fields) masked."""
+class MaskingFilter(ddh_privacy.MaskingFilter):
+    """The shared log-record masker with the sandbox's marker."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not lose the record
-            message = str(record.msg)
-        record.msg = mask(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = mask(record.exc_text)
-        # Sanic's access logger puts the request line in extra fields.
-        for attribute in ("request", "host"):
-            value = getattr(record, attribute, None)
-            if isinstance(value, str):
-                setattr(record, attribute, mask(value))
-        return True
+    def __init__(self, name: str = ""):
+        super().__init__(marker, name)
+
+
+def install() -> None:
+    """Mask records of every logger of the process, also those not configured here."""
+    ddh_privacy.install_log_masking(marker, logger_names=("municipal_sandbox",))
 
 
 def _copy_dicts(value: Any) -> Any:

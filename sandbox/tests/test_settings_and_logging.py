@@ -6,6 +6,9 @@ import datetime as dt
 import logging
 
 import pytest
+from ddh_privacy.testing import leaks, personal_numbers, words
+from hypothesis import given
+from hypothesis import settings as examples
 from municipal_sandbox.app import create_app
 from municipal_sandbox.logmask import MaskingFilter, logging_config, mask
 from municipal_sandbox.seed import PERSONS
@@ -122,3 +125,26 @@ def test_every_log_handler_masks():
     for name, handler in config["handlers"].items():
         assert "mask" in handler["filters"], name
     assert config["loggers"]["municipal_sandbox"]["handlers"] == ["sandbox_console"]
+
+
+@examples(max_examples=150, deadline=None)
+@given(number=personal_numbers(), before=words(), after=words())
+def test_no_number_in_any_form_survives_a_log_record(number, before, after):
+    record = logging.LogRecord("municipal_sandbox.x", logging.INFO, __file__, 1, "lookup %s", (f"{before} {number} {after}",), None)
+    record.request = f"POST /x?q={number}"
+    MaskingFilter().filter(record)
+    assert not leaks(number, record.getMessage()) and not leaks(number, record.request)
+
+
+def test_the_installer_masks_loggers_outside_sanics_configuration(caplog):
+    from ddh_privacy import uninstall_log_masking
+
+    from municipal_sandbox import logmask
+
+    logmask.install()
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("aiosqlite").info("row %s", "1503851112 / +46701740605")
+    finally:
+        uninstall_log_masking()
+    assert "[id masked] / +46*******05" in caplog.text

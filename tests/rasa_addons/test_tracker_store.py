@@ -10,12 +10,12 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from ddh_privacy.testing import digits_of, leaks, personal_numbers, split_in_two, words
 from rasa_addons.tracker_store import MaskingSQLTrackerStore
 
 POSTGRES = dict(dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres")
@@ -81,30 +81,10 @@ def test_later_saves_append_only_the_new_events(store):
     assert [json.loads(row)["event"] for row in stored_rows(store, sender)] == ["action", "user", "bot", "action"]
 
 
-def cpr_numbers():
-    day = st.integers(1, 28).map(lambda d: f"{d:02d}")
-    month = st.integers(1, 12).map(lambda m: f"{m:02d}")
-    year = st.integers(0, 99).map(lambda y: f"{y:02d}")
-    serial = st.integers(0, 9999).map(lambda s: f"{s:04d}")
-    separator = st.sampled_from(["", "-", " "])
-    return st.tuples(day, month, year, separator, serial).map(lambda t: f"{t[0]}{t[1]}{t[2]}{t[3]}{t[4]}")
-
-
-def personnummer():
-    century = st.sampled_from(["19", "20", ""])
-    date = st.dates().map(lambda d: d.strftime("%y%m%d"))
-    separator = st.sampled_from(["", "-", "+"])
-    serial = st.integers(0, 9999).map(lambda s: f"{s:04d}")
-    return st.tuples(century, date, separator, serial).map("".join)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    number=st.one_of(cpr_numbers(), personnummer()),
-    before=st.text(alphabet="abcæøåäö ,.:!?", max_size=30),
-    after=st.text(alphabet="abcæøåäö ,.:!?", max_size=30),
-)
-def test_no_identity_number_survives_in_any_stored_row(store, number, before, after):
+@given(number=personal_numbers(), before=words(), after=words())
+def test_no_identity_or_phone_number_survives_in_any_stored_row(store, number, before, after):
+    """Numbers in every separator and digit form (ddh_privacy.testing)."""
     sender = f"t-{uuid.uuid4().hex}"
     text = f"{before} {number} {after}"
     save(store, sender, [
@@ -112,10 +92,11 @@ def test_no_identity_number_survives_in_any_stored_row(store, number, before, af
         UserUttered(text, parse_data={"text": text, "intent": {"name": "payout_inquiry"}}),
         SlotSet("note", number),
     ])
-    digits = "".join(ch for ch in number if ch.isdigit())
+    digits = digits_of(number)
     for row in stored_rows(store, sender):
         assert number not in row
         assert digits not in "".join(ch for ch in row if ch.isdigit() or ch == "\n")
+        assert not leaks(number, json.dumps(json.loads(row), ensure_ascii=False))
 
 
 def test_a_conversation_can_be_erased(store):
@@ -141,3 +122,33 @@ def test_retention_deletes_only_inactive_conversations(store):
     asyncio.run(store.purge_inactive(30 * 24 * 3600))
     assert stored_rows(store, old) == []
     assert len(stored_rows(store, recent)) == 2
+
+
+@pytest.mark.parametrize("first, second", [("min cpr er 040190", "-1239"), ("0401", "90 1239"), ("ring +45 12 34", "56 78")])
+def test_a_number_sent_in_two_messages_is_masked_in_both(store, first, second):
+    sender = f"t-{uuid.uuid4().hex}"
+    events = [ActionExecuted("action_listen"), UserUttered(first, parse_data={"text": first}),
+              BotUttered("Tak."), ActionExecuted("action_listen")]
+    tracker = save(store, sender, events)
+    assert first in "\n".join(stored_rows(store, sender))  # alone, the first part is no number
+    save(store, sender, list(asyncio.run(store.retrieve(sender)).events) +
+         [UserUttered(second, parse_data={"text": second})])
+    rows = [json.loads(row) for row in stored_rows(store, sender)]
+    users = [row for row in rows if row["event"] == "user"]
+    assert len(users) == 2 and tracker.latest_message.text == first
+    for row in users:
+        assert "[skjult]" in row["text"] and row["parse_data"]["text"] == row["text"]
+    whole = digits_of(first + second)
+    assert not leaks(whole[-6:], "\n".join(json.dumps(row) for row in users))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=split_in_two(), before=words(), after=words())
+def test_no_number_split_over_two_turns_survives(store, parts, before, after):
+    number, head, tail = parts
+    sender = f"t-{uuid.uuid4().hex}"
+    first, second = f"{before} {head}", f"{tail} {after}"
+    save(store, sender, [ActionExecuted("action_listen"), UserUttered(first), ActionExecuted("action_listen")])
+    save(store, sender, list(asyncio.run(store.retrieve(sender)).events) + [UserUttered(second)])
+    texts = [json.loads(row)["text"] for row in stored_rows(store, sender) if json.loads(row)["event"] == "user"]
+    assert digits_of(texts[0][len(before) + 1:] + texts[1][:len(tail)]) == "", texts

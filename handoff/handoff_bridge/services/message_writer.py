@@ -17,6 +17,17 @@ client_msg_id was stored before, e.g. a resend after a lost ack), a closed or
 unknown conversation (LookupError), or the database error. Duplicates never
 cost a sequence number: a batch that meets one is rolled back and written
 again without it.
+
+Masking: each text is masked in the light of the conversation's previous
+citizen messages (ddh_privacy.find_across_messages), so a number sent in
+parts (`040190`, then `-1239`) is masked in every part: the stored earlier
+part is rewritten in the same transaction, and subscribers get a
+`message_masked` event for it. The last few citizen messages of each
+conversation are kept in this instance's memory for a few minutes (bounded
+in count and size). With several instances, the parts are joined when the
+same instance writes them, as it does for all messages of one citizen
+websocket; parts that arrive through different instances (a reconnect in
+between) are each masked on their own.
 """
 
 from __future__ import annotations
@@ -27,15 +38,17 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass
 
+import ddh_privacy
 from sqlalchemy import String, bindparam, case, column, func, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..db.models import Conversation, Message, UTCDateTime, utcnow
 from ..errors import ApiError
-from ..privacy import mask_in_json, mask_personal_data
+from ..privacy import MARKER, mask_in_json
 
 log = logging.getLogger("handoff.writer")
 
@@ -51,6 +64,14 @@ MAX_ATTEMPTS = 3
 # it on every message would make every row update a non-HOT one with new index
 # entries. It only needs to be this fresh (the leave grace is minutes).
 SEEN_RESOLUTION_SECONDS = 5
+
+# The previous citizen messages a new one is read with: how many, for how
+# long, in how many conversations, and up to what length (a longer message is
+# masked on its own).
+TAIL_MESSAGES = 3
+TAIL_SECONDS = 600
+TAIL_CONVERSATIONS = 20_000
+TAIL_MAX_CHARS = 300
 
 _NOW = bindparam("p_now", type_=UTCDateTime())
 _SEEN_BEFORE = bindparam("p_seen_before", type_=UTCDateTime())
@@ -138,6 +159,27 @@ class _Pending:
     same_as: "_Pending | None" = None
 
 
+@dataclass
+class _TailEntry:
+    """A citizen message as written (in memory only) and as stored."""
+
+    raw: str
+    stored: str
+    at: float
+    message_id: int | None = None
+    seq: int | None = None
+    pending: "_Pending | None" = None  # written in the same batch, not stored yet
+
+
+class _Masking:
+    """Masked texts for a batch, and the earlier messages they make masked."""
+
+    def __init__(self, texts: dict, rewrites: dict, tails: dict):
+        self.texts = texts  # _Pending -> stored text
+        self.rewrites = rewrites  # stored message id -> (conversation id, seq, new text)
+        self.tails = tails  # conversation id -> its tail after this batch
+
+
 class WriterBusy(ApiError):
     def __init__(self):
         super().__init__("busy", "too many messages are waiting to be stored; please resend shortly", 503)
@@ -151,12 +193,15 @@ class CitizenMessageWriter:
     SQLite has one writer at a time, so it gets one lane.
     """
 
-    def __init__(self, engine: AsyncEngine, publish, *, lanes: int = 1, max_batch: int = MAX_BATCH,
-                 max_pending: int = MAX_PENDING):
+    def __init__(self, engine: AsyncEngine, publish, *, publish_masked=None, lanes: int = 1,
+                 max_batch: int = MAX_BATCH, max_pending: int = MAX_PENDING):
         self._engine = engine
         self._dialect = engine.dialect.name
         # Called after commit with the stored messages, for live delivery.
         self._publish = publish
+        # Called after commit with [(conversation id, seq, masked text)] of earlier
+        # messages that a later part made recognisable as a number.
+        self._publish_masked = publish_masked
         self._max_batch = max_batch
         self._max_pending = max_pending
         lanes = 1 if self._dialect == "sqlite" else max(1, lanes)
@@ -165,6 +210,8 @@ class CitizenMessageWriter:
         self._tasks: list[asyncio.Task] = []
         self._waiting = 0
         self._stopping = False
+        # conversation id -> its last citizen messages, oldest first (LRU order).
+        self._tails: collections.OrderedDict[str, list[_TailEntry]] = collections.OrderedDict()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -238,13 +285,18 @@ class CitizenMessageWriter:
             todo.append(item)
 
         for _attempt in range(MAX_ATTEMPTS):
-            stored, closed, duplicates = await self._transaction(todo)
+            stored, closed, duplicates, rewrites = await self._transaction(todo)
             if duplicates:
                 await self._resolve_duplicates(duplicates)
                 todo = [item for item in todo if item not in duplicates]
                 continue  # rolled back: write the rest again
             for item in closed:
                 item.future.set_exception(LookupError(item.conversation_id))
+            if rewrites and self._publish_masked is not None:
+                try:
+                    await self._publish_masked(list(rewrites.values()))
+                except Exception as exc:  # noqa: BLE001 - stored is stored; a reload shows it masked
+                    log.warning("live delivery of %d masked messages failed: %r", len(rewrites), exc)
             if stored:
                 try:
                     await self._publish([message for message, _mode in stored.values()])
@@ -266,14 +318,60 @@ class CitizenMessageWriter:
                 else:
                     item.future.set_exception(source.exception() if source.done() else WriterBusy())
 
+    def _mask(self, todo: list[_Pending]) -> _Masking:
+        """Mask each text, with the previous citizen messages of its conversation."""
+        now = time.monotonic()
+        texts: dict[_Pending, str] = {}
+        rewrites: dict[int, tuple[str, int, str]] = {}
+        tails: dict[str, list[_TailEntry]] = {}
+        for item in todo:
+            cid = item.conversation_id
+            if cid not in tails:
+                tails[cid] = [e for e in self._tails.get(cid, ()) if now - e.at <= TAIL_SECONDS]
+            tail = tails[cid]
+            raw = item.text or ""
+            earlier, findings = ddh_privacy.find_across_messages([e.raw for e in tail], raw)
+            texts[item] = ddh_privacy.apply_marker(raw, findings, MARKER) if findings else raw
+            for entry, extra in zip(tail, earlier):
+                if not extra:
+                    continue
+                own = ddh_privacy.find_personal_data(entry.raw)
+                entry.stored = ddh_privacy.apply_marker(entry.raw, own + extra, MARKER)
+                if entry.pending is not None:
+                    texts[entry.pending] = entry.stored
+                elif entry.message_id is not None:
+                    rewrites[entry.message_id] = (cid, entry.seq, entry.stored)
+            if len(raw) <= TAIL_MAX_CHARS:
+                tail.append(_TailEntry(raw, texts[item], now, pending=item))
+                del tail[:-TAIL_MESSAGES]
+            else:
+                tail.clear()
+        return _Masking(texts, rewrites, tails)
+
+    def _remember(self, masking: _Masking, stored: dict) -> None:
+        """After commit: keep the batch's messages as their conversations' tails."""
+        for cid, tail in masking.tails.items():
+            kept = []
+            for entry in tail:
+                if entry.pending is not None:
+                    found = stored.get(entry.pending)
+                    if found is None:
+                        continue  # not stored (closed conversation or duplicate)
+                    entry.message_id, entry.seq, entry.pending = found[0].id, found[0].seq, None
+                kept.append(entry)
+            self._tails[cid] = kept
+            self._tails.move_to_end(cid)
+        while len(self._tails) > TAIL_CONVERSATIONS:
+            self._tails.popitem(last=False)
+
     @staticmethod
-    def _row(item: _Pending, seq: int, now) -> dict:
+    def _row(item: _Pending, seq: int, now, text: str) -> dict:
         return {
             "conversation_id": item.conversation_id,
             "seq": seq,
             "sender": "citizen",
-            # Masked here, where citizen text enters the database.
-            "text": mask_personal_data(item.text),
+            # Masked where citizen text enters the database (see _mask).
+            "text": text,
             "payload": mask_in_json(item.payload) if item.payload else None,
             "topic": None,
             "confidence": None,
@@ -283,7 +381,8 @@ class CitizenMessageWriter:
         }
 
     async def _transaction(self, todo: list[_Pending]):
-        """One transaction for the batch: (stored, closed, duplicates); rolled back when duplicates."""
+        """One transaction for the batch: (stored, closed, duplicates, rewritten earlier
+        messages {id: (conversation id, seq, text)}); rolled back when duplicates."""
         if self._dialect == "postgresql":
             return await self._transaction_postgres(todo)
         return await self._transaction_sqlite(todo)
@@ -292,7 +391,8 @@ class CitizenMessageWriter:
         counts = collections.Counter(item.conversation_id for item in todo)
         ids = sorted(counts)
         now = utcnow()
-        rows = [self._row(item, 0, now) for item in todo]
+        masking = self._mask(todo)
+        rows = [self._row(item, 0, now, masking.texts[item]) for item in todo]
         async with self._engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             transaction = driver.transaction()
@@ -322,7 +422,11 @@ class CitizenMessageWriter:
                         stored[item] = (Message(id=new_id, **row), taken[item.conversation_id])
                 if duplicates:
                     await transaction.rollback()
-                    return {}, [], duplicates
+                    return {}, [], duplicates, {}
+                if masking.rewrites:
+                    await driver.executemany(
+                        f"UPDATE {Message.__tablename__} SET text = $1 WHERE id = $2",
+                        [(text, message_id) for message_id, (_cid, _seq, text) in masking.rewrites.items()])
                 await transaction.commit()
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -331,7 +435,8 @@ class CitizenMessageWriter:
                     # Used past SQLAlchemy here, so tell its pool not to hand it out again.
                     await conn.invalidate()
                 raise
-        return stored, closed, []
+        self._remember(masking, stored)
+        return stored, closed, [], masking.rewrites
 
     async def _transaction_sqlite(self, todo: list[_Pending]):
         counts = collections.Counter(item.conversation_id for item in todo)
@@ -340,6 +445,7 @@ class CitizenMessageWriter:
                   "p_seen_before": now - dt.timedelta(seconds=SEEN_RESOLUTION_SECONDS)}
         rows: list[tuple[_Pending, dict]] = []
         closed: list[_Pending] = []
+        masking = self._mask(todo)
         async with self._engine.begin() as conn:
             taken = {cid: (last, mode) for cid, last, mode in await conn.execute(_SQLITE_SEQ_UPDATE, params)}
             next_seq = {cid: last - counts[cid] + 1 for cid, (last, _mode) in taken.items()}
@@ -347,7 +453,7 @@ class CitizenMessageWriter:
                 if item.conversation_id not in taken:
                     closed.append(item)
                     continue
-                rows.append((item, self._row(item, next_seq[item.conversation_id], now)))
+                rows.append((item, self._row(item, next_seq[item.conversation_id], now, masking.texts[item])))
                 next_seq[item.conversation_id] += 1
             ids_by_seq = {}
             if rows:
@@ -356,10 +462,14 @@ class CitizenMessageWriter:
             duplicates = [item for item, row in rows if (row["conversation_id"], row["seq"]) not in ids_by_seq]
             if duplicates:
                 await conn.rollback()
-                return {}, [], duplicates
+                return {}, [], duplicates, {}
+            if masking.rewrites:
+                await conn.execute(update(Message).where(Message.id == bindparam("p_id")).values(
+                    text=bindparam("p_text")), [{"p_id": i, "p_text": t} for i, (_c, _s, t) in masking.rewrites.items()])
         stored = {item: (Message(id=ids_by_seq[(row["conversation_id"], row["seq"])], **row),
                          taken[item.conversation_id][1]) for item, row in rows}
-        return stored, closed, []
+        self._remember(masking, stored)
+        return stored, closed, [], masking.rewrites
 
     async def _resolve_duplicates(self, duplicates: list[_Pending]) -> None:
         """Answer resends with the message stored the first time."""

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.models import Conversation, Message, UTCDateTime, utcnow
 from ..events import AGENTS_CHANNEL, conv_channel
-from ..privacy import mask_in_json, mask_personal_data
+from ..privacy import MASKED_SENDERS, mask_in_json, mask_personal_data
 
 
 def message_to_dict(m: Message, *, for_agent: bool = False) -> dict:
@@ -99,13 +99,15 @@ async def append_message(
     if found is None:
         raise LookupError(conversation_id)
     seq, mode = found
+    masked = sender in MASKED_SENDERS
     row = {
         "conversation_id": conversation_id,
         "seq": seq,
         "sender": sender,
-        # Masked here, at the single place text enters the database.
-        "text": mask_personal_data(text),
-        "payload": mask_in_json(payload) if payload else None,
+        # What agents type is masked here; the assistant's and the bridge's own
+        # messages are published content (answers give authorities' phone numbers).
+        "text": mask_personal_data(text) if masked else text,
+        "payload": (mask_in_json(payload) if masked else payload) if payload else None,
         "topic": topic,
         "confidence": confidence,
         "agent_id": agent_id,
@@ -135,6 +137,15 @@ async def messages_after(session: AsyncSession, conversation_id: str, after_seq:
 async def publish_messages(deps, messages: list[Message], agent_id: int | None = None) -> None:
     """Live delivery after commit: to the conversation's subscribers (citizen and agent)."""
     await deps.bus.publish_many([(conv_channel(m.conversation_id), message_to_dict(m, for_agent=True)) for m in messages])
+
+
+async def publish_masked_messages(deps, masked: list[tuple[str, int, str]]) -> None:
+    """Earlier citizen messages stored again masked (a later message completed a
+    number): subscribers replace the text they show for that seq."""
+    await deps.bus.publish_many([
+        (conv_channel(cid), {"type": "message_masked", "conversation_id": cid, "seq": seq, "text": text})
+        for cid, seq, text in masked
+    ])
 
 
 async def publish_status(deps, conversation_id: str, mode: str, **extra) -> None:

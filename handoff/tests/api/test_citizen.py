@@ -131,6 +131,20 @@ async def test_personal_numbers_are_masked_in_storage(client, bridge, fake_rasa)
     assert fake_rasa.texts_for(cid) == ["Mit cpr er 010203-1234 og tlf 12 34 56 78"]
 
 
+async def test_the_assistants_answers_are_stored_and_shown_intact(client, bridge, fake_rasa):
+    """Answers give authorities' phone numbers: citizens and agents must read them."""
+    from fake_rasa import MITID_ANSWER
+
+    cid, headers = await new_conversation(client)
+    await send(client, cid, headers, "mitid er spærret, ring 12 34 56 78")
+    msgs = await wait_for_messages(client, cid, headers, lambda m: any(x["sender"] == "bot" for x in m))
+    assert [m["text"] for m in msgs if m["sender"] == "bot"] == [MITID_ANSWER]
+    assert "33 98 00 10" in MITID_ANSWER
+    async with bridge.deps.sessionmaker() as s:
+        rows = dict((await s.execute(select(Message.sender, Message.text).where(Message.conversation_id == cid))).all())
+    assert rows["bot"] == MITID_ANSWER and rows["citizen"] == "mitid er spærret, ring ## ## ## ##"
+
+
 def offers(msgs):
     """System lines that offer a person with a button the bridge handles itself."""
     return [m for m in msgs if m["sender"] == "system"

@@ -1,11 +1,13 @@
-"""Property-based: no CPR number or personnummer survives in any stored row or log line.
+"""Property-based: no CPR number, personnummer or phone number survives in any
+stored row, Redis payload or log line.
 
-Hypothesis generates numbers in the formats citizens write them (DDMMYY-XXXX,
-DDMMYYXXXX, DDMMYY XXXX; YYMMDD-XXXX, YYMMDD+XXXX, YYYYMMDD-XXXX,
-YYYYMMDDXXXX) inside ordinary text, sends them as citizen messages, an
-escalation summary, a callback description, an agent reply, a closing note and
-a rating comment, then scans every column of every table and every captured
-log line (including Sanic's access-log fields) for them.
+Hypothesis generates numbers in every way citizens write them
+(ddh_privacy.testing: any separators, any grouping, full-width and other
+Unicode digits, +45/+46/0045 prefixes) inside ordinary text, sends them as
+citizen messages (also split over two messages), an escalation summary, a
+callback description, an agent reply, a closing note and a rating comment,
+then scans every column of every table, every message published to Redis and
+every captured log line (including Sanic's access-log fields) for them.
 """
 
 import io
@@ -18,28 +20,11 @@ from hypothesis import strategies as st
 from helpers import agent_session, new_conversation, send, wait_for_messages
 from sqlalchemy import select
 
-from handoff_bridge.db.models import Base
+from ddh_privacy import normalise
+from ddh_privacy.testing import leaks, personal_numbers, split_in_two, words
+from redis.asyncio import Redis
 
-LETTERS = "abcdefghijklmnopqrstuvwxyzæøåäö ,.?"
-
-
-@st.composite
-def personal_number(draw):
-    day, month = draw(st.integers(1, 28)), draw(st.integers(1, 12))
-    serial = draw(st.integers(0, 9999))
-    if draw(st.booleans()):  # Danish CPR: DDMMYY
-        yy = draw(st.integers(0, 99))
-        sep = draw(st.sampled_from(["-", "", " "]))
-        return f"{day:02d}{month:02d}{yy:02d}{sep}{serial:04d}"
-    year = draw(st.integers(1900, 2025))  # Swedish personnummer: (YY)YYMMDD
-    head = f"{year}" if draw(st.booleans()) else f"{year % 100:02d}"
-    sep = draw(st.sampled_from(["-", "+", ""]))
-    return f"{head}{month:02d}{day:02d}{sep}{serial:04d}"
-
-
-def words():
-    return st.text(alphabet=LETTERS, min_size=0, max_size=30)
-
+from handoff_bridge.db.models import Base, Message
 
 def digits(s):
     return "".join(ch for ch in s if ch.isdigit())
@@ -59,13 +44,59 @@ async def all_stored_strings(deps):
 
 
 def leaked(number, haystack):
-    return number in haystack or digits(number) in haystack.replace("-", "").replace("+", "").replace(" ", "")
+    return (number in haystack or digits(number) in haystack.replace("-", "").replace("+", "").replace(" ", "")
+            or leaks(number, haystack))
+
+
+class PublishedPayloads:
+    """Every event the bridge publishes for live delivery, as sent: read from
+    Redis itself (PostgreSQL runs), or from the in-process bus (SQLite runs)."""
+
+    def __init__(self, deps):
+        self._deps = deps
+        self.payloads: list[str] = []
+
+    async def __aenter__(self):
+        settings, bus = self._deps.settings, self._deps.bus
+        if settings.redis_url:
+            self._redis = Redis.from_url(settings.redis_url)
+            self._pubsub = self._redis.pubsub()
+            await self._pubsub.psubscribe(settings.redis_channel_prefix + "*")
+            while (await self._pubsub.get_message(timeout=1.0)) is None:
+                pass  # the subscription's confirmation
+        else:
+            self._originals = bus.publish, bus.publish_many
+
+            async def publish(channel, event):
+                self.payloads.append(json.dumps(event))
+                await self._originals[0](channel, event)
+
+            async def publish_many(events):
+                self.payloads.extend(json.dumps(event) for _channel, event in events)
+                await self._originals[1](events)
+
+            bus.publish, bus.publish_many = publish, publish_many
+        return self
+
+    async def drain(self):
+        if self._deps.settings.redis_url:
+            while (message := await self._pubsub.get_message(timeout=0.5)) is not None:
+                if message["type"] == "pmessage":
+                    self.payloads.append(message["data"].decode())
+
+    async def __aexit__(self, *exc):
+        if self._deps.settings.redis_url:
+            await self._pubsub.aclose()
+            await self._redis.aclose()
+        else:
+            self._deps.bus.publish, self._deps.bus.publish_many = self._originals
 
 
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(numbers=st.lists(personal_number(), min_size=6, max_size=6), before=words(), after=words())
-async def test_no_personal_number_survives_in_rows_or_logs(client, bridge, fake_rasa, numbers, before, after):
+@given(numbers=st.lists(personal_numbers(), min_size=6, max_size=6), split=split_in_two(),
+       before=words(), after=words())
+async def test_no_personal_number_survives_in_rows_redis_or_logs(client, bridge, fake_rasa, numbers, split, before, after):
     d = bridge.deps
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -75,6 +106,7 @@ async def test_no_personal_number_survives_in_rows_or_logs(client, bridge, fake_
     for lg in loggers:
         lg.addHandler(handler)
         lg.setLevel(logging.DEBUG)
+    published_events = await PublishedPayloads(d).__aenter__()
     try:
         def say(n):
             return f"{before} {n} {after}".strip()
@@ -107,19 +139,35 @@ async def test_no_personal_number_survives_in_rows_or_logs(client, bridge, fake_
                               json={"score": 7, "comment": say(numbers[5])})
         assert r.status_code == 201, r.text
 
+        # Conversation C: a number sent in two messages.
+        whole, head, tail = split
+        c, ch = await new_conversation(client)
+        await send(client, c, ch, f"{before} {head}".strip())
+        await send(client, c, ch, f"{tail} {after}".strip())
+
         # Log lines of the bridge, libraries and Sanic's access log carrying the numbers.
         logging.getLogger("handoff.citizen").warning("citizen wrote %s", say(numbers[0]))
         logging.getLogger("sanic.access").info("", extra={"request": f"GET /x?q={numbers[1]}", "host": "", "status": 200, "byte": 0, "duration": ""})
         logging.getLogger("httpx").info("sent %r", {"message": say(numbers[2])})
 
         stored = await all_stored_strings(d)
+        async with d.sessionmaker() as session:
+            split_rows = list(await session.scalars(select(Message.text).where(
+                Message.conversation_id == c, Message.sender == "citizen").order_by(Message.seq)))
+        await published_events.drain()
     finally:
+        await published_events.__aexit__(None, None, None)
         for lg, level in zip(loggers, levels):
             lg.removeHandler(handler)
             lg.setLevel(level)
     log_text = stream.getvalue()
     assert "citizen wrote" in log_text
-    for n in numbers:
+    # Every digit of the split number is masked, in both stored parts.
+    assert len(split_rows) == 2 and digits("".join(normalise(t) for t in split_rows)) == "", split_rows
+    published = "\n".join(json.dumps(json.loads(p), ensure_ascii=False) for p in published_events.payloads)
+    assert f'"conversation_id": "{c}"' in published
+    for n in [*numbers, whole]:
         hits = [(t, c) for t, c, v in stored if leaked(n, v)]
         assert hits == [], (n, hits)
         assert not leaked(n, log_text), n
+        assert not leaked(n, published), n

@@ -105,3 +105,50 @@ async def test_too_much_waiting_is_refused_at_once_and_stop_drains(client, bridg
     assert [m.seq for m, _mode, _dup in await asyncio.gather(*waiting)] == [1, 2]
     with pytest.raises(WriterBusy):
         await writer.append(cid, "after stop")
+
+
+async def stored_texts(deps, cid):
+    return [text for _seq, text, _client_id in await stored(deps, cid)]
+
+
+@pytest.mark.parametrize("first, second", [
+    ("min cpr er 040190", "-1239"),
+    ("0401", "90 1239"),
+    ("mit nummer er +45 12 34", "56 78"),
+    ("personnummer 19850315", "5684 tack"),
+])
+async def test_a_number_sent_in_two_messages_is_masked_in_both(client, bridge, first, second):
+    d = bridge.deps
+    cid, _ = await new_conversation(client)
+    with d.bus.subscribe(conv_channel(cid)) as sub:
+        await d.bus.ready(sub)
+        await d.writer.append(cid, first)
+        await d.writer.append(cid, second)
+        events = [await sub.get(timeout=5) for _ in range(3)]
+    texts = await stored_texts(d, cid)
+    assert len(texts) == 2
+    assert not any(ch.isdigit() for ch in texts[1].split()[0]), texts
+    assert not any(ch.isdigit() for ch in texts[0][-4:]), texts
+    # The earlier part is published again, masked; nothing is published in clear.
+    masked = [e for _c, e in events if e["type"] == "message_masked"]
+    assert masked == [{"type": "message_masked", "conversation_id": cid, "seq": 1, "text": texts[0]}]
+    first_part_digits = "".join(ch for ch in first if ch.isdigit())[-4:]
+    assert all(first_part_digits not in e["text"] for _c, e in events if e["seq"] == 2)
+
+
+async def test_parts_written_in_one_batch_are_masked_together(client, bridge):
+    d = bridge.deps
+    cid, _ = await new_conversation(client)
+    await asyncio.gather(d.writer.append(cid, "040190"), d.writer.append(cid, "-1239"))
+    assert await stored_texts(d, cid) == ["######", "-####"]
+
+
+async def test_dates_amounts_and_other_conversations_are_not_joined(client, bridge):
+    d = bridge.deps
+    cid, _ = await new_conversation(client)
+    other, _ = await new_conversation(client)
+    await d.writer.append(cid, "brevet kom 12-03-2026")
+    await d.writer.append(other, "1239")
+    await d.writer.append(cid, "og jeg fik 1.250 kr")
+    assert await stored_texts(d, cid) == ["brevet kom 12-03-2026", "og jeg fik 1.250 kr"]
+    assert await stored_texts(d, other) == ["1239"]

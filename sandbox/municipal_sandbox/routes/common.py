@@ -6,9 +6,9 @@ import hmac
 import re
 from typing import Any
 
+from ddh_privacy.national_id import COUNTRIES, InvalidNationalId, validate_national_id
 from sanic import Blueprint, Request
 
-from ..identity import COUNTRIES, InvalidIdentityNumber, normalize
 from ..problems import ProblemError, invalid_request
 
 LANGUAGES = ("da", "sv")
@@ -65,8 +65,9 @@ def person_from(body: dict[str, Any]) -> tuple[str, str]:
     if country not in COUNTRIES:
         raise invalid_request("country must be DK or SE.")
     try:
-        return country, normalize(country, body.get("national_id"))
-    except InvalidIdentityNumber as error:
+        # The systems take personnummer with their century only (12 digits).
+        return country, validate_national_id(country, body.get("national_id"), require_century=True)
+    except InvalidNationalId as error:
         # The message describes the rule, never the number.
         raise ProblemError(422, "invalid_national_id", "Invalid identity number", str(error)) from None
 

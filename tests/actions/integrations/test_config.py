@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from actions.integrations import CaseClient, PayoutClient, ServiceConfig, SmsGatewayClient, SystemUnavailableError
-from actions.integrations.http import normalize_national_id
+from ddh_privacy.national_id import normalize_national_id
 
 
 def test_defaults_point_at_the_local_sandbox_with_its_development_tokens():

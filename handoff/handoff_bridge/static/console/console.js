@@ -207,6 +207,15 @@
       case "message":
         onMessage(event);
         break;
+      case "message_masked":
+        // A later message completed a number: show the earlier part masked too.
+        if (current && current.id === event.conversation_id) {
+          var shown = document.querySelector('#transcript li[data-seq="' + Number(event.seq) + '"] .line-text');
+          if (shown) {
+            shown.textContent = event.text;
+          }
+        }
+        break;
       case "typing":
         if (current && current.id === event.conversation_id && event.sender === "citizen") {
           $("citizen-typing").hidden = false;
