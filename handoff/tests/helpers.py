@@ -84,10 +84,13 @@ class WsClient:
         return cls(ws)
 
     @classmethod
-    async def agent(cls, base_url, headers):
+    async def agent(cls, base_url, headers, cursors=None):
         url = base_url.replace("http://", "ws://") + "/api/v1/agent/ws"
         ws = await websockets.connect(url, open_timeout=5)
-        await ws.send(json.dumps({"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}))
+        hello = {"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}
+        if cursors is not None:
+            hello["cursors"] = cursors
+        await ws.send(json.dumps(hello))
         return cls(ws)
 
     async def send(self, obj):

@@ -12,6 +12,21 @@ from ..errors import bad_request, unauthorized
 from ..services import agents as agent_svc
 
 SESSION_COOKIE = "handoff_session"
+# Sequence numbers (and every other integer the API hands to the database) are
+# 32-bit integer columns: larger values are refused before they reach a query.
+MAX_SEQ = 2**31 - 1
+
+
+class InvalidHello(ValueError):
+    """A websocket's first frame is not a valid hello (error frame, then close 4400)."""
+
+
+async def refuse_hello(ws, message: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        await ws.send(jsonlib.dumps({"type": "error", "error": {"code": "invalid_hello", "message": message}}))
+    await ws.close(code=4400, reason="invalid hello")
 
 
 class tracked_websocket:
