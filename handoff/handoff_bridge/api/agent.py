@@ -317,7 +317,7 @@ def parse_agent_hello(raw) -> tuple[str | None, dict[str, int]]:
     try:
         hello = parse_frame(raw) if raw else None
     except ValueError as exc:
-        raise InvalidHello("the first frame must be a JSON object") from exc
+        raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise InvalidHello('the first frame must be {"type":"hello",...}')
     token = hello.get("token")

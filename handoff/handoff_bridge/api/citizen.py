@@ -216,9 +216,12 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
 async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: str, conn_id: str):
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-        hello = parse_frame(raw) if raw else {}
+        try:
+            hello = parse_frame(raw) if raw else {}
+        except ValueError as exc:
+            raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
         if hello.get("type") != "hello":
-            raise ValueError("first frame must be hello")
+            raise InvalidHello('the first frame must be {"type":"hello",...}')
         last_seq = hello.get("last_seq", 0)
         if isinstance(last_seq, bool) or not isinstance(last_seq, int) or not 0 <= last_seq <= MAX_SEQ:
             raise InvalidHello(f"last_seq must be an integer from 0 to {MAX_SEQ}")

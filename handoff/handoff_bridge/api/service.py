@@ -31,8 +31,9 @@ async def create_handoff(request: Request):
     if topic is not None and (not isinstance(topic, str) or len(topic) > 128):
         raise ApiError("invalid_topic", "topic must be a string of at most 128 characters", 422)
     confidence = body.get("confidence")
-    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))):
-        raise ApiError("invalid_confidence", "confidence must be a number", 422)
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0 <= confidence <= 1):
+        raise ApiError("invalid_confidence", "confidence must be a number from 0 to 1", 422)
     result = await queue_svc.escalate(
         deps(request),
         conversation_id,

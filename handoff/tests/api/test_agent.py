@@ -416,6 +416,12 @@ async def test_a_bridge_that_loses_its_fanout_tells_agent_and_citizen_sockets_to
     for ws in (agent_ws, citizen_ws):
         await asyncio.wait_for(ws.ws.wait_closed(), 5)
         assert ws.ws.close_code == 4408
+    # The handlers finish their last database writes before the bridge stops.
+    for _ in range(100):
+        if not bridge.app.ctx.websockets:
+            break
+        await asyncio.sleep(0.05)
+    assert not bridge.app.ctx.websockets
 
 
 async def test_agent_hello_must_be_a_valid_hello(client, bridge):
