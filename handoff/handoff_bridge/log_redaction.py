@@ -13,9 +13,10 @@ import logging
 import re
 
 REDACTED = "?[query removed]"
-# An absolute URL with a query, or the path of an HTTP request line.
-_ABSOLUTE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
-_REQUEST_LINE = re.compile(r"(\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
+# An absolute URL with a query, or the path of an HTTP request line. "#" may
+# stand in a path: masking of personal data writes it over digits.
+_ABSOLUTE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?\"'<>]*)\?[^\s\"'<>]*")
+_REQUEST_LINE = re.compile(r"(\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /[^\s?\"'<>]*)\?[^\s\"'<>]*")
 
 
 def redact_query_strings(text: str) -> str:

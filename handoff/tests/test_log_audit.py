@@ -44,3 +44,16 @@ def test_the_check_finds_a_configured_secret_in_a_process_log_and_in_process(tmp
     logging.getLogger("handoff.example").warning("connecting with db-password-1")
     found = log_audit.leaks()
     assert len(found) == 2 and "handoff.example" in found[0] and "db-password-1" not in found[0]
+
+
+def test_redaction_after_masking_of_personal_data():
+    # Masking writes "#" over digits in a path; the query string still goes.
+    from handoff_bridge.privacy import install_log_masking
+
+    install_log_masking()
+    install_url_redaction()
+    record = logging.getLogger("httpx").makeRecord(
+        "httpx", logging.INFO, __file__, 1, "HTTP Request: %s %s", ("POST", httpx.URL(
+            "http://127.0.0.1:5005/conversations/1234567890abcdef/tracker/events?token=tok-0123456789")), None)
+    assert "tok-0123456789" not in record.getMessage()
+    assert "tracker/events?[query removed]" in record.getMessage()
