@@ -173,6 +173,8 @@ class RedisBus:
         # Channels asked of Redis on the current connection, and those it confirmed.
         self._requested: set[str] = set()
         self._confirmed: set[str] = set()
+        # True while the subscriber connection is up (set after it subscribed).
+        self._connected = False
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
     async def start(self) -> None:
@@ -191,6 +193,7 @@ class RedisBus:
                 self._pubsub = self._redis.pubsub()
                 self._requested, self._confirmed = set(), set()
                 await self._pubsub.subscribe(self._control)
+                self._connected = True
                 self._changed.set()  # (re)subscribe whatever the websockets here listen to
                 backoff = 0.1
                 while True:
@@ -200,7 +203,11 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any Redis failure
-                self._lost_fanout(f"redis subscription lost ({exc})")
+                if self._connected:
+                    self._lost_fanout(f"redis subscription lost ({exc})")
+                else:
+                    # Still down: websockets opened since the loss wait for the new connection.
+                    log.debug("redis still unreachable (%s)", exc)
                 with contextlib.suppress(Exception):
                     await self._pubsub.aclose()
                 self._pubsub = None
@@ -212,6 +219,7 @@ class RedisBus:
         never reaches this instance: nothing counts as confirmed any more (so new
         websockets wait for the new connection), and every current subscriber is
         told it missed events."""
+        self._connected = False
         self._requested, self._confirmed = set(), set()
         told = self.hub.interrupt_all()
         log.warning("%s; %d subscribers told to resync; reconnecting", why, told)
@@ -325,8 +333,12 @@ class RedisBus:
     def _publish_failed(self) -> None:
         """An event that Redis did not take reaches nobody, this instance's own
         websockets included (local delivery comes back through Redis): they
-        resync. Websockets on other instances catch up from the database on
-        their own (see api/agent.py, CATCH_UP_SECONDS)."""
+        resync. (While the subscriber connection is down they were told
+        already, and newer ones wait for the new connection.) Websockets on
+        other instances catch up from the database on their own (see
+        api/agent.py, CATCH_UP_SECONDS)."""
+        if not self._connected:
+            return
         told = self.hub.interrupt_all()
         log.warning("publishing to redis failed; %d subscribers told to resync", told)
 

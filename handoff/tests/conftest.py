@@ -53,8 +53,13 @@ def _configured_secrets() -> list[str]:
 
 
 def pytest_configure(config):
+    from handoff_bridge.log_redaction import install_url_redaction
+
     log_audit.add_secrets(_configured_secrets())
     log_audit.install_in_process(NON_PROPAGATING_LOGGERS)
+    # The bridge runs in this process: as in production, no query string in its
+    # log lines, from the start (the tests' own clients call Rasa's API too).
+    install_url_redaction()
 
 
 @pytest.hookimpl(tryfirst=True)
