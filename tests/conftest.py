@@ -14,6 +14,15 @@ CATALOGUE = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "spec" 
 MODEL = ROOT / "models" / "ddh.tar.gz"
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when a service's log holds a configured secret (tests/support/log_audit.py)."""
+    from tests.support import log_audit
+
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and not log_audit.report(terminal):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
 def catalogue() -> dict:
     if not CATALOGUE.exists():

@@ -119,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("sanic").propagate = False
+    from .log_redaction import install_url_redaction
     from .privacy import install_log_masking
 
     install_log_masking()
+    install_url_redaction()
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "serve":

@@ -22,6 +22,7 @@ from .deps import Deps
 from .errors import ApiError
 from .events import LocalBus, RedisBus
 from .openapi import load_document
+from .log_redaction import install_url_redaction
 from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
 from .security import RateLimiter, enforce_access
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     @app.before_server_start
     async def open_resources(app: Sanic):
         install_log_masking()
+        install_url_redaction()
         engine = make_engine(settings)
         sessionmaker = make_sessionmaker(engine)
         await sync_config(sessionmaker, queue_configs, tag_configs)

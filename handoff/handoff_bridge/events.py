@@ -3,6 +3,11 @@
 Events are hints for live delivery only. Everything a client must not lose
 (messages, queue state) is in the database first; clients resync from there
 using sequence numbers, so a dropped event costs latency, never data.
+
+When events may have been lost for a subscriber (its buffer overflowed, or the
+instance lost its Redis connection) the subscription says so (`lagged`,
+`interrupted`) and its websocket tells the client to reconnect and resume
+from its cursor (close code 4408).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ class Subscription:
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_SIZE)
         # Set when events were dropped because the consumer was too slow.
         self.lagged = False
+        # Set when the instance lost its fan-out (Redis connection): events
+        # published meanwhile never reach this subscription.
+        self.interrupted = False
         for channel in channels:
             self.add(channel)
 
@@ -55,6 +63,12 @@ class Subscription:
             self.queue.put_nowait((channel, event))
         except asyncio.QueueFull:
             self.lagged = True
+
+    def _interrupt(self) -> None:
+        self.interrupted = True
+        # Wake a consumer waiting in get(); a full queue wakes it anyway.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait((INTERRUPTED, {"type": INTERRUPTED}))
 
     async def get(self, timeout: float | None = None) -> tuple[str, dict] | None:
         if not self.queue.empty():
@@ -95,6 +109,13 @@ class EventHub:
         for sub in list(self._subs.get(channel, ())):
             sub._offer(channel, event)
 
+    def interrupt_all(self) -> int:
+        """Marks every current subscription as having missed events; returns how many."""
+        subs = {sub for channel_subs in self._subs.values() for sub in channel_subs}
+        for sub in subs:
+            sub._interrupt()
+        return len(subs)
+
 
 class LocalBus:
     """Embedded mode: one process, so publishing is local delivery."""
@@ -118,9 +139,9 @@ class LocalBus:
     def subscribe(self, *channels: str) -> Subscription:
         return self.hub.subscribe(*channels)
 
-    async def ready(self, sub: Subscription, timeout: float = 5.0) -> None:
+    async def ready(self, sub: Subscription, timeout: float = 5.0) -> bool:
         """Local delivery is live from the moment of subscribing."""
-        return None
+        return True
 
 
 class RedisBus:
@@ -152,6 +173,8 @@ class RedisBus:
         # Channels asked of Redis on the current connection, and those it confirmed.
         self._requested: set[str] = set()
         self._confirmed: set[str] = set()
+        # True while the subscriber connection is up (set after it subscribed).
+        self._connected = False
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
     async def start(self) -> None:
@@ -170,6 +193,7 @@ class RedisBus:
                 self._pubsub = self._redis.pubsub()
                 self._requested, self._confirmed = set(), set()
                 await self._pubsub.subscribe(self._control)
+                self._connected = True
                 self._changed.set()  # (re)subscribe whatever the websockets here listen to
                 backoff = 0.1
                 while True:
@@ -179,12 +203,26 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any Redis failure
-                log.warning("redis subscription lost (%s); reconnecting", exc)
+                if self._connected:
+                    self._lost_fanout(f"redis subscription lost ({exc})")
+                else:
+                    # Still down: websockets opened since the loss wait for the new connection.
+                    log.debug("redis still unreachable (%s)", exc)
                 with contextlib.suppress(Exception):
                     await self._pubsub.aclose()
                 self._pubsub = None
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 2.0)
+
+    def _lost_fanout(self, why: str) -> None:
+        """Whatever was published from now until the resubscription is confirmed
+        never reaches this instance: nothing counts as confirmed any more (so new
+        websockets wait for the new connection), and every current subscriber is
+        told it missed events."""
+        self._connected = False
+        self._requested, self._confirmed = set(), set()
+        told = self.hub.interrupt_all()
+        log.warning("%s; %d subscribers told to resync; reconnecting", why, told)
 
     def _handle(self, msg: dict) -> None:
         channel = msg["channel"]
@@ -235,10 +273,11 @@ class RedisBus:
             except Exception as exc:  # noqa: BLE001 - _run reconnects and resubscribes
                 log.warning("redis subscribe/unsubscribe failed (%s)", exc)
 
-    async def ready(self, sub: Subscription, timeout: float = READY_TIMEOUT) -> None:
+    async def ready(self, sub: Subscription, timeout: float = READY_TIMEOUT) -> bool:
         """Wait until Redis delivers the subscription's channels to this instance,
-        so nothing published from now on is missed. Bounded: after the timeout
-        the caller goes on, and catches up from the database by sequence number."""
+        so nothing published from now on is missed. Bounded: False when Redis
+        did not confirm within the timeout (a websocket then tells its client to
+        reconnect; a long poll reads the database)."""
         loop = asyncio.get_running_loop()
         futures = []
         for channel in sub.channels:
@@ -247,11 +286,13 @@ class RedisBus:
                 self._waiters.setdefault(channel, []).append(future)
                 futures.append(future)
         if not futures:
-            return
+            return True
         try:
             await asyncio.wait_for(asyncio.gather(*futures), timeout)
+            return True
         except asyncio.TimeoutError:
             log.warning("redis did not confirm %d subscriptions within %.0f s", len(futures), timeout)
+            return False
         finally:
             for channel in list(self._waiters):
                 pending = [f for f in self._waiters[channel] if not f.done()]
@@ -272,17 +313,41 @@ class RedisBus:
         await self._redis.aclose()
 
     async def publish(self, channel: str, event: dict) -> None:
-        await self._redis.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
+        try:
+            await self._redis.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
+        except Exception:
+            self._publish_failed()
+            raise
 
     async def publish_many(self, events: list[tuple[str, dict]]) -> None:
         """One round trip for a batch of events (in order)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, event in events:
-                pipe.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, event in events:
+                    pipe.publish(self._prefix + channel, json.dumps(event, separators=(",", ":")))
+                await pipe.execute()
+        except Exception:
+            self._publish_failed()
+            raise
+
+    def _publish_failed(self) -> None:
+        """An event that Redis did not take reaches nobody, this instance's own
+        websockets included (local delivery comes back through Redis): they
+        resync. (While the subscriber connection is down they were told
+        already, and newer ones wait for the new connection.) Websockets on
+        other instances catch up from the database on their own (see
+        api/agent.py, CATCH_UP_SECONDS)."""
+        if not self._connected:
+            return
+        told = self.hub.interrupt_all()
+        log.warning("publishing to redis failed; %d subscribers told to resync", told)
 
     def subscribe(self, *channels: str) -> Subscription:
         return self.hub.subscribe(*channels)
+
+
+# The pseudo channel of the wake-up an interrupted subscription gets.
+INTERRUPTED = "_interrupted"
 
 
 def conv_channel(conversation_id: str) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from sanic import Request, Sanic
-from sanic.response import redirect
+from sanic.response import redirect, text
 
 from .security import API_HEADERS
 
@@ -62,6 +63,26 @@ def content_security_policy(path: str, host: str | None = None, scheme: str = "h
     return _BASE_CSP + connect_src(host, scheme) + f"frame-ancestors {frames}"
 
 
+# No file under static/ has a longer name or path; the file system refuses
+# longer names (and NUL) with an error, so such requests are answered here.
+MAX_NAME_BYTES = 255
+MAX_WEB_PATH_CHARS = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def web_path_problem(path: str) -> int | None:
+    """400 for a path with NUL or control characters, 404 for one no static file
+    can have (too long), None when the static routes may look it up."""
+    decoded = unquote(path, errors="replace")
+    if _CONTROL.search(decoded):
+        return 400
+    if len(decoded) > MAX_WEB_PATH_CHARS:
+        return 404
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in decoded.split("/")):
+        return 404
+    return None
+
+
 def is_web_path(path: str) -> bool:
     return path == "/" or path.startswith(WEB_PREFIXES)
 
@@ -88,6 +109,13 @@ def security_headers(path: str, host: str | None = None, scheme: str = "https") 
 
 
 def install(app: Sanic) -> None:
+    @app.on_request
+    async def refuse_impossible_file_paths(request: Request):
+        if is_web_path(request.path):
+            status = web_path_problem(request.path)
+            if status is not None:
+                return text("Bad request" if status == 400 else "Not found", status=status)
+
     for uri, folder in _FOLDERS:
         app.static(uri, STATIC_DIR / folder, name=f"web_{folder.replace('/', '_')}", index="index.html")
     for uri, file in _PAGES:

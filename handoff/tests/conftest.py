@@ -14,6 +14,7 @@ import secrets
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ SERVICE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SERVICE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import log_audit  # noqa: E402
 from fake_rasa import FakeRasa  # noqa: E402
 
 from handoff_bridge.__main__ import migrate  # noqa: E402
@@ -38,6 +40,38 @@ POSTGRES_URL = os.environ.get("HANDOFF_TEST_POSTGRES_URL", "postgresql+asyncpg:/
 REDIS_URL = os.environ.get("HANDOFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
 RASA_TOKEN = "test-rasa-token"
+# Loggers that do not propagate to the root (the service's own and Sanic's).
+NON_PROPAGATING_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
+
+
+def _configured_secrets() -> list[str]:
+    from helpers import DEFAULT_PASSWORD
+
+    return [SERVICE_TOKEN, RASA_TOKEN, DEFAULT_PASSWORD, Settings(env="development").fernet_key,
+            urlsplit(POSTGRES_URL).password, urlsplit(REDIS_URL).password]
+
+
+def pytest_configure(config):
+    from handoff_bridge.log_redaction import install_url_redaction
+
+    log_audit.add_secrets(_configured_secrets())
+    log_audit.install_in_process(NON_PROPAGATING_LOGGERS)
+    # The bridge runs in this process: as in production, no query string in its
+    # log lines, from the start (the tests' own clients call Rasa's API too).
+    install_url_redaction()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    # Sanic reconfigures its loggers when an app is created: catch them again.
+    log_audit.install_in_process(NON_PROPAGATING_LOGGERS)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when any service's log output holds a configured secret."""
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and not log_audit.report(terminal):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def free_port() -> int:

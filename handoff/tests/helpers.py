@@ -84,10 +84,13 @@ class WsClient:
         return cls(ws)
 
     @classmethod
-    async def agent(cls, base_url, headers):
+    async def agent(cls, base_url, headers, cursors=None):
         url = base_url.replace("http://", "ws://") + "/api/v1/agent/ws"
         ws = await websockets.connect(url, open_timeout=5)
-        await ws.send(json.dumps({"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}))
+        hello = {"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}
+        if cursors is not None:
+            hello["cursors"] = cursors
+        await ws.send(json.dumps(hello))
         return cls(ws)
 
     async def send(self, obj):
@@ -117,3 +120,69 @@ def is_msg(sender=None, text_part=None):
         return (f.get("type") == "message" and (sender is None or f.get("sender") == sender)
                 and (text_part is None or text_part in (f.get("text") or "")))
     return pred
+
+
+class CuttableProxy:
+    """A TCP proxy to Redis that the test can cut: every open connection is
+    dropped and new ones are closed at once until it is restored."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.port = _free_port()
+        self.cut_now = False
+        self._server: asyncio.base_events.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut_now:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._pipes.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        try:
+            await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # the proxy stops
+        finally:
+            self._pipes.difference_update((writer, up_writer))
+
+    def cut(self) -> None:
+        self.cut_now = True
+        for pipe in list(self._pipes):
+            pipe.transport.abort()  # a reset, as when a network path or Redis goes away
+        self._pipes.clear()
+
+    def restore(self) -> None:
+        self.cut_now = False
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

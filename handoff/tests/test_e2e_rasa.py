@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import log_audit
 import pytest
 from conftest import RunningServer
 from helpers import WsClient, is_msg, login, make_agent, new_conversation
@@ -129,6 +130,7 @@ def assistant(tmp_path_factory):
              f"http://127.0.0.1:{rasa_port}/status?token={rasa_token}"),
         ):
             log = workdir / f"{name.replace(' ', '_')}.log"
+            log_audit.watch(log, env)
             process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
             running.processes[name] = process
             wait_until_up(name, health, process, log)

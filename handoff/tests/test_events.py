@@ -85,3 +85,36 @@ async def test_redis_subscriptions_follow_the_local_subscribers():
         await probe.aclose()
         await bus.stop()
         await other.stop()
+
+
+async def test_redis_bus_that_loses_redis_tells_its_subscribers_and_recovers():
+    """Through a proxy that drops Redis: current subscribers are interrupted once,
+    a subscriber that comes during the outage is not (it waits for the new
+    connection), and after the restore events flow again."""
+    from urllib.parse import urlsplit
+
+    from helpers import CuttableProxy
+
+    target = urlsplit(REDIS_URL)
+    proxy = CuttableProxy(target.hostname, target.port or 6379)
+    await proxy.start()
+    prefix = f"handoff_events_test_{secrets.token_hex(4)}"
+    bus = RedisBus(f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}", prefix)
+    await bus.start()
+    try:
+        with bus.subscribe("conv.x") as before:
+            assert await bus.ready(before)
+            proxy.cut()
+            got = await before.get(5)
+            assert got is not None and before.interrupted
+            with bus.subscribe("conv.x") as during:
+                assert not await bus.ready(during, timeout=0.5)  # nothing confirmed while Redis is away
+                await asyncio.sleep(1.0)  # failed reconnection attempts meanwhile
+                proxy.restore()
+                assert await bus.ready(during, timeout=10)
+                assert not during.interrupted
+                await bus.publish("conv.x", {"n": 1})
+                assert await during.get(5) == ("conv.x", {"n": 1})
+    finally:
+        await bus.stop()
+        await proxy.stop()

@@ -11,6 +11,7 @@ import sys
 import time
 
 import httpx
+import log_audit
 import pytest
 from conftest import RASA_TOKEN, SERVICE_DIR, clean_tables, free_port
 from helpers import DEFAULT_PASSWORD, WsClient, is_msg, login, new_conversation
@@ -33,7 +34,8 @@ def instance_env(settings, port, rasa_url):
         "HANDOFF_COOKIE_SECURE": "false",
         "HANDOFF_PASSWORD_TIME_COST": "1",
         "HANDOFF_PASSWORD_MEMORY_KIB": "8192",
-        "HANDOFF_LOG_LEVEL": "WARNING",
+        # As in production: INFO lines are where URLs (and once, tokens) were logged.
+        "HANDOFF_LOG_LEVEL": "INFO",
     })
     return env
 
@@ -62,8 +64,10 @@ async def two_instances(backend_settings, fake_rasa, tmp_path):
     for name in ("a", "b"):
         port = free_port()
         log = open(tmp_path / f"instance-{name}.log", "wb")
+        env = instance_env(backend_settings, port, fake_rasa.url)
+        log_audit.watch(tmp_path / f"instance-{name}.log", env)
         procs.append(subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR,
-                                      env=instance_env(backend_settings, port, fake_rasa.url), stdout=log, stderr=log))
+                                      env=env, stdout=log, stderr=log))
         urls.append(f"http://127.0.0.1:{port}")
     try:
         await asyncio.gather(*(wait_healthy(u, p) for u, p in zip(urls, procs)))

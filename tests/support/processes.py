@@ -15,6 +15,8 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
+from tests.support import log_audit
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -41,7 +43,9 @@ def running_process(
     health_url: str,
     startup_seconds: float,
 ) -> Iterator[subprocess.Popen]:
-    """Run `command` until the block ends; fail the test if it never answers."""
+    """Run `command` until the block ends; fail the test if it never answers.
+    Its log is checked for the secrets in `env` at the end of the session."""
+    log_audit.watch(log_path, env)
     log_file = log_path.open("w")
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:

@@ -16,15 +16,20 @@ from ..services import agents as agent_svc
 from ..services import audit as audit_svc
 from ..services import queue as queue_svc
 from ..services import stats as stats_svc
+from ..services.messages import last_seqs, message_to_dict, messages_after
 from ..security import client_address, same_origin_websocket
 from .common import (
+    MAX_SEQ,
     SESSION_COOKIE,
+    InvalidHello,
     current_agent,
     deps,
     int_arg,
     json_body,
     optional_json_body,
     json_frames,
+    parse_frame,
+    refuse_hello,
     require_supervisor,
     session_token,
     tracked_websocket,
@@ -35,6 +40,12 @@ log = logging.getLogger("handoff.agent")
 bp = Blueprint("agent", url_prefix="/api/v1/agent")
 
 HEARTBEAT_SECONDS = 20.0
+HELLO_TIMEOUT = 10.0
+# Messages replayed per chat on resume; beyond this the console reloads the chat.
+REPLAY_LIMIT = 200
+# How often a socket compares its held chats with the database (events lost before Redis).
+CATCH_UP_SECONDS = 5.0
+MAX_CURSORS = 100
 
 
 @bp.post("/login", ctx_auth="public")
@@ -111,7 +122,7 @@ async def chats(request: Request):
 @bp.get("/conversations/<conversation_id:str>/transcript", ctx_auth="agent")
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    after = int_arg(request, "after", 0, 0, 2**31)
+    after = int_arg(request, "after", 0, 0, MAX_SEQ)
     return json(await agent_svc.transcript(deps(request), agent, conversation_id, after))
 
 
@@ -270,14 +281,23 @@ async def audit_export(request: Request, conversation_id: str):
 
 @bp.websocket("/ws", ctx_auth="websocket")
 async def agent_ws(request: Request, ws):
-    """Live updates for one agent.
+    """Live updates for one agent, resumable from per-chat cursors.
 
-    Authenticated by the session cookie, or by a first frame {"type":"hello","token":..}.
-    server -> chat_waiting, chat_claimed, queue_changed, chat_assigned, chat_released,
-              message, typing, status, citizen_timeout, callback_*, agent_status
+    client -> first frame {"type":"hello","token":..?,"cursors":{<conversation id>: <last seq seen>}}
+              (token only without the session cookie; cursors for the chats the console
+              has seen, omitted on a first connect)
+    server -> hello {agent, chats (each with last_seq)}, then for every held chat the
+              messages after its cursor (at most REPLAY_LIMIT; beyond that a
+              {"type":"resync","conversation_id":..,"last_seq":N} asks the console to
+              reload that chat), then live: chat_waiting, chat_claimed, queue_changed,
+              chat_assigned (with last_seq), chat_released, message, typing, status,
+              citizen_timeout, callback_*, agent_status; {"type":"resync"} (no
+              conversation id) asks it to reload queues, chats and callbacks.
     client -> {"type":"typing","conversation_id":..}
               {"type":"message","conversation_id":..,"text":..,"client_msg_id":..}
               {"type":"ping"}
+    Each message of a held chat reaches the socket once, in seq order, with no gap
+    after the cursor. Close codes: handoff/README.md ("Websocket close codes").
     """
     d = deps(request)
     address = client_address(request)
@@ -292,19 +312,48 @@ async def agent_ws(request: Request, ws):
             await d.limiter.close_connection(address, conn_id)
 
 
+def parse_agent_hello(raw) -> tuple[str | None, dict[str, int]]:
+    """The token (if any) and the cursors of an agent hello frame; InvalidHello says what is wrong."""
+    try:
+        hello = parse_frame(raw) if raw else None
+    except ValueError as exc:
+        raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        raise InvalidHello('the first frame must be {"type":"hello",...}')
+    token = hello.get("token")
+    if token is not None and not isinstance(token, str):
+        raise InvalidHello("token must be a string")
+    cursors = hello.get("cursors", {})
+    if cursors is None:
+        cursors = {}
+    if not isinstance(cursors, dict) or len(cursors) > MAX_CURSORS:
+        raise InvalidHello(f"cursors must be an object of at most {MAX_CURSORS} conversation ids")
+    for cid, seq in cursors.items():
+        if not 1 <= len(cid) <= 64:
+            raise InvalidHello("cursor keys must be conversation ids")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+            raise InvalidHello(f"cursors must be integers from 0 to {MAX_SEQ}")
+    return token, cursors
+
+
 async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
-    token = request.cookies.get(SESSION_COOKIE)
-    if token and not same_origin_websocket(request):
+    cookie_token = request.cookies.get(SESSION_COOKIE)
+    if cookie_token and not same_origin_websocket(request):
         # A cookie-authenticated socket opened by another site's page (cross-site websocket hijacking).
         await ws.close(code=4403, reason="cross-origin websocket refused")
         return
     try:
-        if not token:
-            raw = await asyncio.wait_for(ws.recv(), 10.0)
-            hello = jsonlib.loads(raw) if raw else {}
-            token = hello.get("token") if isinstance(hello, dict) else None
-        agent = await agent_svc.agent_for_token(d, token)
-    except (ApiError, ValueError, asyncio.TimeoutError):
+        raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+        token, cursors = parse_agent_hello(raw)
+    except asyncio.TimeoutError:
+        await ws.close(code=4400, reason="expected hello")
+        return
+    except InvalidHello as exc:
+        await refuse_hello(ws, str(exc))
+        return
+    try:
+        agent = await agent_svc.agent_for_token(d, cookie_token or token)
+    except ApiError:
         await ws.close(code=4401, reason="unauthorized")
         return
 
@@ -316,25 +365,70 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
             await ws.send(jsonlib.dumps(obj, separators=(",", ":")))
 
     with tracked_websocket(request), d.bus.subscribe(AGENTS_CHANNEL, agent_channel(agent.id)) as sub:
-        for chat in await agent_svc.my_chats(d, agent):
+        stream = ChatStream(d, sub, send)
+        chats = await agent_svc.my_chats(d, agent)
+        for chat in chats:
             sub.add(conv_channel(chat["conversation_id"]))
-        await d.bus.ready(sub)
+        if not await d.bus.ready(sub):
+            await ws.close(code=4408, reason="live updates unavailable; reconnect")
+            return
+        # Read again once live: the last_seq read now is where the live stream starts.
+        chats = await agent_svc.my_chats(d, agent)
+        if any(conv_channel(c["conversation_id"]) not in sub.channels for c in chats):
+            for chat in chats:
+                sub.add(conv_channel(chat["conversation_id"]))
+            if not await d.bus.ready(sub):
+                await ws.close(code=4408, reason="live updates unavailable; reconnect")
+                return
+            chats = await agent_svc.my_chats(d, agent)
         await agent_svc.heartbeat(d, agent.id)
-        await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent),
-                    "chats": await agent_svc.my_chats(d, agent)})
+        await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent), "chats": chats})
+        for chat in chats:
+            await stream.start(chat["conversation_id"], cursors.get(chat["conversation_id"]), chat["last_seq"])
+
+        async def reconcile() -> None:
+            """Safety net for events that never reached Redis (an instance that
+            died between commit and publish, a publish that failed elsewhere):
+            compare the held chats and their last seq with what was sent."""
+            held = {c["conversation_id"]: c["last_seq"] for c in await agent_svc.my_chats(d, agent)}
+            if set(held) != set(stream.sent):
+                for cid in set(stream.sent) - set(held):
+                    stream.stop(cid)
+                for cid in set(held) - set(stream.sent):
+                    sub.add(conv_channel(cid))
+                if not await d.bus.ready(sub):
+                    raise LostFanout()
+                for cid in set(held) - set(stream.sent):
+                    stream.sent[cid] = held[cid]
+                # Assignments were missed: the console reloads its chats and queues.
+                await send({"type": "resync"})
+            for cid, last_seq in held.items():
+                if last_seq > stream.sent.get(cid, last_seq):
+                    await stream.catch_up(cid)
 
         async def writer():
+            loop = asyncio.get_running_loop()
+            next_beat = loop.time() + HEARTBEAT_SECONDS
+            next_check = loop.time() + CATCH_UP_SECONDS
             while True:
-                got = await sub.get(timeout=HEARTBEAT_SECONDS)
-                if got is None:
+                now = loop.time()
+                if now >= next_beat:
                     await agent_svc.heartbeat(d, agent.id)
                     await d.limiter.refresh_connection(address, conn_id)
-                    continue
+                    next_beat = now + HEARTBEAT_SECONDS
+                if now >= next_check:
+                    await reconcile()
+                    next_check = loop.time() + CATCH_UP_SECONDS
+                got = await sub.get(timeout=max(0.0, min(next_beat, next_check) - loop.time()))
                 if sub.lagged:
                     # Events were dropped for this socket: the console reconnects
-                    # on this code and reloads queues, chats and the open transcript.
+                    # on this code with its cursors and reloads queues and chats.
                     await ws.close(code=4408, reason="fell behind; reconnect")
                     return
+                if sub.interrupted:
+                    raise LostFanout()
+                if got is None:
+                    continue
                 channel, event = got
                 kind = event.get("type")
                 if channel == AGENTS_CHANNEL:
@@ -346,10 +440,18 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                         continue
                 elif channel == agent_channel(agent.id):
                     cid = event.get("conversation_id")
-                    if kind == "chat_assigned" and cid:
-                        sub.add(conv_channel(cid))
-                    elif kind == "chat_released" and cid:
-                        sub.remove(conv_channel(cid))
+                    if kind == "chat_assigned" and isinstance(cid, str):
+                        if cid not in stream.sent:
+                            sub.add(conv_channel(cid))
+                            if not await d.bus.ready(sub):
+                                raise LostFanout()
+                            stream.sent[cid] = await stream.last_seq(cid)
+                        event = {**event, "last_seq": stream.sent[cid]}
+                    elif kind == "chat_released" and isinstance(cid, str):
+                        stream.stop(cid)
+                elif kind == "message":
+                    await stream.deliver(event)
+                    continue
                 elif kind == "typing" and event.get("sender") != "citizen":
                     continue
                 await send(event)
@@ -380,9 +482,87 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
 
         tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = None if task.cancelled() else task.exception()
+                if isinstance(exc, LostFanout):
+                    # This instance lost its Redis connection: events may be missing.
+                    # The client reconnects (here or elsewhere) and resumes from its cursors.
+                    with contextlib.suppress(Exception):
+                        await ws.close(code=4408, reason="live updates interrupted; reconnect")
+                elif exc is not None and not _is_disconnect(exc):
+                    log.warning("agent websocket of agent %s ended: %r", agent.id, exc)
         finally:
             for t in tasks:
                 t.cancel()
                 with contextlib.suppress(BaseException):
                     await t
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    from websockets.exceptions import ConnectionClosed
+
+    return isinstance(exc, (ConnectionClosed, asyncio.CancelledError))
+
+
+class LostFanout(Exception):
+    """The instance's fan-out lost events for this socket."""
+
+
+class ChatStream:
+    """The messages of an agent's held chats on one socket: per chat the last seq
+    sent, so replay, live events and catch-up from the database meet without a
+    gap or a duplicate."""
+
+    def __init__(self, d, sub, send):
+        self._d = d
+        self._sub = sub
+        self._send = send
+        self.sent: dict[str, int] = {}
+
+    async def start(self, conversation_id: str, cursor: int | None, last_seq: int) -> None:
+        if cursor is None:
+            # The console has not seen this chat: it loads the transcript itself.
+            self.sent[conversation_id] = last_seq
+            return
+        # A cursor beyond the chat's end (a stale or made-up one) must not hide what comes next.
+        self.sent[conversation_id] = min(cursor, last_seq)
+        if last_seq > cursor:
+            await self.catch_up(conversation_id)
+
+    def stop(self, conversation_id: str) -> None:
+        self.sent.pop(conversation_id, None)
+        self._sub.remove(conv_channel(conversation_id))
+
+    async def last_seq(self, conversation_id: str) -> int:
+        async with self._d.sessionmaker() as session:
+            return (await last_seqs(session, [conversation_id])).get(conversation_id, 0)
+
+    async def catch_up(self, conversation_id: str) -> None:
+        """Everything after the last seq sent, from the database; beyond
+        REPLAY_LIMIT messages the console reloads the chat instead."""
+        after = self.sent[conversation_id]
+        async with self._d.sessionmaker() as session:
+            missed = await messages_after(session, conversation_id, after, limit=REPLAY_LIMIT + 1)
+        if len(missed) > REPLAY_LIMIT:
+            latest = await self.last_seq(conversation_id)
+            self.sent[conversation_id] = latest
+            await self._send({"type": "resync", "conversation_id": conversation_id, "last_seq": latest})
+            return
+        for m in missed:
+            await self._send(message_to_dict(m, for_agent=True))
+            self.sent[conversation_id] = m.seq
+
+    async def deliver(self, event: dict) -> None:
+        cid = event.get("conversation_id")
+        seq = event.get("seq")
+        if cid not in self.sent or not isinstance(seq, int):
+            return  # a chat no longer held (released while the event was on its way)
+        if seq <= self.sent[cid]:
+            return  # already sent (replayed or caught up)
+        if seq == self.sent[cid] + 1:
+            await self._send(event)
+            self.sent[cid] = seq
+            return
+        # A gap: events from several instances can overtake each other; fill from the database.
+        await self.catch_up(cid)

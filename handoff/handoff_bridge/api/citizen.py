@@ -17,7 +17,19 @@ from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
 from ..security import client_address, too_many
 from ..services import retention as retention_svc
-from .common import bearer, deps, float_arg, int_arg, json_body, json_frames, tracked_websocket
+from .common import (
+    MAX_SEQ,
+    InvalidHello,
+    bearer,
+    deps,
+    float_arg,
+    int_arg,
+    json_body,
+    json_frames,
+    parse_frame,
+    refuse_hello,
+    tracked_websocket,
+)
 
 log = logging.getLogger("handoff.citizen")
 
@@ -26,6 +38,7 @@ bp = Blueprint("citizen", url_prefix="/api/v1/citizen")
 # Fields only agents see (NLU details, agent ids).
 _AGENT_ONLY = ("topic", "confidence", "agent_id")
 HELLO_TIMEOUT = 10.0
+
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -132,7 +145,7 @@ async def get_messages(request: Request, conversation_id: str):
     """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
     await _auth(request, conversation_id)
     d = deps(request)
-    after = int_arg(request, "after", 0, 0, 2**31)
+    after = int_arg(request, "after", 0, 0, MAX_SEQ)
     wait = float_arg(request, "wait", 0.0, 0.0, d.settings.long_poll_max_seconds)
     await citizen_svc.touch_seen(d, conversation_id)
     # Subscribe before reading, so nothing committed in between is missed.
@@ -145,6 +158,10 @@ async def get_messages(request: Request, conversation_id: str):
         while not msgs and time.monotonic() < deadline:
             got = await sub.get(timeout=deadline - time.monotonic())
             if got is None:
+                break
+            if sub.interrupted:  # events may be lost: read what is stored
+                async with d.sessionmaker() as session:
+                    msgs = await messages_after(session, conversation_id, after)
                 break
             if got[1].get("type") == "message" and got[1].get("seq", 0) > after:
                 async with d.sessionmaker() as session:
@@ -227,15 +244,21 @@ async def citizen_ws(request: Request, ws, conversation_id: str):
 async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: str, conn_id: str):
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-        hello = jsonlib.loads(raw) if raw else {}
-        if not isinstance(hello, dict) or hello.get("type") != "hello":
-            raise ValueError("first frame must be hello")
+        try:
+            hello = parse_frame(raw) if raw else {}
+        except ValueError as exc:
+            raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
+        if hello.get("type") != "hello":
+            raise InvalidHello('the first frame must be {"type":"hello",...}')
         last_seq = hello.get("last_seq", 0)
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
-            raise ValueError("last_seq must be a non-negative integer")
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or not 0 <= last_seq <= MAX_SEQ:
+            raise InvalidHello(f"last_seq must be an integer from 0 to {MAX_SEQ}")
         await citizen_svc.authenticate(d, conversation_id, hello.get("token"))
     except ApiError:
         await ws.close(code=4401, reason="unauthorized")
+        return
+    except InvalidHello as exc:
+        await refuse_hello(ws, str(exc))
         return
     except (ValueError, asyncio.TimeoutError):
         await ws.close(code=4400, reason="expected hello")
@@ -252,7 +275,9 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
         # Subscribed first, then the backlog: anything newer arrives as an event
         # and the seq check below drops what the backlog already covered.
         sent_seq = last_seq
-        await d.bus.ready(sub)
+        if not await d.bus.ready(sub):
+            await ws.close(code=4408, reason="live updates unavailable; reconnect")
+            return
         state = await citizen_svc.conversation_state(d, conversation_id)
         await send({"type": "hello", **state})
         async with d.sessionmaker() as session:
@@ -266,6 +291,11 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
             nonlocal sent_seq
             while True:
                 got = await sub.get(timeout=HEARTBEAT_SECONDS)
+                if sub.interrupted:
+                    # The instance lost its Redis connection: status events may be
+                    # missing too. The widget reconnects with its last seq.
+                    await ws.close(code=4408, reason="live updates interrupted; reconnect")
+                    return
                 if got is None or sub.lagged:
                     sub.lagged = False
                     await citizen_svc.touch_seen(d, conversation_id)

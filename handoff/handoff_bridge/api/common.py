@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import math
 import json as jsonlib
 import re
 
 from sanic import Request
 
-from ..errors import bad_request
+from ..db.models import INT32_MAX
+from ..errors import ApiError, bad_request
 from ..services import agents as agent_svc
 
 SESSION_COOKIE = "handoff_session"
+# Sequence numbers (and every other integer the API hands to the database) are
+# 32-bit integer columns: larger values are refused before they reach a query.
+MAX_SEQ = INT32_MAX
+
+
+class InvalidHello(ValueError):
+    """A websocket's first frame is not a valid hello (error frame, then close 4400)."""
+
+
+async def refuse_hello(ws, message: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        await ws.send(jsonlib.dumps({"type": "error", "error": {"code": "invalid_hello", "message": message}}))
+    await ws.close(code=4400, reason="invalid hello")
 
 
 class tracked_websocket:
@@ -83,6 +100,16 @@ def too_deep(raw) -> bool:
     return False
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def loads(raw):
+    """json.loads without NaN and Infinity (Python's decoder accepts them; no
+    column or client can use them)."""
+    return jsonlib.loads(raw, parse_constant=_refuse_constant)
+
+
 def json_body(request: Request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     if not request.body:
@@ -90,9 +117,9 @@ def json_body(request: Request) -> dict:
     if too_deep(request.body):
         raise bad_request("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        data = jsonlib.loads(request.body)
-    except (ValueError, RecursionError) as exc:  # includes invalid UTF-8
-        raise bad_request("invalid_json", "the body is not valid JSON (UTF-8)") from exc
+        data = loads(request.body)
+    except (ValueError, RecursionError) as exc:  # includes invalid UTF-8, NaN and Infinity
+        raise bad_request("invalid_json", "the body is not valid JSON (UTF-8, finite numbers)") from exc
     if not isinstance(data, dict):
         raise bad_request("invalid_json", "the body must be a JSON object")
     if unstorable(data):
@@ -109,7 +136,7 @@ def parse_frame(raw) -> dict:
     if too_deep(raw):
         raise ValueError("too deeply nested")
     try:
-        frame = jsonlib.loads(raw)
+        frame = loads(raw)
     except RecursionError as exc:
         raise ValueError("too deeply nested") from exc
     if not isinstance(frame, dict) or unstorable(frame):
@@ -133,10 +160,13 @@ async def json_frames(ws, send):
 
 
 def check_request_text(request: Request) -> None:
-    """Path parameters and query arguments must be storable text too."""
+    """Path parameters and query arguments must be storable text too, and an id
+    in the path must fit its column (no row has an id outside 1..INT32_MAX)."""
     for value in request.match_info.values():
         if isinstance(value, str) and _UNSTORABLE.search(value):
             raise _unstorable_error()
+        if isinstance(value, int) and not 1 <= value <= INT32_MAX:
+            raise ApiError("not_found", "no such id", 404)
     for values in request.args.values():
         if any(_UNSTORABLE.search(v) for v in values):
             raise _unstorable_error()
@@ -170,6 +200,8 @@ def float_arg(request: Request, name: str, default: float, lo: float, hi: float)
         value = float(raw)
     except ValueError as exc:
         raise bad_request("invalid_query", f"{name} must be a number") from exc
+    if not math.isfinite(value):
+        raise bad_request("invalid_query", f"{name} must be a finite number")
     return max(lo, min(hi, value))
 
 

@@ -37,6 +37,11 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Ids, sequence numbers and counts are 32-bit integer columns (on SQLite too, by
+# this schema's intent): the API refuses larger values before they reach a query.
+INT32_MAX = 2**31 - 1
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import i18n
 from ..db.models import (
+    INT32_MAX,
     ESC_ASSIGNED,
     ESC_DONE,
     ESC_WAITING,
@@ -505,8 +506,8 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 msg, _ = await append_message(session, conv.id, "system", i18n.text("transferred", conv.language))
                 result = {"status": "queued", "queue": queue_name}
             else:
-                if isinstance(agent_id, bool) or not isinstance(agent_id, int):
-                    raise bad_request("invalid_agent_id", "agent_id must be an integer")
+                if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
+                    raise bad_request("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
                 if agent_id == old_agent:
                     raise bad_request("invalid_transfer", "the chat is already yours")
                 target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)

@@ -134,6 +134,13 @@ async def messages_after(session: AsyncSession, conversation_id: str, after_seq:
     return list(rows)
 
 
+async def last_seqs(session: AsyncSession, conversation_ids: list[str]) -> dict[str, int]:
+    """The last sequence number of each of these conversations."""
+    rows = await session.execute(
+        select(Conversation.id, Conversation.last_seq).where(Conversation.id.in_(conversation_ids)))
+    return {cid: seq for cid, seq in rows}
+
+
 async def publish_messages(deps, messages: list[Message], agent_id: int | None = None) -> None:
     """Live delivery after commit: to the conversation's subscribers (citizen and agent)."""
     await deps.bus.publish_many([(conv_channel(m.conversation_id), message_to_dict(m, for_agent=True)) for m in messages])

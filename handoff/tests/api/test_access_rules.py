@@ -129,4 +129,5 @@ async def test_agent_websocket_refuses_a_cookie_from_another_site(client, bridge
     host = bridge.url.split("//", 1)[1]
     async with websockets.connect(url, additional_headers={"Cookie": f"handoff_session={token}",
                                                            "Origin": f"http://{host}"}) as ws:
+        await ws.send(json.dumps({"type": "hello"}))  # no token: the cookie authenticates
         assert json.loads(await ws.recv())["type"] == "hello"

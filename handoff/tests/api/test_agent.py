@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from helpers import (
     WsClient,
     agent_session,
@@ -318,3 +320,133 @@ async def test_an_agent_socket_that_falls_behind_is_told_to_reconnect(client, br
         bridge.deps.bus.hub.deliver(channel, {"type": "agent_status", "n": i})
     await asyncio.wait_for(ws.ws.wait_closed(), 5)
     assert ws.ws.close_code == 4408
+
+
+async def claimed_chat(client, bridge, login_name="anna"):
+    """A queued conversation claimed by a new agent: (agent headers, conversation id, citizen headers)."""
+    anna = await agent_session(bridge.deps, client, login_name)
+    cid, headers = await queued_conversation(client)
+    claimed = await client.post("/api/v1/agent/queue/claim-next", headers=anna)
+    assert claimed.status_code == 200 and claimed.json()["conversation_id"] == cid
+    return anna, cid, headers
+
+
+async def store_unpublished(bridge, cid, text):
+    """A message stored the way a bridge does just before it dies: committed, never published."""
+    from handoff_bridge.services.messages import append_message
+
+    async with bridge.deps.sessionmaker() as session:
+        async with session.begin():
+            msg, _mode = await append_message(session, cid, "bot", text)
+    return msg.seq
+
+
+async def test_agent_websocket_resumes_from_its_cursor_without_gap_or_duplicate(client, bridge):
+    anna, cid, headers = await claimed_chat(client, bridge)
+    ws = await WsClient.agent(bridge.url, anna)
+    hello = await ws.recv_until(lambda f: f["type"] == "hello")
+    cursor = next(c["last_seq"] for c in hello["chats"] if c["conversation_id"] == cid)
+    await send(client, cid, headers, "seen live", client_msg_id="live-0")
+    live = await ws.recv_until(is_msg("citizen", "seen live"))
+    assert live["seq"] == cursor + 1
+    cursor = live["seq"]
+    await ws.close()
+
+    # While the console is away: five citizen messages.
+    for i in range(5):
+        await send(client, cid, headers, f"while away {i}", client_msg_id=f"away-{i}")
+    ws = await WsClient.agent(bridge.url, anna, cursors={cid: cursor, "unknown-chat": 3})
+    await ws.recv_until(lambda f: f["type"] == "hello")
+    await send(client, cid, headers, "after resume", client_msg_id="after-0")
+    await ws.recv_until(is_msg("citizen", "after resume"))
+    got = [f for f in ws.frames if f["type"] == "message"]
+    assert [f["text"] for f in got] == [f"while away {i}" for i in range(5)] + ["after resume"]
+    assert [f["seq"] for f in got] == list(range(cursor + 1, cursor + 7))
+    await ws.close()
+
+
+async def test_agent_replay_is_bounded_and_asks_the_console_to_reload_the_chat(client, bridge, monkeypatch):
+    from handoff_bridge.api import agent as agent_api
+
+    monkeypatch.setattr(agent_api, "REPLAY_LIMIT", 3)
+    anna, cid, headers = await claimed_chat(client, bridge)
+    for i in range(5):
+        await send(client, cid, headers, f"missed {i}", client_msg_id=f"m-{i}")
+    ws = await WsClient.agent(bridge.url, anna, cursors={cid: 0})
+    resync = await ws.recv_until(lambda f: f["type"] == "resync")
+    assert resync["conversation_id"] == cid
+    assert not any(f["type"] == "message" for f in ws.frames)
+    await send(client, cid, headers, "next", client_msg_id="n")
+    nxt = await ws.recv_until(is_msg("citizen", "next"))
+    assert nxt["seq"] == resync["last_seq"] + 1
+    await ws.close()
+
+
+async def test_a_cursor_beyond_the_end_of_the_chat_hides_nothing(client, bridge):
+    anna, cid, headers = await claimed_chat(client, bridge)
+    ws = await WsClient.agent(bridge.url, anna, cursors={cid: 2**31 - 1})
+    await ws.recv_until(lambda f: f["type"] == "hello")
+    await send(client, cid, headers, "still delivered", client_msg_id="s")
+    await ws.recv_until(is_msg("citizen", "still delivered"))
+    await ws.close()
+
+
+async def test_a_message_that_was_never_published_reaches_the_agent(client, bridge, monkeypatch):
+    # An instance killed between commit and publish: the socket's periodic
+    # comparison with the database delivers the message anyway.
+    from handoff_bridge.api import agent as agent_api
+
+    monkeypatch.setattr(agent_api, "CATCH_UP_SECONDS", 0.2)
+    anna, cid, headers = await claimed_chat(client, bridge)
+    ws = await WsClient.agent(bridge.url, anna)
+    await ws.recv_until(lambda f: f["type"] == "hello")
+    seq = await store_unpublished(bridge, cid, "never published")
+    got = await ws.recv_until(lambda f: f["type"] == "message" and f["seq"] == seq, timeout=3)
+    assert got["text"] == "never published"
+    await ws.close()
+
+
+async def test_a_bridge_that_loses_its_fanout_tells_agent_and_citizen_sockets_to_resync(client, bridge):
+    anna, cid, headers = await claimed_chat(client, bridge)
+    agent_ws = await WsClient.agent(bridge.url, anna)
+    await agent_ws.recv_until(lambda f: f["type"] == "hello")
+    citizen_ws = await WsClient.citizen(bridge.url, cid, headers)
+    await citizen_ws.recv_until(lambda f: f["type"] == "hello")
+    assert bridge.deps.bus.hub.interrupt_all() >= 2
+    for ws in (agent_ws, citizen_ws):
+        await asyncio.wait_for(ws.ws.wait_closed(), 5)
+        assert ws.ws.close_code == 4408
+    # The handlers finish their last database writes before the bridge stops.
+    for _ in range(100):
+        if not bridge.app.ctx.websockets:
+            break
+        await asyncio.sleep(0.05)
+    assert not bridge.app.ctx.websockets
+
+
+async def test_agent_hello_must_be_a_valid_hello(client, bridge):
+    import json
+
+    import websockets
+
+    anna = await agent_session(bridge.deps, client, "anna")
+    token = anna["Authorization"].split(" ", 1)[1]
+    url = bridge.url.replace("http://", "ws://") + "/api/v1/agent/ws"
+    bad = [{"type": "hello", "token": token, "cursors": {"c": 10**30}},
+           {"type": "hello", "token": token, "cursors": {"c": -1}},
+           {"type": "hello", "token": token, "cursors": {"c": "abc"}},
+           {"type": "hello", "token": token, "cursors": {"c": 1e308}},
+           {"type": "hello", "token": token, "cursors": {"c": True}},
+           {"type": "hello", "token": token, "cursors": [1]},
+           {"type": "hello", "token": token, "cursors": {f"c{i}": 0 for i in range(101)}},
+           {"type": "hello", "token": token, "cursors": {"x" * 65: 0}},
+           {"type": "hello", "token": 5},
+           {"token": token}]
+    for hello in bad:
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps(hello))
+            error = json.loads(await ws.recv())
+            assert error["type"] == "error" and error["error"]["code"] == "invalid_hello", (hello, error)
+            with pytest.raises(websockets.ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd.code == 4400

@@ -211,3 +211,123 @@ async def test_hostile_input_is_refused_or_stored_verbatim(client, bridge, backe
                       "".join(f"NOT HANDLED {f}\n" for f in t.failures), encoding="utf-8")
     assert t.failures == [], t.failures
     assert t.ran >= 116
+
+
+HUGE_AND_ODD_NUMBERS = ["10**30", "2147483648", "-1", "1e308", "NaN", "Infinity", "-Infinity", '"abc"', "1.5", "true"]
+HOSTILE_STATIC_PATHS = [
+    "/shared/%00.js", "/widget/a%00b.js", "/console/%00", "/supervisor/%7f", "/demo/assets/%0a.css",
+    "/shared/..%2f..%2fapp.py", "/shared/../../app.py", "/widget/%2e%2e/%2e%2e/settings.py",
+    "/console/..%5c..%5capp.py", "/shared/%c0%ae%c0%ae/app.py", "/shared/" + "a" * 300 + ".js",
+    "/widget/" + "a/" * 600 + "x.js", "/shared/%", "/shared/%zz.js", "/demo/assets/%ff%fe.js",
+]
+
+
+def json_number(literal: str) -> str:
+    return str(10**30) if literal == "10**30" else literal
+
+
+async def test_hostile_numbers_paths_and_hellos_get_a_clear_answer(client, bridge, backend):
+    """Numbers out of range of their column (or not finite), static paths no file
+    can have, and websocket hellos with odd sequence numbers: each gets a 4xx
+    with an error code, or an error frame and close code 4400, never a 500 or a
+    database overflow."""
+    d = bridge.deps
+    t = Tally(failures=[])
+    cid, headers = await new_conversation(client)
+    sup = await agent_session(d, client, "sara", role="supervisor")
+    agent = await agent_session(d, client, "bo")
+
+    async def must_refuse(name, resp, codes=(400,)):
+        try:
+            ok = resp.status_code in codes and "error" in resp.json()
+        except ValueError:
+            ok = False
+        t.check(name, ok, f"{resp.status_code} {resp.text[:200]}")
+
+    for path in HOSTILE_STATIC_PATHS:
+        r = await client.get(path)
+        t.check(f"static {path[:40]}", r.status_code in (400, 404), f"{r.status_code}")
+
+    # Numbers in JSON bodies: ratings, transfers, agent capacity (the bot's confidence is checked in test_rasa.py).
+    for literal in HUGE_AND_ODD_NUMBERS:
+        body = '{"score": %s}' % json_number(literal)
+        r = await client.post(f"/api/v1/citizen/conversations/{cid}/rating",
+                              headers={**headers, "Content-Type": "application/json"}, content=body)
+        await must_refuse(f"score {literal}", r, (400, 409))
+    for literal in HUGE_AND_ODD_NUMBERS:
+        base = {"login": "carl", "password": "another long password", "display_name": "Carl", "role": "agent",
+                "languages": ["da"]}
+        body = json.dumps(base)[:-1] + ', "capacity": %s}' % json_number(literal)
+        r = await client.post("/api/v1/agent/agents", headers={**sup, "Content-Type": "application/json"}, content=body)
+        await must_refuse(f"capacity {literal}", r)
+        me = (await client.get("/api/v1/agent/me", headers=agent)).json()["id"]
+        r = await client.patch(f"/api/v1/agent/agents/{me}", headers={**sup, "Content-Type": "application/json"},
+                               content='{"capacity": %s}' % json_number(literal))
+        await must_refuse(f"patch capacity {literal}", r)
+    await client.post(f"/api/v1/citizen/conversations/{cid}/handoff", headers=headers)
+    claimed = await client.post("/api/v1/agent/queue/claim-next", headers=agent)
+    t.check("claim for transfer", claimed.status_code == 200, claimed.text[:200])
+    for literal in HUGE_AND_ODD_NUMBERS:
+        r = await client.post(f"/api/v1/agent/conversations/{cid}/transfer",
+                              headers={**agent, "Content-Type": "application/json"},
+                              content='{"agent_id": %s}' % json_number(literal))
+        await must_refuse(f"transfer agent_id {literal}", r, (400, 404, 409))
+    # A non-finite number anywhere in a body is refused as invalid JSON.
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        r = await client.post(f"/api/v1/citizen/conversations/{cid}/messages",
+                              headers={**headers, "Content-Type": "application/json"},
+                              content='{"text": "hej", "payload": {"n": %s}}' % literal)
+        await must_refuse(f"non-finite in body {literal}", r)
+
+    # Integers in paths and query strings.
+    for number in ("99999999999999999999", "2147483648", "-1", "0"):
+        for method, path in (("POST", f"/api/v1/agent/escalations/{number}/claim"),
+                             ("POST", f"/api/v1/agent/callbacks/{number}/take"),
+                             ("POST", f"/api/v1/agent/callbacks/{number}/complete"),
+                             ("PUT", f"/api/v1/agent/canned/{number}"),
+                             ("DELETE", f"/api/v1/agent/canned/{number}"),
+                             ("PATCH", f"/api/v1/agent/agents/{number}")):
+            r = await client.request(method, path, headers=sup, json={"title": "t"} if method in ("PUT", "PATCH") else None)
+            await must_refuse(f"{method} {path}", r, (400, 404, 409))
+    for after in ("2147483648", "1e3", "NaN"):
+        await must_refuse(f"messages after {after}",
+                          await client.get(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                                           params={"after": after}))
+        await must_refuse(f"transcript after {after}",
+                          await client.get(f"/api/v1/agent/conversations/{cid}/transcript", headers=sup,
+                                           params={"after": after}))
+    for wait in ("NaN", "inf", "-inf", "abc"):
+        await must_refuse(f"wait {wait}", await client.get(f"/api/v1/citizen/conversations/{cid}/messages",
+                                                           headers=headers, params={"after": 0, "wait": wait}))
+
+    # Websocket hellos with odd sequence numbers and cursors: an error frame, then close code 4400.
+    base = bridge.url.replace("http://", "ws://")
+    token = headers["Authorization"][7:]
+    agent_token = agent["Authorization"][7:]
+    hellos = [(f"{base}/api/v1/citizen/conversations/{cid}/ws",
+               '{"type": "hello", "token": "%s", "last_seq": %s}' % (token, json_number(literal)))
+              for literal in HUGE_AND_ODD_NUMBERS + ["null", "[1]"]]
+    hellos += [(f"{base}/api/v1/agent/ws", '{"type": "hello", "token": "%s", "cursors": {"%s": %s}}'
+                % (agent_token, cid, json_number(literal))) for literal in HUGE_AND_ODD_NUMBERS]
+    for i, (url, hello) in enumerate(hellos):
+        async with websockets.connect(url) as ws:
+            await ws.send(hello)
+            frames, code = [], None
+            try:
+                while True:
+                    frames.append(json.loads(await ws.recv()))
+            except websockets.ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+            ok = code == 4400 and [f["type"] for f in frames] == ["error"] and frames[0]["error"]["code"] == "invalid_hello"
+            t.check(f"hello {i} {hello[-30:]}", ok, f"{code} {frames}")
+    # The sockets still work with a valid hello afterwards.
+    async with websockets.connect(f"{base}/api/v1/citizen/conversations/{cid}/ws") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": 2**31 - 1}))
+        t.check("hello at the limit", json.loads(await ws.recv())["type"] == "hello", "")
+
+    report = SERVICE_DIR / "test-artifacts" / f"hostile-numbers-{backend}.txt"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(f"hostile number, path and hello cases ran: {t.ran}\nhandled: {t.handled}\n" +
+                      "".join(f"NOT HANDLED {f}\n" for f in t.failures), encoding="utf-8")
+    assert t.failures == [], t.failures
+    assert t.ran >= 125

@@ -3,6 +3,12 @@
  * replies with canned responses, close with tags, transfer, hand back to the
  * bot, and callbacks. Live updates come over the agent websocket; a chat
  * arriving in the queue plays a WebAudio chime and marks the tab title.
+ *
+ * Nothing missed: for every held chat the console keeps a cursor, the last
+ * seq the websocket delivered. Each (re)connect sends the cursors in its
+ * hello and the bridge replays what came after them before going live, so a
+ * reconnect (another bridge instance, a Redis hiccup: close code 4408)
+ * neither loses nor repeats a message.
  */
 (function () {
   "use strict";
@@ -65,6 +71,7 @@
   var queuesFetchedAt = 0;
   var chats = [];
   var current = null;      // {id, lastSeq, transcript, preview, ended}
+  var cursors = {};        // conversation id -> last seq the websocket delivered
   var unread = {};
   var tags = [];
   var agents = [];
@@ -139,6 +146,8 @@
     socket.onopen = function () {
       wsDelay = 1000;
       $("conn").hidden = true;
+      // The session cookie authenticates; the cursors say where to resume.
+      socket.send(JSON.stringify({ type: "hello", cursors: cursors }));
     };
     socket.onmessage = function (e) {
       var event;
@@ -160,13 +169,10 @@
       }
       $("conn").hidden = false;
       setTimeout(function () {
+        // Messages are replayed from the cursors; queues and chats are reloaded.
         connect();
-        // Catch up on what happened while the socket was down.
         loadQueues();
         loadChats();
-        if (current && !current.preview) {
-          fetchTranscript(current.id, current.lastSeq);
-        }
       }, wsDelay);
       wsDelay = Math.min(wsDelay * 2, 15000);
     };
@@ -178,8 +184,49 @@
     }
   }, 20000);
 
+  function advanceCursor(id, seq) {
+    if (typeof seq === "number" && !(cursors[id] >= seq)) {
+      cursors[id] = seq;
+    }
+  }
+
   function onEvent(event) {
     switch (event.type) {
+      case "hello":
+        // The chats held now. Those without a cursor start where the live
+        // stream starts (the transcript is loaded when the chat is opened).
+        var held = {};
+        (event.chats || []).forEach(function (c) {
+          held[c.conversation_id] = true;
+          if (!(c.conversation_id in cursors)) {
+            cursors[c.conversation_id] = c.last_seq;
+          }
+        });
+        Object.keys(cursors).forEach(function (id) {
+          if (!held[id]) {
+            delete cursors[id];
+          }
+        });
+        break;
+      case "resync":
+        if (event.conversation_id) {
+          // More was missed than the bridge replays: reload that chat.
+          cursors[event.conversation_id] = event.last_seq;
+          if (current && current.id === event.conversation_id) {
+            fetchTranscript(current.id, current.lastSeq);
+          } else {
+            unread[event.conversation_id] = true;
+            renderChats();
+          }
+        } else {
+          loadQueues();
+          loadChats();
+          loadCallbacks();
+          if (current && !current.preview) {
+            fetchTranscript(current.id, current.lastSeq);
+          }
+        }
+        break;
       case "chat_waiting":
         notifyNewChat(event);
         debounce("queues", loadQueues);
@@ -189,6 +236,7 @@
         debounce("queues", loadQueues);
         break;
       case "chat_assigned":
+        advanceCursor(event.conversation_id, event.last_seq);
         loadChats().then(function () {
           if (!current || current.preview) {
             openChat(event.conversation_id);
@@ -199,12 +247,15 @@
         }
         break;
       case "chat_released":
+        delete cursors[event.conversation_id];
         loadChats();
         if (current && current.id === event.conversation_id) {
           endCurrent(event.reason === "closed" ? t("closed") : event.reason === "handed_back" ? t("handedBack") : t("transferred"));
         }
         break;
       case "message":
+        // Only the websocket moves the cursor: it delivers each chat in order.
+        advanceCursor(event.conversation_id, event.seq);
         onMessage(event);
         break;
       case "message_masked":
@@ -716,8 +767,10 @@
     });
   }
 
-  // Test hook: how many chimes have played.
+  // Test hooks: how many chimes have played; the cursors; the open socket.
   window.ddhConsole = {
-    get chimes() { return DDH.chimes || 0; }
+    get chimes() { return DDH.chimes || 0; },
+    get cursors() { return JSON.parse(JSON.stringify(cursors)); },
+    get socket() { return ws; }
   };
 })();

@@ -1027,7 +1027,9 @@
         resetConversation();
         return;
       }
-      failedOpens = hadHello ? 0 : failedOpens + 1;
+      // 4408: the bridge answered but asks for a reconnect (live events may
+      // have been missed); that is no sign that websockets do not get through.
+      failedOpens = hadHello || event.code === 4408 ? 0 : failedOpens + 1;
       if (state.cid && mode !== "closed") {
         showReconnecting(true);
         if (failedOpens >= WS_ATTEMPTS_BEFORE_POLLING) {
