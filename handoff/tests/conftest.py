@@ -47,7 +47,7 @@ NON_PROPAGATING_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.s
 def _configured_secrets() -> list[str]:
     from helpers import DEFAULT_PASSWORD
 
-    return [SERVICE_TOKEN, RASA_TOKEN, DEFAULT_PASSWORD, Settings(env="development").fernet_key,
+    return [RASA_TOKEN, DEFAULT_PASSWORD, Settings(env="development").fernet_key,
             urlsplit(POSTGRES_URL).password, urlsplit(REDIS_URL).password]
 
 
