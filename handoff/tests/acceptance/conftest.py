@@ -44,6 +44,7 @@ from tests.support.processes import free_port, stop  # noqa: E402
 from tests.support.sandbox import SANDBOX_PYTHON, Sandbox, running_sandbox  # noqa: E402
 
 from browser.conftest import CHROMIUM, CHROMIUM_ARGS, collect_console_errors  # noqa: E402,F401
+import log_audit  # noqa: E402
 
 ASSISTANT_PYTHON = REPO / ".venv" / "bin" / "python"
 BRIDGE_PYTHON = HANDOFF_DIR / ".venv" / "bin" / "python"
@@ -125,6 +126,8 @@ def _start(name: str, command: list[str], *, cwd: Path, env: dict, workdir: Path
     log_file = log_path.open("w")
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     log_file.close()
+    # Its log is checked for every configured secret at the end of the session.
+    log_audit.watch(log_path, env)
     return Service(name, process, log_path, health_url)
 
 
