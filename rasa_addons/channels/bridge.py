@@ -47,6 +47,14 @@ def _error(status: int, message: Text) -> HTTPResponse:
 def nlu_summary(parse_data: Dict[Text, Any]) -> Dict[Text, Any]:
     """What an agent needs to know about how the bot understood a message."""
     intent = parse_data.get("intent") or {}
+    knowledge = parse_data.get("knowledge") or {}
+    if knowledge.get("answer_id"):
+        # A question answered from the knowledge base: the answer is the topic.
+        return {
+            "topic": knowledge["answer_id"],
+            "confidence": knowledge.get("confidence"),
+            "language": parse_data.get(LANGUAGE),
+        }
     return {
         "topic": intent.get("name"),
         "confidence": intent.get("confidence"),

@@ -1,0 +1,318 @@
+"""Knowledge base benchmarks (`make bench`; numbers in docs/benchmarks.md).
+
+    python bench/knowledge_retrieval.py swefaq      SweFAQ dev: top-1 within the category and against every answer
+    python bench/knowledge_retrieval.py heldout     catalogue held-out sets through the trained model
+    python bench/knowledge_retrieval.py oos         out-of-scope questions through the trained model: answer rate
+    python bench/knowledge_retrieval.py scale       a generated knowledge base of 5,000 answers per language
+    python bench/knowledge_retrieval.py live        time for a published change to be answered by a running assistant
+    python bench/knowledge_retrieval.py             all of them
+
+SweFAQ questions are the example questions of the imported SweFAQ answers, so
+the benchmark hides them: each SweFAQ answer is indexed by its answer text
+only (passage embedding and BM25), the task the dataset was made for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.heldout import ROOT as REPO  # noqa: E402
+from rasa_addons.knowledge import index as retrieval  # noqa: E402
+from rasa_addons.knowledge.publish import ensure_published, index_root, load_publication  # noqa: E402
+from rasa_addons.nlu import sentence_embeddings  # noqa: E402
+
+SWEFAQ = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared")) / "data" / "swefaq" / "swefaq_dev.jsonl"
+OUT_OF_SCOPE = {language: REPO / "bench" / "data" / f"out_of_scope_{language}.txt" for language in ("da", "sv")}
+
+
+def _lines(path: Path) -> List[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# ---------------------------------------------------------------- SweFAQ
+
+
+def swefaq() -> Dict[str, float]:
+    rows = [json.loads(line) for line in SWEFAQ.read_text(encoding="utf-8").splitlines() if line.strip()]
+    publication = load_publication(index_root(), ensure_published())
+    shipped = publication.languages["sv"]
+    # The imported answer of each SweFAQ record (the importer appends the link).
+    answer_id_of = {
+        entry["answer"]: answer_id
+        for answer_id, answer in publication.content["answers"].items()
+        for language, entry in answer["languages"].items()
+        if language == "sv" and answer_id.startswith("swefaq_")
+    }
+    gold = [answer_id_of[" ".join(r["candidate_answers"][r["label"]].split()) + f" Läs mer på {r['meta']['link']}"] for r in rows]
+    text_of = {answer_id: text for text, answer_id in answer_id_of.items()}
+
+    # Every shipped Swedish answer, but SweFAQ answers by their answer text only.
+    documents, questions, passages = [], [], []
+    swefaq_ids = [d.answer_id for d in shipped.documents if d.answer_id in text_of]
+    swefaq_vectors = dict(zip(swefaq_ids, sentence_embeddings.embed_passages([text_of[i] for i in swefaq_ids])))
+    for i, document in enumerate(shipped.documents):
+        if document.answer_id in text_of:
+            text = text_of[document.answer_id]
+            documents.append(retrieval.Document(document.answer_id, document.title, [], text, text))
+            passages.append(swefaq_vectors[document.answer_id])
+        else:
+            start = shipped.question_starts[i]
+            documents.append(document)
+            questions.append(shipped.question_vectors[start : start + len(document.questions)])
+            passages.append(shipped.passage_vectors[i])
+    everything = retrieval.LanguageIndex(documents, np.vstack(questions), np.vstack(passages))
+
+    question_vectors = sentence_embeddings.embed([r["question"] for r in rows])
+    within, overall = [], []
+    for row, answer_id, vector in zip(rows, gold, question_vectors):
+        best_question, passage, relative = everything.component_scores(row["question"], vector)
+        scores = everything.combine(best_question, passage, relative)
+        overall.append(everything.answer_ids[int(np.argmax(scores))] == answer_id)
+        # Within the category: BM25 relative to the category's best, as an
+        # index of that category alone would score it.
+        category = answer_id.rsplit("_", 1)[0] + "_"
+        members = [j for j, other in enumerate(everything.answer_ids) if other.startswith(category)]
+        lexical = everything.bm25.get_scores(retrieval.tokens(row["question"]))[members]
+        lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
+        local = everything.combine(best_question[members], passage[members], lexical)
+        within.append(everything.answer_ids[members[int(np.argmax(local))]] == answer_id)
+    result = {
+        "questions": len(rows),
+        "top1_within_category": float(np.mean(within)),
+        "top1_against_every_answer": float(np.mean(overall)),
+        "answers_in_index": len(everything),
+    }
+    print(f"SweFAQ dev ({len(rows)} questions): top-1 within the category {result['top1_within_category']:.3f}; "
+          f"against all {len(everything)} Swedish answers {result['top1_against_every_answer']:.3f}")
+    return result
+
+
+# ---------------------------------------------------------------- through the model
+
+
+def heldout() -> Dict[str, float]:
+    from bench.heldout import evaluate_model
+
+    results = evaluate_model(REPO / "models" / "ddh.tar.gz")
+    summary = {}
+    for language, result in results.items():
+        counts = {d: result["decisions"].count(d) for d in ("intent", "answer", "close_call", "no_answer")}
+        summary[language] = {k: result[k] for k in ("accuracy", "macro_f1", "strict_macro_f1", "close_call_rate")}
+        print(f"held-out {language}: macro F1 {result['macro_f1']:.3f} (close call = first suggestion), "
+              f"strict {result['strict_macro_f1']:.3f} (close call = not understood), accuracy {result['accuracy']:.3f}; "
+              f"handled as {counts}")
+    return summary
+
+
+def out_of_scope() -> Dict[str, float]:
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from bench.heldout import KNOWLEDGE_INTENT
+
+    ensure_published()
+    agent = Agent.load(str(REPO / "models" / "ddh.tar.gz"))
+    summary = {}
+    total, answered_total = 0, 0
+    for language, path in OUT_OF_SCOPE.items():
+        questions = _lines(path)
+        parsed = [asyncio.run(agent.parse_message(q)) for q in questions]
+        answered, close, personal, wrong = 0, 0, 0, []
+        for question, parse in zip(questions, parsed):
+            intent = parse["intent"]["name"]
+            decision = (parse.get("knowledge") or {}).get("decision")
+            if intent == KNOWLEDGE_INTENT and decision == "answer":
+                answered += 1
+                wrong.append((question, parse["knowledge"]["answer_id"]))
+            elif intent == KNOWLEDGE_INTENT and decision == "close_call":
+                close += 1
+            elif intent in ("payout_inquiry", "case_status_inquiry"):
+                personal += 1
+                wrong.append((question, intent))
+        rate = (answered + personal) / len(questions)
+        total += len(questions)
+        answered_total += answered + personal
+        summary[language] = {"questions": len(questions), "answer_rate": rate, "close_call_rate": close / len(questions)}
+        print(f"out of scope {language} ({len(questions)}): answered {rate:.3f} "
+              f"(knowledge {answered}, personal topic {personal}), close call {close / len(questions):.3f}")
+        for question, given in wrong:
+            print(f"    answered: {question!r} -> {given}")
+    summary["both"] = {"questions": total, "answer_rate": answered_total / total}
+    print(f"out of scope da+sv ({total}): answered {answered_total / total:.3f}")
+    return summary
+
+
+# ---------------------------------------------------------------- scale
+
+_WORDS = {
+    "da": "ansøgning tilskud borger kommune frist betaling kort adresse bolig barn skole ældre pension bil vej affald "
+          "byggeri tilladelse attest klage regning aftale ydelse opgørelse registrering fornyelse afmelding tilmelding "
+          "selvbetjening underskrift fuldmagt vielse navn flytning sygdom hjælp plads venteliste bibliotek hal".split(),
+    "sv": "ansökan bidrag medborgare kommun tidsfrist betalning kort adress bostad barn skola äldre pension bil väg avfall "
+          "bygge tillstånd intyg klagomål faktura avtal ersättning beslut registrering förnyelse avanmälan anmälan "
+          "etjänst underskrift fullmakt vigsel namn flytt sjukdom hjälp plats kö bibliotek hall".split(),
+}
+_QUESTION = {"da": ["hvordan søger jeg {a} {b}", "hvor finder jeg {a} til {b}", "hvad gælder for {a} og {b}"],
+             "sv": ["hur söker jag {a} {b}", "var hittar jag {a} för {b}", "vad gäller för {a} och {b}"]}
+
+
+def generated_knowledge_base(directory: Path, answers_per_language: int, seed: int = 7) -> None:
+    """Benchmark content only: category files of generated answers."""
+    import yaml
+
+    rng = random.Random(seed)
+    per_category = 250
+    for c in range(answers_per_language // per_category):
+        answers = []
+        for k in range(per_category):
+            number = c * per_category + k
+            entry = {}
+            for language in ("da", "sv"):
+                words = _WORDS[language]
+                a, b, extra = rng.sample(words, 3)
+                entry[language] = {
+                    "title": f"{a} {b} {number}",
+                    "answer": f"{a.capitalize()} {b} {extra} {number}: " + " ".join(rng.sample(words, 12)) + f". https://example.org/{number}",
+                    "examples": [t.format(a=a, b=f"{b} {number}") for t in _QUESTION[language][:2]],
+                }
+            answers.append({"id": f"generated_{number}", "source": "generated benchmark content", "last_verified": "2026-12-01", **entry})
+        (directory / f"generated_{c:02d}.yml").write_text(
+            yaml.safe_dump({"category": f"generated_{c:02d}", "name": f"Generated {c}", "answers": answers}, allow_unicode=True),
+            encoding="utf-8",
+        )
+
+
+def scale(answers_per_language: int = 5000, queries: int = 300) -> Dict[str, float]:
+    from rasa_addons.knowledge.publish import LiveIndex, publish
+
+    workdir = Path(tempfile.mkdtemp(prefix="kb-scale-"))
+    content, root = workdir / "knowledge", workdir / "index"
+    content.mkdir()
+    shutil.copytree(REPO / "knowledge" / "calibration", content / "calibration")
+    generated_knowledge_base(content, answers_per_language)
+    sentence_embeddings.embed(["warm up"])
+
+    started = time.perf_counter()
+    publish(content, root, log=lambda _: None)
+    cold = time.perf_counter() - started
+    # One answer changes: the rebuild embeds only its texts.
+    path = content / "generated_00.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("generated benchmark content", "generated benchmark content, edited", 1), encoding="utf-8")
+    first = path.read_text(encoding="utf-8")
+    path.write_text(first.replace("title: ", "title: Ændret ", 1), encoding="utf-8")
+    started = time.perf_counter()
+    publish(content, root, log=lambda _: None)
+    warm = time.perf_counter() - started
+
+    rss_before = _rss_mb()
+    live = LiveIndex(root)
+    started = time.perf_counter()
+    publication = live.load_now()
+    load_seconds = time.perf_counter() - started
+    rss_after = _rss_mb()
+
+    rng = random.Random(3)
+    latencies, search_only = {}, {}
+    for language in ("da", "sv"):
+        words = _WORDS[language]
+        texts = [rng.choice(_QUESTION[language]).format(a=rng.choice(words), b=f"{rng.choice(words)} {rng.randrange(5000)}") + f" {i}" for i in range(queries)]
+        total, search = [], []
+        for text in texts:
+            t0 = time.perf_counter()
+            vector = sentence_embeddings.embed([text])[0]
+            t1 = time.perf_counter()
+            publication.search(language, text, vector)
+            t2 = time.perf_counter()
+            total.append((t2 - t0) * 1000)
+            search.append((t2 - t1) * 1000)
+        latencies[language] = float(np.percentile(total, 95))
+        search_only[language] = float(np.percentile(search, 95))
+    shutil.rmtree(workdir, ignore_errors=True)
+    result = {
+        "answers_per_language": answers_per_language,
+        "build_cold_seconds": cold,
+        "build_one_change_seconds": warm,
+        "load_seconds": load_seconds,
+        "extra_memory_mb": rss_after - rss_before,
+        "p95_ms_with_embedding": latencies,
+        "p95_ms_search_only": search_only,
+    }
+    print(f"generated KB, {answers_per_language} answers per language: index build {cold:.1f} s from scratch, "
+          f"{warm:.1f} s after one change; load {load_seconds:.2f} s, +{rss_after - rss_before:.0f} MB; "
+          f"p95 per message {latencies} ms (embedding + search), search alone {search_only} ms")
+    return result
+
+
+# ---------------------------------------------------------------- live
+
+
+def live() -> Dict[str, float]:
+    """Start the real Rasa and action servers, publish a new answer, time
+    until a citizen gets it."""
+    from tests.support.knowledge import knowledge_copy, publish_into
+    from tests.support.assistant import running_assistant
+
+    workdir = Path(tempfile.mkdtemp(prefix="kb-live-"))
+    root = workdir / "index"
+    publish_into(root)
+    os.environ["DDH_KNOWLEDGE_INDEX"] = str(root)
+    question = "hvornår har genbrugspladsen åbent i weekenden"
+    with running_assistant(workdir / "assistant") as assistant:
+        content = knowledge_copy(workdir / "content", extra_answer=True)
+        started = time.perf_counter()
+        publish_into(root, content)
+        published = time.perf_counter()
+        while True:
+            reply = assistant.send(f"bench-{time.time()}", question, {"language": "da"})
+            if "genbrugsplads" in " ".join(m.get("text") or "" for m in reply["messages"]).lower() and reply["nlu"]["topic"] == "recycling_centre_hours":
+                break
+            if time.perf_counter() - started > 180:
+                raise SystemExit("the change did not go live within 180 s")
+            time.sleep(1)
+        live_seconds = time.perf_counter() - published
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"a published change is live after {live_seconds:.1f} s (publish took {published - started:.1f} s)")
+    return {"publish_seconds": published - started, "live_seconds": live_seconds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="*", default=["swefaq", "heldout", "oos", "scale", "live"])
+    parser.add_argument("--answers", type=int, default=5000)
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    runners = {"swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers), "live": live}
+    results = {name: runners[name]() for name in args.what}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
