@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rasa_addons.knowledge import importers
 from rasa_addons.knowledge.publish import ensure_published, index_root, load_publication, publish
-from rasa_addons.knowledge.schema import KNOWLEDGE_DIR, ContentError, load_knowledge_base
+from rasa_addons.knowledge.schema import KNOWLEDGE_DIR, MUNICIPALITIES_FILE, ContentError, load_knowledge_base
 
 
 def main(argv=None) -> int:
@@ -56,7 +56,8 @@ def main(argv=None) -> int:
         elif args.command == "import":
             reader = {"csv": importers.read_csv, "markdown": importers.read_markdown, "swefaq": importers.read_swefaq}[args.format]
             categories = reader(args.file)
-            taken = set(load_knowledge_base(args.knowledge).answers) if any(args.knowledge.glob("*.yml")) else set()
+            has_answers = any(p.name != MUNICIPALITIES_FILE for p in args.knowledge.glob("*.yml"))
+            taken = set(load_knowledge_base(args.knowledge).answers) if has_answers else set()
             for category in categories:  # check everything before writing anything
                 existing = args.knowledge / f"{category.category}.yml"
                 if existing.exists() and not args.replace:
