@@ -49,6 +49,7 @@ from rasa_addons.knowledge import index as retrieval
 from rasa_addons.knowledge.publish import LiveIndex, Publication, index_root
 from rasa_addons.languages import DEFAULT, SUPPORTED
 from rasa_addons.nlu import sentence_embeddings
+from rasa_addons.nlu.topic_classifier import SUBRANKING_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,11 @@ class KnowledgeRetriever(GraphComponent):
             # How often, at most, the process looks for a new publication.
             "check_interval": 10.0,
             "intent": KNOWLEDGE_INTENT,
+            # Classifier and retriever agree (see _with_classifier): the
+            # classifier's probability of the answer, and the least
+            # calibrated retrieval probability that still counts.
+            "agreement_classifier_confidence": 0.6,
+            "agreement_min_confidence": 0.2,
         }
 
     def __init__(
@@ -218,6 +224,27 @@ class KnowledgeRetriever(GraphComponent):
                 threading.Thread(target=self._assemble, args=(publication,), daemon=True).start()
         return publication.languages
 
+    def _with_classifier(
+        self, result: retrieval.Result, subranking: List[Dict[Text, Any]], language_index: retrieval.LanguageIndex
+    ) -> retrieval.Result:
+        """The intent classifier learned the catalogue answers from their many
+        training phrasings. When it is sure of an answer and the retriever
+        ranks that answer among its likeliest (and did not rule out every
+        answer), the two agree: that answer is given."""
+        if result.decision == retrieval.ANSWER or not subranking:
+            return result
+        if result.confidence < self._config["agreement_min_confidence"]:
+            return result
+        best = subranking[0]
+        answer_id, probability = best.get(INTENT_NAME_KEY), float(best.get("confidence") or 0.0)
+        if not answer_id or probability < self._config["agreement_classifier_confidence"]:
+            return result
+        ranked = [c.answer_id for c in result.candidates]
+        if answer_id not in ranked:
+            return result
+        chosen = result.candidates[ranked.index(answer_id)]
+        return retrieval.Result(retrieval.ANSWER, max(result.confidence, probability), [chosen] + [c for c in result.candidates if c is not chosen])
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
@@ -237,6 +264,7 @@ class KnowledgeRetriever(GraphComponent):
             else:
                 vector = sentence_embeddings.embed([text])[0]
                 result = language_index.search(text, vector)
+                result = self._with_classifier(result, message.get(SUBRANKING_KEY) or [], language_index)
             message.set(KNOWLEDGE_KEY, {**result.as_dict(), "version": publication.version}, add_to_output=True)
         return messages
 

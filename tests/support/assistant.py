@@ -78,6 +78,9 @@ class Assistant:
     login: Optional[LoginIssuer] = None
     # Where the servers' logs and the tracker database are.
     workdir: Optional[Path] = None
+    # The knowledge base publication directory the servers answer from; a
+    # test may publish into it (tests/support/knowledge.py).
+    knowledge_root: Optional[Path] = None
 
     def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """One citizen message through the bridge channel, as the bridge sends it."""
@@ -109,8 +112,13 @@ class Assistant:
 
 @contextmanager
 def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
+    from tests.support.knowledge import publish_into
+
     token = secrets.token_urlsafe(24)
     bridge = RecordingBridge(token=secrets.token_urlsafe(24))
+    knowledge_root = workdir / "knowledge"
+    if not (knowledge_root / "CURRENT").exists():
+        publish_into(knowledge_root)
     login = LoginIssuer()
     action_port, rasa_port = free_port(), free_port()
     env = {
@@ -123,6 +131,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
         "SANIC_HOST": "127.0.0.1",
+        "DDH_KNOWLEDGE_INDEX": str(knowledge_root),
         **(sandbox.adapter_env() if sandbox else {}),
         **login.env(),
     }
@@ -159,4 +168,6 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
                 startup_seconds=RASA_STARTUP_SECONDS,
             )
         )
-        yield Assistant(url=url, token=token, bridge=bridge, sandbox=sandbox, login=login, workdir=workdir)
+        yield Assistant(
+            url=url, token=token, bridge=bridge, sandbox=sandbox, login=login, workdir=workdir, knowledge_root=knowledge_root
+        )
