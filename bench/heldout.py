@@ -30,12 +30,28 @@ def heldout() -> Dict[str, List[Tuple[str, str]]]:
     return {lang: load_examples(HELDOUT_DIR / f"{lang}.yml") for lang in LANGUAGES}
 
 
+def load_topic_examples(path: Path) -> List[Tuple[str, str]]:
+    """(text, catalogue topic) pairs: knowledge questions count as the answer
+    their block names, or as out of scope when it names none."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pairs = []
+    for block in document.get("nlu", []):
+        topic = block.get("intent")
+        if topic == "knowledge_question":
+            topic = (block.get("metadata") or {}).get("answer") or "out_of_scope"
+        for line in (block.get("examples") or "").splitlines():
+            line = line.strip()
+            if topic and line.startswith("- "):
+                pairs.append((line[2:].strip(), topic))
+    return pairs
+
+
 def training_examples() -> List[Tuple[str, str, str]]:
-    """(text, intent, language) for every training example under data/nlu."""
+    """(text, catalogue topic, language) for every training example under data/nlu."""
     rows = []
     for lang in LANGUAGES:
         for path in sorted((ROOT / "data" / "nlu" / lang).glob("*.yml")):
-            rows.extend((text, intent, lang) for text, intent in load_examples(path))
+            rows.extend((text, topic, lang) for text, topic in load_topic_examples(path))
     return rows
 
 
