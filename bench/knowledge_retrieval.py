@@ -272,29 +272,27 @@ def scale(answers_per_language: int = 5000, queries: int = 300) -> Dict[str, flo
 def live() -> Dict[str, float]:
     """Start the real Rasa and action servers, publish a new answer, time
     until a citizen gets it."""
-    from tests.support.knowledge import knowledge_copy, publish_into
     from tests.support.assistant import running_assistant
+    from tests.support.knowledge import EXTRA_ANSWER_ID, knowledge_copy, publish_into
 
     workdir = Path(tempfile.mkdtemp(prefix="kb-live-"))
-    root = workdir / "index"
-    publish_into(root)
-    os.environ["DDH_KNOWLEDGE_INDEX"] = str(root)
     question = "hvornår har genbrugspladsen åbent i weekenden"
     with running_assistant(workdir / "assistant") as assistant:
         content = knowledge_copy(workdir / "content", extra_answer=True)
         started = time.perf_counter()
-        publish_into(root, content)
+        publish_into(assistant.knowledge_root, content)
         published = time.perf_counter()
+        sender = f"bench-{time.time()}"
         while True:
-            reply = assistant.send(f"bench-{time.time()}", question, {"language": "da"})
-            if "genbrugsplads" in " ".join(m.get("text") or "" for m in reply["messages"]).lower() and reply["nlu"]["topic"] == "recycling_centre_hours":
+            reply = assistant.send(sender, question, {"language": "da", "municipality": "101"})
+            if reply["nlu"]["topic"] == EXTRA_ANSWER_ID:
                 break
             if time.perf_counter() - started > 180:
                 raise SystemExit("the change did not go live within 180 s")
-            time.sleep(1)
+            time.sleep(0.5)
         live_seconds = time.perf_counter() - published
     shutil.rmtree(workdir, ignore_errors=True)
-    print(f"a published change is live after {live_seconds:.1f} s (publish took {published - started:.1f} s)")
+    print(f"a published change is live after {live_seconds:.1f} s (publishing it took {published - started:.1f} s)")
     return {"publish_seconds": published - started, "live_seconds": live_seconds}
 
 
