@@ -252,5 +252,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                         {INTENT_NAME_KEY: self._labels[i].split(SUBLABEL_SEPARATOR, 1)[1], PREDICTED_CONFIDENCE_KEY: float(row[i])}
                         for i in within[:5]
                     ],
+                    add_to_output=True,
                 )
         return messages
