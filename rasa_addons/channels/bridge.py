@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_KEYS = 20
+NO_ANSWER_TOPIC = "out_of_scope"
 
 
 def _error(status: int, message: Text) -> HTTPResponse:
@@ -48,10 +49,12 @@ def nlu_summary(parse_data: Dict[Text, Any]) -> Dict[Text, Any]:
     """What an agent needs to know about how the bot understood a message."""
     intent = parse_data.get("intent") or {}
     knowledge = parse_data.get("knowledge") or {}
-    if knowledge.get("answer_id"):
-        # A question answered from the knowledge base: the answer is the topic.
+    if knowledge.get("answer_id") or knowledge.get("decision") == "no_answer":
+        # A question for the knowledge base: the answer is the topic; when no
+        # answer fits, the catalogue's out_of_scope (the bridge counts those
+        # as the bot falling short).
         return {
-            "topic": knowledge["answer_id"],
+            "topic": knowledge.get("answer_id") or NO_ANSWER_TOPIC,
             "confidence": knowledge.get("confidence"),
             "language": parse_data.get(LANGUAGE),
         }

@@ -64,3 +64,16 @@ def test_a_sure_classifier_settles_a_close_call_it_agrees_with(component):
     assert component._with_classifier(close, [{"name": "passport", "confidence": 0.9}], None).decision == retrieval.CLOSE_CALL
     hopeless = retrieval.Result(retrieval.NO_ANSWER, 0.05, close.candidates)
     assert component._with_classifier(hopeless, sure, None).decision == retrieval.NO_ANSWER
+
+
+def test_the_bridge_sees_the_answer_or_out_of_scope_as_the_topic():
+    from rasa_addons.channels.bridge import nlu_summary
+
+    intent = {"name": "knowledge_question", "confidence": 0.99}
+    answered = {"intent": intent, "language": "da", "knowledge": {"decision": "answer", "answer_id": "moving", "confidence": 0.9}}
+    unanswered = {"intent": intent, "language": "da", "knowledge": {"decision": "no_answer", "answer_id": None, "confidence": 0.1}}
+    asked_back = {"intent": intent, "language": "da", "knowledge": {"decision": "close_call", "answer_id": None, "confidence": 0.5}}
+    assert nlu_summary(answered) == {"topic": "moving", "confidence": 0.9, "language": "da"}
+    assert nlu_summary(unanswered)["topic"] == "out_of_scope"
+    assert nlu_summary(asked_back)["topic"] == "knowledge_question"
+    assert nlu_summary({"intent": {"name": "greet", "confidence": 0.9}, "language": "sv"})["topic"] == "greet"
