@@ -279,9 +279,14 @@ MAX_FALSE_CLOSE_CALL_RATE = 0.15
 MAX_WRONG_ANSWER_RATE = 0.10
 CALIBRATION_FOLDS = 3
 MAX_CALIBRATION_QUESTIONS = 1500
+# Publishing samples fewer: it must stay fast for thousands of answers, and
+# the shipped knowledge base has fewer example questions than this anyway.
+PUBLISH_CALIBRATION_QUESTIONS = 600
 
 
-def leave_one_out(index: LanguageIndex, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def leave_one_out(
+    index: LanguageIndex, seed: int = 0, max_questions: int = MAX_CALIBRATION_QUESTIONS
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ask every sampled example question of the index with that question
     hidden (K folds: its vector masked, its text left out of BM25).
     Returns decision features, whether the best answer was right, and the
@@ -292,8 +297,8 @@ def leave_one_out(index: LanguageIndex, seed: int = 0) -> Tuple[np.ndarray, np.n
         for i, document in enumerate(index.documents)
         for j in range(1, len(document.questions))  # 0 is the title
     ]
-    if len(examples) > MAX_CALIBRATION_QUESTIONS:
-        chosen = rng.choice(len(examples), MAX_CALIBRATION_QUESTIONS, replace=False)
+    if len(examples) > max_questions:
+        chosen = rng.choice(len(examples), max_questions, replace=False)
         examples = [examples[k] for k in sorted(chosen)]
     folds = rng.integers(0, CALIBRATION_FOLDS, size=len(examples))
     features, correct, gold = [], [], []
@@ -331,13 +336,18 @@ def out_of_scope_features(index: LanguageIndex, questions: List[str], vectors: n
     return np.array(rows).reshape(len(rows), 4)
 
 
-def calibrate(index: LanguageIndex, out_of_scope: List[str], out_of_scope_vectors: np.ndarray) -> Tuple[Calibration, Dict[str, float]]:
+def calibrate(
+    index: LanguageIndex,
+    out_of_scope: List[str],
+    out_of_scope_vectors: np.ndarray,
+    max_questions: int = MAX_CALIBRATION_QUESTIONS,
+) -> Tuple[Calibration, Dict[str, float]]:
     """Fit the decision on leave-one-out questions (right or wrong best answer)
     and the calibration out-of-scope questions (no answer is right), then pick
     the thresholds that keep false answers within the targets above."""
     from sklearn.linear_model import LogisticRegression
 
-    loo_features, loo_correct, _ = leave_one_out(index)
+    loo_features, loo_correct, _ = leave_one_out(index, max_questions=max_questions)
     oos_features = out_of_scope_features(index, out_of_scope, out_of_scope_vectors)
     if len(loo_features) == 0 or len(oos_features) == 0 or not loo_correct.any():
         logger.warning("Too little calibration data; using the default decision thresholds.")

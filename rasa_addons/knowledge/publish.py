@@ -216,7 +216,9 @@ def publish(
         oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
         embedded_total += new_q + new_p + new_o
         language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors)
-        calibration, report = retrieval.calibrate(language_index, out_of_scope, oos_vectors)
+        calibration, report = retrieval.calibrate(
+            language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
+        )
         manifest["languages"][language] = {"answers": len(documents), "questions": len(questions)}
         manifest["calibration"][language] = calibration.as_dict()
         manifest["calibration_report"][language] = report
