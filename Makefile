@@ -3,7 +3,7 @@
 #   make run       install, train if needed, start everything (embedded default)
 #   make test      install, train if needed, run every test
 #
-# Other targets: setup, validate, train, evaluate, bench, lock, clean.
+# Other targets: setup, validate, train, knowledge, evaluate, bench, lock, clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -50,6 +50,13 @@ lock: $(VENV)/.installed
 .PHONY: validate
 validate: $(VENV)/.installed
 	$(RASA) data validate --fail-on-warnings --quiet
+	$(PY) -m rasa_addons.knowledge validate
+
+# The knowledge base (knowledge/) is published to var/knowledge, not trained
+# into the model: the running assistant picks a new publication up by itself.
+.PHONY: knowledge
+knowledge: $(VENV)/.installed
+	$(PY) -m rasa_addons.knowledge ensure
 
 # Training signs the model; servers load only models with a valid signature.
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
@@ -57,16 +64,16 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	$(PY) -m rasa_addons.model_signature sign $(MODEL)
 
 .PHONY: train
-train: $(MODEL)
+train: $(MODEL) knowledge
 
 .PHONY: evaluate
-evaluate: $(MODEL)
+evaluate: $(MODEL) knowledge
 	$(PY) scripts/evaluate.py --model $(MODEL) --out reports
 
 # ---------------------------------------------------------------- tests
 
 .PHONY: test
-test: setup validate $(MODEL)
+test: setup validate $(MODEL) knowledge
 	$(PY) -m pytest tests -n 2 --dist loadgroup -p no:cacheprovider
 	$(MAKE) -C sandbox test
 	$(MAKE) -C handoff test
@@ -74,12 +81,13 @@ test: setup validate $(MODEL)
 # ---------------------------------------------------------------- run
 
 .PHONY: run
-run: setup $(MODEL)
+run: setup $(MODEL) knowledge
 	@scripts/local_env.sh > /dev/null
 	$(VENV)/bin/honcho --env var/local.env --procfile Procfile start
 
 .PHONY: bench
-bench: $(MODEL)
+bench: $(MODEL) knowledge
+	$(PY) bench/knowledge_retrieval.py
 	$(PY) bench/nlu_accuracy.py
 	$(PY) bench/rasa_latency.py
 

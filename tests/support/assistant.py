@@ -35,6 +35,9 @@ class Assistant:
     login: Optional[LoginIssuer] = None
     # Where the servers' logs and the tracker database are.
     workdir: Optional[Path] = None
+    # The knowledge base publication directory the servers answer from; a
+    # test may publish into it (tests/support/knowledge.py).
+    knowledge_root: Optional[Path] = None
 
     def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """One citizen message through the bridge channel, as the bridge sends it."""
@@ -80,8 +83,13 @@ class Assistant:
 
 @contextmanager
 def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
+    from tests.support.knowledge import publish_into
+
     token = secrets.token_urlsafe(24)
     action_token = secrets.token_urlsafe(24)
+    knowledge_root = workdir / "knowledge"
+    if not (knowledge_root / "CURRENT").exists():
+        publish_into(knowledge_root)
     login = LoginIssuer()
     action_port, rasa_port = free_port(), free_port()
     env = {
@@ -93,6 +101,7 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         "ACTION_SERVER_TOKEN": action_token,
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
+        "DDH_KNOWLEDGE_INDEX": str(knowledge_root),
         **(sandbox.adapter_env() if sandbox else {}),
         **login.env(),
     }
@@ -134,4 +143,5 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
             workdir=workdir,
             action_url=f"http://127.0.0.1:{action_port}",
             action_token=action_token,
+            knowledge_root=knowledge_root,
         )

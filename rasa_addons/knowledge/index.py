@@ -1,0 +1,390 @@
+"""Finding the answer to a question: a hybrid of BM25 and e5 embeddings, with
+a calibrated decision between "answer", "close call" and "no answer fits".
+
+Per language, every answer is represented by
+- its title and example questions, embedded as e5 *queries* (a citizen's
+  question is compared with questions: query-to-query similarity),
+- its title and answer text, embedded as an e5 *passage*,
+- one BM25 document (title, examples and answer) of folded words and the
+  character 4-grams inside them, so "sundhedskortet", "sundhedskort" and a
+  typo still share most tokens.
+
+An answer's score is a weighted sum of its best question similarity, its
+passage similarity and its BM25 score relative to the best BM25 score.
+Whether the best answer fits is decided by a logistic model over the top
+scores, fitted when the index is built (see `calibrate`), never on the sets
+the benchmarks report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from rasa_addons.text import fold
+
+logger = logging.getLogger(__name__)
+
+# Ranking weights, chosen by leave-one-out over the shipped example questions
+# (bench/knowledge_retrieval.py --tune); not on any reported benchmark.
+WEIGHT_QUESTION = 1.0
+WEIGHT_PASSAGE = 0.6
+WEIGHT_BM25 = 0.25
+
+ANSWER = "answer"
+CLOSE_CALL = "close_call"
+NO_ANSWER = "no_answer"
+
+MAX_CANDIDATES = 3
+# A close call offers the answers whose score is this close to the best one
+# (at least two), so "Did you mean" never lists an answer that is far behind.
+CLOSE_CALL_SPREAD = 0.15
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def tokens(text: str) -> List[str]:
+    """BM25 tokens: folded words, and the character 4-grams of longer words."""
+    result: List[str] = []
+    for word in _WORD.findall(text.lower()):
+        folded = fold(word)
+        result.append(folded)
+        if len(folded) >= 5:
+            padded = f"<{folded}>"
+            result.extend("#" + padded[i : i + 4] for i in range(len(padded) - 3))
+    return result
+
+
+def text_key(kind: str, text: str) -> str:
+    """Identity of one embedded text, so a rebuild reuses unchanged vectors."""
+    return hashlib.sha1(f"{kind}\x00{text}".encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Document:
+    """What the index knows of one answer in one language."""
+
+    answer_id: str
+    title: str
+    questions: List[str]  # title first, then the example questions
+    passage: str
+    bm25_text: str
+
+
+@dataclass
+class Candidate:
+    answer_id: str
+    title: str
+    score: float
+
+
+@dataclass
+class Result:
+    decision: str
+    confidence: float
+    candidates: List[Candidate]
+
+    @property
+    def answer_id(self) -> Optional[str]:
+        return self.candidates[0].answer_id if self.decision == ANSWER and self.candidates else None
+
+    def as_dict(self) -> Dict[str, object]:
+        return {
+            "decision": self.decision,
+            "answer_id": self.answer_id,
+            "confidence": round(self.confidence, 4),
+            "candidates": [
+                {"answer_id": c.answer_id, "title": c.title, "score": round(c.score, 4)}
+                for c in self.candidates
+            ],
+        }
+
+
+@dataclass
+class Calibration:
+    """Logistic model P(the best answer is right | top scores) and its thresholds."""
+
+    coef: List[float] = field(default_factory=lambda: [8.0, 6.0, 0.0, 0.0])
+    intercept: float = -7.0
+    answer_threshold: float = 0.6
+    close_threshold: float = 0.35
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        z = features @ np.asarray(self.coef, dtype=np.float64) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def decide(self, probability: float) -> str:
+        if probability >= self.answer_threshold:
+            return ANSWER
+        if probability >= self.close_threshold:
+            return CLOSE_CALL
+        return NO_ANSWER
+
+    def as_dict(self) -> Dict[str, object]:
+        return {
+            "coef": [float(c) for c in self.coef],
+            "intercept": float(self.intercept),
+            "answer_threshold": float(self.answer_threshold),
+            "close_threshold": float(self.close_threshold),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, object]) -> "Calibration":
+        return cls(
+            coef=[float(c) for c in data["coef"]],
+            intercept=float(data["intercept"]),
+            answer_threshold=float(data["answer_threshold"]),
+            close_threshold=float(data["close_threshold"]),
+        )
+
+
+def _bm25(texts: Sequence[str]):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index([tokens(text) or ["\x00"] for text in texts], show_progress=False)
+    return retriever
+
+
+class LanguageIndex:
+    """The searchable index of one language."""
+
+    def __init__(
+        self,
+        documents: List[Document],
+        question_vectors: np.ndarray,
+        passage_vectors: np.ndarray,
+        calibration: Optional[Calibration] = None,
+    ) -> None:
+        self.documents = documents
+        self.answer_ids = [d.answer_id for d in documents]
+        self.position = {answer_id: i for i, answer_id in enumerate(self.answer_ids)}
+        counts = np.array([len(d.questions) for d in documents], dtype=np.int64)
+        self.question_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        # reduceat needs non-empty segments: answers without questions (benchmarks
+        # that index answer texts only) use their passage similarity instead.
+        self.has_questions = counts > 0
+        self._nonempty_starts = self.question_starts[self.has_questions]
+        self.question_vectors = np.ascontiguousarray(question_vectors, dtype=np.float32)
+        self.passage_vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32)
+        self.bm25 = _bm25([d.bm25_text for d in documents]) if documents else None
+        self.calibration = calibration or Calibration()
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    # ------------------------------------------------------------ scoring
+
+    def component_scores(
+        self,
+        query: str,
+        vector: np.ndarray,
+        question_mask: Optional[np.ndarray] = None,
+        bm25=None,
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(best question similarity, passage similarity, relative BM25) per answer.
+        `question_mask` hides questions (leave-one-out calibration)."""
+        similarities = self.question_vectors @ vector
+        if question_mask is not None:
+            similarities = np.where(question_mask, -1.0, similarities)
+        passage = self.passage_vectors @ vector
+        best_question = passage.copy()
+        if self._nonempty_starts.size:
+            best_question[self.has_questions] = np.maximum.reduceat(similarities, self._nonempty_starts)
+        lexical = (bm25 or self.bm25).get_scores(tokens(query)) if self.bm25 else np.zeros(len(self))
+        top = float(lexical.max()) if lexical.size else 0.0
+        relative = lexical / top if top > 0 else np.zeros_like(lexical)
+        return best_question, passage, relative.astype(np.float32)
+
+    @staticmethod
+    def combine(best_question: np.ndarray, passage: np.ndarray, relative_bm25: np.ndarray) -> np.ndarray:
+        return WEIGHT_QUESTION * best_question + WEIGHT_PASSAGE * passage + WEIGHT_BM25 * relative_bm25
+
+    @staticmethod
+    def decision_features(scores: np.ndarray, best_question: np.ndarray, passage: np.ndarray) -> np.ndarray:
+        """Features of the decision: best score, its lead, and the best answer's similarities."""
+        if scores.size == 0:
+            return np.zeros(4)
+        order = np.argsort(-scores)[:2]
+        first = scores[order[0]]
+        second = scores[order[1]] if order.size > 1 else first - 1.0
+        return np.array([first, first - second, best_question[order[0]], passage[order[0]]], dtype=np.float64)
+
+    def search(self, query: str, vector: np.ndarray) -> Result:
+        if not self.documents:
+            return Result(NO_ANSWER, 0.0, [])
+        best_question, passage, relative = self.component_scores(query, vector)
+        scores = self.combine(best_question, passage, relative)
+        features = self.decision_features(scores, best_question, passage)
+        probability = float(self.calibration.probability(features[None, :])[0])
+        decision = self.calibration.decide(probability)
+        top = np.argsort(-scores)[:MAX_CANDIDATES]
+        if decision == CLOSE_CALL:
+            near = [i for i in top if scores[i] >= scores[top[0]] - CLOSE_CALL_SPREAD]
+            top = top[: max(2, len(near))]
+        candidates = [Candidate(self.answer_ids[i], self.documents[i].title, float(scores[i])) for i in top]
+        return Result(decision, probability, candidates)
+
+
+# ---------------------------------------------------------------- building
+
+
+Embed = Callable[[List[str]], np.ndarray]
+
+
+def embed_with_cache(
+    texts: List[str], kind: str, embed: Embed, cache: Dict[str, np.ndarray]
+) -> Tuple[np.ndarray, List[str], int]:
+    """Vectors for `texts`, reusing `cache` (key → vector); returns the vectors,
+    their keys and how many texts had to be embedded."""
+    keys = [text_key(kind, text) for text in texts]
+    missing = sorted({key: text for key, text in zip(keys, texts) if key not in cache}.items())
+    if missing:
+        vectors = embed([text for _, text in missing])
+        for (key, _), vector in zip(missing, vectors):
+            cache[key] = np.asarray(vector, dtype=np.float32)
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32), keys, 0
+    return np.vstack([cache[key] for key in keys]), keys, len(missing)
+
+
+def documents_for(kb, language: str) -> List[Document]:
+    documents = []
+    for answer in kb.for_language(language):
+        entry = answer.entry(language)
+        questions = [entry.title] + [e for e in entry.examples if e.casefold() != entry.title.casefold()]
+        documents.append(
+            Document(
+                answer_id=answer.id,
+                title=entry.title,
+                questions=questions,
+                passage=f"{entry.title}. {entry.answer}",
+                bm25_text=" ".join([entry.title, *entry.examples, entry.answer]),
+            )
+        )
+    return documents
+
+
+# ---------------------------------------------------------------- calibration
+
+# The share of out-of-scope calibration questions allowed an answer, and a
+# close call; and the share of wrong answers allowed among the answered
+# leave-one-out questions.
+MAX_FALSE_ANSWER_RATE = 0.02
+MAX_FALSE_CLOSE_CALL_RATE = 0.15
+MAX_WRONG_ANSWER_RATE = 0.10
+CALIBRATION_FOLDS = 3
+MAX_CALIBRATION_QUESTIONS = 1500
+# Publishing samples fewer: it must stay fast for thousands of answers, and
+# the shipped knowledge base has fewer example questions than this anyway.
+PUBLISH_CALIBRATION_QUESTIONS = 600
+
+
+def leave_one_out(
+    index: LanguageIndex, seed: int = 0, max_questions: int = MAX_CALIBRATION_QUESTIONS
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ask every sampled example question of the index with that question
+    hidden (K folds: its vector masked, its text left out of BM25).
+    Returns decision features, whether the best answer was right, and the
+    gold positions."""
+    rng = np.random.default_rng(seed)
+    examples = [
+        (i, j)
+        for i, document in enumerate(index.documents)
+        for j in range(1, len(document.questions))  # 0 is the title
+    ]
+    if len(examples) > max_questions:
+        chosen = rng.choice(len(examples), max_questions, replace=False)
+        examples = [examples[k] for k in sorted(chosen)]
+    folds = rng.integers(0, CALIBRATION_FOLDS, size=len(examples))
+    features, correct, gold = [], [], []
+    for fold_number in range(CALIBRATION_FOLDS):
+        members = [examples[k] for k in np.flatnonzero(folds == fold_number)]
+        if not members:
+            continue
+        hidden = {(i, j) for i, j in members}
+        mask = np.zeros(len(index.question_vectors), dtype=bool)
+        for i, j in members:
+            mask[index.question_starts[i] + j] = True
+        texts = []
+        for i, document in enumerate(index.documents):
+            kept = [q for j, q in enumerate(document.questions) if (i, j) not in hidden]
+            answer_text = document.passage
+            texts.append(" ".join(kept + [answer_text]))
+        bm25 = _bm25(texts)
+        for i, j in members:
+            question = index.documents[i].questions[j]
+            vector = index.question_vectors[index.question_starts[i] + j]
+            best_question, passage, relative = index.component_scores(question, vector, mask, bm25)
+            scores = index.combine(best_question, passage, relative)
+            features.append(index.decision_features(scores, best_question, passage))
+            correct.append(int(np.argmax(scores)) == i)
+            gold.append(i)
+    return np.array(features), np.array(correct, dtype=bool), np.array(gold)
+
+
+def out_of_scope_features(index: LanguageIndex, questions: List[str], vectors: np.ndarray) -> np.ndarray:
+    rows = []
+    for question, vector in zip(questions, vectors):
+        best_question, passage, relative = index.component_scores(question, vector)
+        scores = index.combine(best_question, passage, relative)
+        rows.append(index.decision_features(scores, best_question, passage))
+    return np.array(rows).reshape(len(rows), 4)
+
+
+def calibrate(
+    index: LanguageIndex,
+    out_of_scope: List[str],
+    out_of_scope_vectors: np.ndarray,
+    max_questions: int = MAX_CALIBRATION_QUESTIONS,
+) -> Tuple[Calibration, Dict[str, float]]:
+    """Fit the decision on leave-one-out questions (right or wrong best answer)
+    and the calibration out-of-scope questions (no answer is right), then pick
+    the thresholds that keep false answers within the targets above."""
+    from sklearn.linear_model import LogisticRegression
+
+    loo_features, loo_correct, _ = leave_one_out(index, max_questions=max_questions)
+    oos_features = out_of_scope_features(index, out_of_scope, out_of_scope_vectors)
+    if len(loo_features) == 0 or len(oos_features) == 0 or not loo_correct.any():
+        logger.warning("Too little calibration data; using the default decision thresholds.")
+        return Calibration(), {}
+    features = np.vstack([loo_features, oos_features])
+    labels = np.concatenate([loo_correct, np.zeros(len(oos_features), dtype=bool)])
+    # Out-of-scope questions weigh as much, together, as the right answers.
+    weights = np.ones(len(labels))
+    weights[len(loo_features):] = max(1.0, loo_correct.sum() / len(oos_features))
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    model.fit(features, labels, sample_weight=weights)
+    calibration = Calibration(coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]))
+    loo_p = calibration.probability(loo_features)
+    oos_p = calibration.probability(oos_features)
+
+    def rates(threshold: float) -> Tuple[float, float, float]:
+        answered = loo_p >= threshold
+        wrong = float((answered & ~loo_correct).sum() / max(1, answered.sum()))
+        return float((oos_p >= threshold).mean()), wrong, float(answered.mean())
+
+    grid = np.round(np.arange(0.30, 0.99, 0.01), 2)
+    answer_threshold = next(
+        (t for t in grid if rates(t)[0] <= MAX_FALSE_ANSWER_RATE and rates(t)[1] <= MAX_WRONG_ANSWER_RATE),
+        0.95,
+    )
+    answer_threshold = float(max(answer_threshold, 0.5))
+    close_threshold = next((t for t in grid if float((oos_p >= t).mean()) <= MAX_FALSE_CLOSE_CALL_RATE), answer_threshold)
+    calibration.answer_threshold = answer_threshold
+    calibration.close_threshold = float(min(close_threshold, answer_threshold))
+    oos_rate, wrong_rate, answered_rate = rates(answer_threshold)
+    report = {
+        "leave_one_out_questions": int(len(loo_features)),
+        "leave_one_out_top1": float(loo_correct.mean()),
+        "leave_one_out_answered": answered_rate,
+        "leave_one_out_wrong_among_answered": wrong_rate,
+        "out_of_scope_questions": int(len(oos_features)),
+        "out_of_scope_answered": oos_rate,
+        "out_of_scope_close_call": float(((oos_p >= calibration.close_threshold) & (oos_p < answer_threshold)).mean()),
+    }
+    return calibration, report
