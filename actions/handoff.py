@@ -36,6 +36,7 @@ _REASON_BY_PREVIOUS_REPLY = {
 SUMMARY_MAX_CHARS = 500
 _SUMMARY_USER_TURNS = 3
 _DIALOGUE_INTENTS = {"request_human", "affirm", "deny", "greet", "nlu_fallback"}
+KNOWLEDGE_QUESTION = "knowledge_question"
 
 
 def conversation_summary(tracker: Tracker) -> Text:
@@ -54,7 +55,14 @@ def last_topic(tracker: Tracker) -> tuple[Optional[Text], Optional[float]]:
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
-        intent = (event.get("parse_data") or {}).get("intent") or {}
+        parse_data = event.get("parse_data") or {}
+        intent = parse_data.get("intent") or {}
+        if intent.get("name") == KNOWLEDGE_QUESTION:
+            # A question: its topic is the answer the knowledge base gave, if any.
+            knowledge = parse_data.get("knowledge") or {}
+            if knowledge.get("decision") == "answer" and knowledge.get("answer_id"):
+                return knowledge["answer_id"], knowledge.get("confidence")
+            continue
         if intent.get("name") and intent["name"] not in _DIALOGUE_INTENTS:
             return intent["name"], intent.get("confidence")
     return None, None

@@ -56,11 +56,14 @@ DIALOGUE_TOPICS = frozenset({
 HELPFUL_YES_TOPIC = "affirm"
 HELPFUL_NO_TOPIC = "deny"
 HELPFUL_BUTTONS = frozenset({"/affirm", "/deny"})
-# Turns in which the assistant asks the citizen to rephrase.
-CLARIFYING_TOPICS = frozenset({"nlu_fallback"})
+# Turns in which the assistant asks the citizen to rephrase or to choose
+# among likely answers (a knowledge-base close call reports this topic).
+CLARIFYING_TOPICS = frozenset({"nlu_fallback", "knowledge_question"})
 # Responses (content keys or domain responses) the assistant may name on a message.
 HELPFUL_QUESTION_RESPONSES = frozenset({"utter_ask_helpful"})
-CLARIFYING_RESPONSES = frozenset({"ask_rephrase", "ask_rephrase_with_suggestions", "offer_human_after_fallback"})
+CLARIFYING_RESPONSES = frozenset({
+    "ask_rephrase", "ask_rephrase_with_suggestions", "offer_human_after_fallback", "knowledge_did_you_mean",
+})
 IDENTITY_REQUEST_RESPONSES = frozenset({"ask_national_id", "national_id_attempts_left", "national_id_attempts_left_plural"})
 IDENTITY_FAILED_RESPONSES = frozenset({
     "national_id_rejected", "national_id_exhausted", "national_id_lost", "login_not_confirmed",
@@ -174,6 +177,8 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
                     out.fallback_turns += 1
                     if previous is not None and previous.sender == "citizen" and previous.text:
                         out.unanswered.append((previous.seq, previous.created_at, topic, question_key(previous.text)))
+                elif topic in CLARIFYING_TOPICS:
+                    pass  # "Did you mean…": no answer yet, the citizen's choice is the next turn
                 elif topic and topic not in DIALOGUE_TOPICS:
                     if topic in answered_topics:
                         out.repeated_question = True
