@@ -202,6 +202,10 @@ def _is_phone(groups: list[_Group], plus: bool, after_reference_word: bool) -> b
         return 8 <= len(digits) <= 15
     if digits.startswith("00"):
         return 10 <= len(digits) <= 17
+    if digits.startswith("0") and 8 <= len(digits) <= 10 and not _is_date_or_range(groups):
+        # The Swedish trunk 0 marks a phone number even after a reference word
+        # ("ärende 070-123 45 67"): references are not written with a leading 0.
+        return not _is_grouped_amount(groups)
     if after_reference_word or _is_date_or_range(groups) or _is_grouped_amount(groups):
         return False
     if digits.startswith("0"):
