@@ -122,8 +122,13 @@ def _no_answer(dispatcher: CollectingDispatcher, publication: Optional[Publicati
     site = None
     if publication is not None:
         site = (publication.content["municipalities"].get(municipality or "") or {}).get("website")
-    chosen = message("knowledge_no_answer_with_site" if site else "knowledge_no_answer", language)
-    dispatcher.utter_message(text=chosen["text"].format(site=site), buttons=list(chosen.get("buttons") or []))
+    key = "knowledge_no_answer_with_site" if site else "knowledge_no_answer"
+    chosen = message(key, language)
+    dispatcher.utter_message(text=chosen["text"].format(site=site), buttons=list(chosen.get("buttons") or []),
+                             content_key=key)
+
+
+KNOWLEDGE_ANSWER_RESPONSE = "knowledge_answer"
 
 
 class ActionKnowledgeAnswer(Action):
@@ -144,7 +149,9 @@ class ActionKnowledgeAnswer(Action):
         if publication is not None and decision == "answer" and answer_id:
             rendered = render_answer(publication, answer_id, language, municipality)
             if rendered:
-                dispatcher.utter_message(text=rendered["text"], buttons=rendered["buttons"] or None)
+                # Named as a knowledge answer for the bridge's insight (the turn's topic is the answer id).
+                dispatcher.utter_message(text=rendered["text"], buttons=rendered["buttons"] or None,
+                                         content_key=KNOWLEDGE_ANSWER_RESPONSE)
                 return [SlotSet(OUTCOME_SLOT, ANSWERED)]
             logger.warning("Answer %s is not in knowledge base version %s.", answer_id, publication.version)
 
@@ -158,7 +165,7 @@ class ActionKnowledgeAnswer(Action):
             if buttons:
                 chosen_message = message("knowledge_did_you_mean", language)
                 buttons += list(chosen_message.get("buttons") or [])
-                dispatcher.utter_message(text=chosen_message["text"], buttons=buttons)
+                dispatcher.utter_message(text=chosen_message["text"], buttons=buttons, content_key="knowledge_did_you_mean")
                 return [SlotSet(OUTCOME_SLOT, CLOSE_CALL)]
 
         _no_answer(dispatcher, publication, language, municipality)

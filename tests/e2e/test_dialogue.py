@@ -84,7 +84,8 @@ def test_english_is_answered_in_the_conversations_language(assistant, metadata, 
     assistant.send(sender, "hej", metadata)
     reply = assistant.send(sender, "something about the code from yesterday", metadata)
     assert reply["nlu"]["language"] == metadata["language"]
-    assert texts(reply).startswith(words)
+    # Whatever the assistant makes of it, it answers in the conversation's language.
+    assert words.lower() in texts(reply).lower().split()
     # Nor does an English question switch the conversation.
     reply = assistant.send(sender, "my bankid does not work", metadata)
     assert reply["reply_language"] == metadata["language"]
@@ -205,8 +206,8 @@ def test_every_message_names_the_response_it_came_from(assistant):
     sender = conversation()
     answer = assistant.send(sender, "jeg har fået ny telefon, hvordan flytter jeg mitid appen", DA)
     assert responses(answer)[-1] == "utter_ask_helpful"
-    assert "utter_mitid_new_phone" in responses(answer)
+    assert answer["nlu"]["topic"] == "mitid_new_phone" and "knowledge_answer" in responses(answer)
     unclear = assistant.send(conversation(), "det der med koden fra i går", DA)
-    assert responses(unclear) == ["ask_rephrase_with_suggestions"]
+    assert responses(unclear)[0] in {"knowledge_did_you_mean", "knowledge_no_answer", "knowledge_no_answer_with_site"}
     identity = assistant.send(conversation(), "hvornår får jeg mine penge", DA)
     assert "ask_national_id" in responses(identity)

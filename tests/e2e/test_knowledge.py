@@ -45,14 +45,15 @@ def test_an_answer_in_the_municipalitys_variant(assistant):
     assert "https://www.gentofte.dk" in texts(gentofte)
 
 
-def test_a_question_no_answer_covers_is_told_so_and_offered_a_person(assistant, bridge):
+def test_a_question_no_answer_covers_is_told_so_and_offered_a_person(assistant):
     sender = conversation()
     reply = assistant.send(sender, "hvornår tømmes skraldespanden på min vej", DA_COPENHAGEN)
     assert "ikke et svar" in texts(reply) and "https://www.kk.dk" in texts(reply)
     assert {"title": "Tal med en medarbejder", "payload": "/request_human"} in buttons(reply)
     assert "Hjalp svaret dig?" not in texts(reply)
+    assert reply["paused"] is False and reply["handoff"] is None
     handed_over = assistant.send(sender, "/request_human", DA_COPENHAGEN)
-    assert handed_over["paused"] is True
+    assert handed_over["paused"] is True and handed_over["handoff"]["language"] == "da"
 
 
 def test_a_did_you_mean_button_gives_that_answer(assistant):
