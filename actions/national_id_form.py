@@ -222,5 +222,6 @@ class ActionAskNationalId(Action):
         dispatcher.utter_message(
             text=message("ask_national_id", language)["text"],
             json_message={IDENTITY_REQUEST_KEY: identity_request(language, tracker.get_slot(TOPIC_SLOT))},
+            content_key="ask_national_id",
         )
         return []
