@@ -93,5 +93,6 @@ def test_api_conforms_to_its_schema(case, live):
     else:
         token = live["supervisor"]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    case.call_and_validate(base_url=live["url"], headers=headers,
+    # Long polls may hold a request for up to 25 s (the schema's maximum `wait`).
+    case.call_and_validate(base_url=live["url"], headers=headers, timeout=30,
                            checks=[not_a_server_error, response_schema_conformance])
