@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import RunningServer
-from helpers import messages, new_conversation, send
+from helpers import messages, new_conversation
 from test_e2e_rasa import ASSISTANT_PYTHON, MODEL, REPO, free_port, wait_until_up
 
 from handoff_bridge.app import create_app
@@ -128,20 +128,26 @@ async def _answer_to(client, cid, headers, seq) -> list[dict]:
     """The bridge's answer to the citizen message `seq`: what follows it, once complete."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        after = (await messages(client, cid, headers, after=seq, wait=1))["messages"]
+        after = await messages(client, cid, headers, after=seq, wait=1)
         replies = [m for m in after if m["sender"] != "citizen"]
         if replies:
             await asyncio.sleep(0.3)  # the rest of the same turn
-            after = (await messages(client, cid, headers, after=seq))["messages"]
+            after = await messages(client, cid, headers, after=seq)
             return [m for m in after if m["sender"] != "citizen"]
     raise AssertionError(f"no answer in {cid} after seq {seq}")
 
 
-async def _converse(client, cid, headers, questions, answered: list) -> None:
+async def _converse(client, cid, headers, questions, answered: list, waiting: set | None = None) -> None:
     for text in questions:
-        sent = await send(client, cid, headers, text, client_msg_id=secrets.token_hex(6))
-        replies = await _answer_to(client, cid, headers, sent["seq"])
+        if waiting is not None:
+            waiting.add(cid)
+        sent = await client.post(f"/api/v1/citizen/conversations/{cid}/messages", headers=headers,
+                                 json={"text": text, "client_msg_id": secrets.token_hex(6)})
+        assert sent.status_code in (200, 201, 202), sent.text
+        replies = await _answer_to(client, cid, headers, sent.json()["seq"])
         answered.append((time.monotonic(), text, replies))
+        if waiting is not None:
+            waiting.discard(cid)
         await asyncio.sleep(random.uniform(0.2, 0.6))
 
 
@@ -173,10 +179,16 @@ async def test_a_killed_rasa_instance_and_a_killed_action_server_lose_no_message
         # 1. Rasa instance 1 dies while every conversation is writing.
         answered = {cid: [] for cid, _ in conversations}
         questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(TURNS_BEFORE + TURNS_AFTER)]
-        talks = [asyncio.create_task(_converse(client, cid, headers, questions, answered[cid]))
+        waiting: set = set()
+        talks = [asyncio.create_task(_converse(client, cid, headers, questions, answered[cid], waiting))
                  for cid, headers in conversations]
-        while sum(len(a) for a in answered.values()) < CONVERSATIONS * TURNS_BEFORE:
-            await asyncio.sleep(0.05)
+        # Killed while a conversation of it waits for its answer (the hardest moment).
+        while (sum(len(a) for a in answered.values()) < CONVERSATIONS * TURNS_BEFORE
+               or not waiting.intersection(on_first)):
+            failed = [t for t in talks if t.done() and t.exception()]
+            if failed:
+                raise failed[0].exception()
+            await asyncio.sleep(0.002)
         instances["rasa"][0].kill()
         killed_at = time.monotonic()
         await asyncio.gather(*talks)
