@@ -91,7 +91,7 @@ class Citizen:
     async def talk(self, texts: list[str], pause: tuple[float, float], latencies: list, failures: list) -> None:
         async with websockets.connect(self.url.replace("http://", "ws://") + f"/api/v1/citizen/conversations/{self.cid}/ws",
                                       max_size=2**20, open_timeout=30) as ws:
-            await ws.send(json.dumps({"type": "hello", "token": self.token, "last_seq": 10**6}))
+            await ws.send(json.dumps({"type": "hello", "token": self.token, "last_seq": 0}))
             reader = asyncio.create_task(self._read(ws))
             try:
                 for text in texts:
