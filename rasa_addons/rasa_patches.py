@@ -21,10 +21,6 @@ instances serve the same conversations; none changes what the bot answers:
   many events it read, which is exact because a tracker is read and saved
   under the conversation's lock (shared by all instances through the lock
   store); a tracker it did not read is counted as before.
-- tracker reads and saves: Rasa's SQL tracker store runs its queries on the
-  server's event loop, so every other conversation of the instance waits for
-  each query and commit. On PostgreSQL they run in a worker thread instead
-  (SQLite and a configured event broker stay as they are).
 - the saved tracker of a turn is made available to the bridge channel
   (`TurnRecord`), so it answers without reading the tracker back.
 
@@ -257,36 +253,16 @@ def _install_action_endpoint() -> None:
 # ------------------------------------------------------------ tracker save
 
 
-def _run_to_completion(coroutine_function: Callable, *args: Any) -> Any:
-    """Run a coroutine of Rasa's synchronous SQL store in this (worker) thread."""
-    import asyncio
-
-    return asyncio.run(coroutine_function(*args))
-
-
-def off_the_event_loop(store: Any) -> bool:
-    """Whether a store's queries may run in a worker thread: a server database
-    (SQLite connections stay in their thread) and no event broker (it is bound
-    to the server's event loop)."""
-    return store.engine.dialect.name != "sqlite" and getattr(store, "event_broker", None) is None
-
-
-def _install_tracker_store() -> None:
-    import asyncio
+def _install_counted_save() -> None:
     import itertools
 
     from rasa.core.tracker_store import SQLTrackerStore
 
     original_retrieve = SQLTrackerStore._retrieve
     original_additional = SQLTrackerStore._additional_events
-    original_save = SQLTrackerStore.save
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool):
-        if off_the_event_loop(self):
-            tracker = await asyncio.to_thread(
-                _run_to_completion, original_retrieve, self, sender_id, fetch_events_from_all_sessions)
-        else:
-            tracker = await original_retrieve(self, sender_id, fetch_events_from_all_sessions)
+        tracker = await original_retrieve(self, sender_id, fetch_events_from_all_sessions)
         if tracker is not None and not fetch_events_from_all_sessions:
             setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
         return tracker
@@ -301,15 +277,8 @@ def _install_tracker_store() -> None:
         setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
         return events
 
-    async def save(self, tracker) -> None:
-        if off_the_event_loop(self):
-            await asyncio.to_thread(_run_to_completion, original_save, self, tracker)
-        else:
-            await original_save(self, tracker)
-
     SQLTrackerStore._retrieve = _retrieve
     SQLTrackerStore._additional_events = _additional_events
-    SQLTrackerStore.save = save
 
 
 # ------------------------------------------------------------ the turn's tracker
@@ -390,7 +359,7 @@ def install() -> bool:
     _install_event_lookup()
     _install_compiled_validation()
     _install_action_endpoint()
-    _install_tracker_store()
+    _install_counted_save()
     _install_turn_record()
     _installed = True
     return True

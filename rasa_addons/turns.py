@@ -18,7 +18,6 @@ bridge sends only after this one was answered or given up.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -74,20 +73,15 @@ async def latest_message_id(tracker_store: Any, sender_id: Text) -> Optional[Tex
         tracker = await tracker_store.retrieve(sender_id)
         latest = tracker.latest_message if tracker is not None else None
         return latest.message_id if latest is not None else None
-
-    def query() -> Optional[Text]:
-        with store.session_scope() as session:
-            row = (
-                session.query(store.SQLEvent.data)
-                .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.type_name == UserUttered.type_name)
-                .order_by(store.SQLEvent.id.desc())
-                .limit(1)
-                .first()
-            )
-        return json.loads(row.data).get("message_id") if row is not None else None
-
-    # Off the event loop where the serving patches move the store's own queries.
-    return await asyncio.to_thread(query) if rasa_patches.off_the_event_loop(store) else query()
+    with store.session_scope() as session:
+        row = (
+            session.query(store.SQLEvent.data)
+            .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.type_name == UserUttered.type_name)
+            .order_by(store.SQLEvent.id.desc())
+            .limit(1)
+            .first()
+        )
+    return json.loads(row.data).get("message_id") if row is not None else None
 
 
 async def _stored_answer(agent: Any, sender_id: Text, message_id: Text) -> Turn:

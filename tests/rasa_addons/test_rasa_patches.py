@@ -177,33 +177,3 @@ def test_the_switch_turns_the_patches_off(monkeypatch):
     monkeypatch.setenv(rasa_patches.SWITCH_ENV, "on")
     assert rasa_patches.enabled()
     asyncio  # noqa: B018 - imported for the async tests' event loop plugin
-
-
-async def test_postgresql_reads_and_saves_leave_the_event_loop_free():
-    import uuid
-
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="postgresql", host="127.0.0.1", port=5432,
-                                   db="test", username="postgres", password="")
-    assert rasa_patches.off_the_event_loop(store)
-    senders = [f"threaded-{uuid.uuid4().hex}" for _ in range(8)]
-    ticks = 0
-
-    async def ticker():
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    running = asyncio.create_task(ticker())
-    try:
-        await asyncio.gather(*(store.save(DialogueStateTracker.from_events(s, _events(3))) for s in senders))
-        trackers = await asyncio.gather(*(store.retrieve(s) for s in senders))
-    finally:
-        running.cancel()
-    assert [len(t.events) for t in trackers] == [10] * 8
-    assert all(getattr(t, rasa_patches.STORED_EVENTS_ATTRIBUTE) == 10 for t in trackers)
-    # The loop ran while the queries waited for PostgreSQL.
-    assert ticks > 8
-    for sender in senders:
-        await store.delete(sender)
-    store.engine.dispose()
