@@ -57,7 +57,6 @@ def start_assistant(instances: int, workdir: Path, token: str) -> tuple[list[sub
             "RASA_TOKEN": token, "ACTION_SERVER_TOKEN": action_token,
             "ACTION_SERVER_URL": action_urls[i],
             "ACTION_SERVER_FALLBACK_URLS": ",".join(u for u in action_urls if u != action_urls[i]),
-            "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // instances)),
         }
         log = open(workdir / f"assistant-{i}.log", "wb")
         processes.append(subprocess.Popen(

@@ -173,8 +173,6 @@ def measure(model: Path, messages: List[str], production: bool = False, workers:
                 **base_env,
                 "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
                 "ACTION_SERVER_FALLBACK_URLS": ",".join(f"http://127.0.0.1:{p}/webhook" for p in others),
-                # Instances share the cores: the sentence embeddings' threads too (as `make run`).
-                "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // instances)),
             }
             processes.append(subprocess.Popen(
                 [str(BIN / "python"), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],

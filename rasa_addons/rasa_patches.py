@@ -24,6 +24,11 @@ instances serve the same conversations; none changes what the bot answers:
 - the saved tracker of a turn is made available to the bridge channel
   (`TurnRecord`), so it answers without reading the tracker back.
 
+- one OpenMP thread for the sentence embeddings (OMP_NUM_THREADS=1 unless
+  set): a turn runs on one core anyway, and with two threads each embedding
+  spent 4-5 times the CPU (spin-waiting) on a machine with other work:
+  67.8 ms instead of 14.7 ms per message. More cores serve more instances.
+
 RASA_SERVING_PATCHES=off leaves Rasa as it is (for comparison measurements).
 PINNED holds a hash of the source of every Rasa 3.6.21 function patched or
 relied upon: after a Rasa upgrade that changes one, the server runs Rasa
@@ -49,6 +54,16 @@ SWITCH_ENV = "RASA_SERVING_PATCHES"
 FALLBACK_URLS_ENV = "ACTION_SERVER_FALLBACK_URLS"
 # Attribute on a tracker read from the SQL store: how many of its events are stored.
 STORED_EVENTS_ATTRIBUTE = "_ddh_stored_events"
+
+
+def limit_embedding_threads() -> None:
+    """One OpenMP thread per process unless OMP_NUM_THREADS says otherwise.
+
+    OpenMP reads the variable once, when the first library using it loads
+    (Rasa's imports load some), so this must run before Rasa is imported.
+    """
+    if enabled():
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def enabled() -> bool:

@@ -11,9 +11,14 @@ from __future__ import annotations
 import functools
 import sys
 
-from rasa.engine import loader
+from rasa_addons import rasa_patches
 
-from rasa_addons import log_masking, rasa_patches
+# Before Rasa's imports load OpenMP (see rasa_patches).
+rasa_patches.limit_embedding_threads()
+
+from rasa.engine import loader  # noqa: E402
+
+from rasa_addons import log_masking  # noqa: E402
 from rasa_addons.model_signature import verify
 
 _load_predict_graph_runner = loader.load_predict_graph_runner

@@ -33,15 +33,13 @@ def default_instances(endpoints: str) -> int:
 def procfile(instances: int, endpoints: str) -> str:
     action_urls = [f"http://127.0.0.1:{ACTION_PORT + PORT_STEP * i}/webhook" for i in range(instances)]
     rasa_urls = ",".join(f"http://127.0.0.1:{RASA_PORT + PORT_STEP * i}" for i in range(instances))
-    # Instances share the cores: one thread each for the sentence embeddings.
-    threads = max(1, (os.cpu_count() or 1) // instances)
     lines = [
         "# Written by scripts/procfile.py (make run); edit that script, not this file.",
         "sandbox: cd sandbox && SANDBOX_ENV=development .venv/bin/python -m municipal_sandbox",
     ]
     for i in range(instances):
         own, others = action_urls[i], ",".join(u for u in action_urls if u != action_urls[i])
-        env = f'ACTION_SERVER_URL={own} ACTION_SERVER_FALLBACK_URLS="{others}" OMP_NUM_THREADS={threads}'
+        env = f'ACTION_SERVER_URL={own} ACTION_SERVER_FALLBACK_URLS="{others}"'
         lines.append(
             f"actions{i + 1}: SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_addons.action_server "
             f"--actions actions --port {ACTION_PORT + PORT_STEP * i}"

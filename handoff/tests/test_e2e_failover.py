@@ -69,7 +69,6 @@ def instances(tmp_path_factory):
                 "PYTHONPATH": str(REPO), "RASA_TELEMETRY_ENABLED": "false", "PYTHONUNBUFFERED": "1",
                 "RASA_TOKEN": token, "ACTION_SERVER_TOKEN": action_token,
                 "ACTION_SERVER_URL": action_urls[i], "ACTION_SERVER_FALLBACK_URLS": action_urls[1 - i],
-                "OMP_NUM_THREADS": "1",
             }
             for kind, command in (
                 ("actions", [str(ASSISTANT_PYTHON), "-m", "rasa_addons.action_server", "--actions", "actions",

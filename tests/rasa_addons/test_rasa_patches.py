@@ -177,3 +177,21 @@ def test_the_switch_turns_the_patches_off(monkeypatch):
     monkeypatch.setenv(rasa_patches.SWITCH_ENV, "on")
     assert rasa_patches.enabled()
     asyncio  # noqa: B018 - imported for the async tests' event loop plugin
+
+
+def test_the_server_limits_openmp_before_rasa_loads_it():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", rasa_patches.SWITCH_ENV)}
+    probe = ("import sys, rasa_addons.server, os; "
+             "print(os.environ.get('OMP_NUM_THREADS'), [m for m in ('rasa', 'sklearn') if m in sys.modules])")
+    # The limit is set when the server module starts, before its first Rasa import.
+    source = open(rasa_patches.__file__.replace("rasa_patches.py", "server.py")).read()
+    assert source.index("limit_embedding_threads()") < source.index("from rasa.")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.startswith("1 "), out.stderr[-2000:]
+    out = subprocess.run([sys.executable, "-c", probe], env={**env, rasa_patches.SWITCH_ENV: "off"},
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.startswith("None "), out.stderr[-2000:]
