@@ -69,8 +69,6 @@ def rendezvous_order(urls: list[str], conversation_id: str) -> list[str]:
 class RasaInstance:
     url: str
     healthy: bool = True
-    # monotonic time of the last failure (0: never failed)
-    failed_at: float = 0.0
 
 
 @dataclass
@@ -201,7 +199,6 @@ class RasaClient:
         if instance.healthy:
             log.warning("rasa instance %s is down (%s)", url, reason)
         instance.healthy = False
-        instance.failed_at = time.monotonic()
 
     def _watch_health(self) -> None:
         if len(self.instances) < 2 or (self._health_task is not None and not self._health_task.done()):
