@@ -42,9 +42,8 @@ MAX_TOPIC_CHARS = 128
 
 # Instances one message is sent to at most (each failure moves it to the next).
 MAX_ATTEMPTS = 3
-# Share of the remaining time bound a first attempt may use when another instance
-# could take over: a hung instance leaves time for the next one.
-FIRST_ATTEMPT_SHARE = 0.6
+# An instance on the private network that does not accept a connection this soon is down.
+CONNECT_TIMEOUT_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 1.0
 
 
@@ -226,28 +225,33 @@ class RasaClient:
     # ------------------------------------------------------------ calls
 
     async def _call(self, conversation_id: str, method: str, path: str, timeout: float, **kwargs) -> httpx.Response:
-        """One request to the conversation's instance, moving to the next on a failure.
+        """One request to the conversation's instance, moving to the next when it is down.
 
-        A response other than 5xx ends it (a 4xx is the caller's to handle);
-        RasaUnavailable when no instance answered within `timeout` seconds.
+        An instance is down when it cannot be reached, drops the connection
+        without an answer or says it cannot serve (502/503/504): the request
+        goes to the next instance at once, within the same `timeout`. An
+        instance that is only slow keeps the request for the whole `timeout`:
+        sending it elsewhere too would double the work exactly when the
+        instances are busiest (and the health check moves the conversations
+        of an instance that hangs). Any other answer is returned (a 4xx is the
+        caller's to handle); RasaUnavailable when none came.
         """
         deadline = time.monotonic() + timeout
-        attempts = self.instances_for(conversation_id)[:MAX_ATTEMPTS]
         reason = "no instance"
-        for index, url in enumerate(attempts):
+        for url in self.instances_for(conversation_id)[:MAX_ATTEMPTS]:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
                 break
-            last = index == len(attempts) - 1
-            budget = remaining if last else max(min(remaining, 1.0), remaining * FIRST_ATTEMPT_SHARE)
             try:
                 resp = await self._client.request(
                     method, f"{url}{path}",
                     headers={"Authorization": f"Bearer {self._token}"},
-                    timeout=httpx.Timeout(budget, connect=min(budget, 1.0)),
+                    timeout=httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_SECONDS)),
                     **kwargs,
                 )
-            except httpx.HTTPError as exc:
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+                raise RasaUnavailable(type(exc).__name__) from exc
+            except httpx.HTTPError as exc:  # refused, reset, closed, or no connection in time
                 reason = type(exc).__name__
                 self._mark_down(url, reason)
                 continue
