@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,8 @@ from bench.handoff_relay import Bridge, free_port, pct  # noqa: E402
 from bench.heldout import heldout  # noqa: E402
 
 RASA_PYTHON = ROOT / ".venv" / "bin" / "python"
+# The bridge's words when the assistant could not answer (handoff_bridge/i18n.py).
+UNAVAILABLE = ("kan desværre ikke svare", "kan tyvärr inte svara")
 MODEL = ROOT / "models" / "ddh.tar.gz"
 PRODUCTION_ENV = {
     "RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": "5432", "RASA_DB_NAME": "test", "RASA_DB_USER": "postgres",
@@ -87,10 +90,14 @@ class Citizen:
         self.url, self.cid, self.token = url, cid, token
         self.answer: asyncio.Future | None = None
 
-    async def talk(self, texts: list[str], pause: tuple[float, float], latencies: list, failures: list) -> None:
+    async def talk(self, texts: list[str], pause: tuple[float, float], latencies: list, failures: list,
+                   queued: list) -> None:
         async with websockets.connect(self.url.replace("http://", "ws://") + f"/api/v1/citizen/conversations/{self.cid}/ws",
                                       max_size=2**20, open_timeout=30) as ws:
             await ws.send(json.dumps({"type": "hello", "token": self.token, "last_seq": 0}))
+            # As the widget does: write once the bridge has greeted the socket.
+            while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("type") != "hello":
+                pass
             reader = asyncio.create_task(self._read(ws))
             try:
                 for text in texts:
@@ -100,11 +107,15 @@ class Citizen:
                     try:
                         sender = await asyncio.wait_for(self.answer, 30)
                     except asyncio.TimeoutError:
-                        failures.append("timeout")
+                        failures.append("no answer in 30 s")
                         continue
                     latencies.append((time.perf_counter() - started) * 1000)
-                    if sender != "bot":
-                        failures.append(sender)
+                    if sender == "offer":
+                        failures.append("assistant unavailable, a person offered")
+                    elif sender != "bot":
+                        # A request for a person: the conversation is queued, the bot is done.
+                        queued.append(self.cid)
+                        break
                     await asyncio.sleep(random.uniform(*pause))
             finally:
                 reader.cancel()
@@ -114,7 +125,14 @@ class Citizen:
             frame = json.loads(raw)
             if frame.get("type") == "message" and frame.get("sender") in ("bot", "system"):
                 if self.answer is not None and not self.answer.done():
-                    self.answer.set_result(frame["sender"])
+                    offer = frame["sender"] == "system" and (
+                        any(b.get("payload", "").startswith("bridge:handoff")
+                            for b in (frame.get("payload") or {}).get("buttons", []))
+                        or any(t in (frame.get("text") or "") for t in UNAVAILABLE))
+                    self.answer.set_result("offer" if offer else frame["sender"])
+            elif frame.get("type") == "error":  # the bridge refused the message
+                if self.answer is not None and not self.answer.done():
+                    self.answer.set_result(f"error {frame.get('code')}")
 
 
 async def run(args) -> None:
@@ -140,13 +158,14 @@ async def run(args) -> None:
                 citizens.append(Citizen(url, r.json()["conversation_id"], r.json()["token"]))
         latencies: list[float] = []
         failures: list[str] = []
+        queued: list[str] = []
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
 
         async def citizen_arrives(i: int, citizen: Citizen) -> None:
             await asyncio.sleep(random.uniform(0, args.pause_max))  # citizens arrive spread out
             conversation = [texts[(i * args.messages + k) % len(texts)] for k in range(args.messages)]
-            await citizen.talk(conversation, (args.pause_min, args.pause_max), latencies, failures)
+            await citizen.talk(conversation, (args.pause_min, args.pause_max), latencies, failures, queued)
 
         await asyncio.gather(*(citizen_arrives(i, c) for i, c in enumerate(citizens)))
         wall = time.perf_counter() - started
@@ -154,7 +173,8 @@ async def run(args) -> None:
               f"pause {args.pause_min}-{args.pause_max} s; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
         print(f"send -> first answer in the citizen's socket: p50 {pct(latencies, 50):.0f} ms, "
               f"p95 {pct(latencies, 95):.0f} ms, p99 {pct(latencies, 99):.0f} ms; "
-              f"{len(latencies) / wall:.1f} msg/s; not answered by the bot: {len(failures)}")
+              f"{len(latencies) / wall:.1f} msg/s over {wall:.0f} s; failed: {len(failures)} "
+              f"({dict(Counter(failures))}); conversations that asked for a person (then queued): {len(queued)}")
     finally:
         bridge.stop()
         for p in processes:
