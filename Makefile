@@ -80,10 +80,19 @@ test: setup validate $(MODEL) knowledge
 
 # ---------------------------------------------------------------- run
 
+# Rasa instances (each with its own action server). The embedded default
+# (SQLite tracker store, in-process lock store) runs one: SQLite cannot be
+# shared by several processes. With RASA_ENDPOINTS=deploy/production/endpoints.yml
+# (PostgreSQL and Redis: RASA_DB_*, REDIS_* in var/local.env) one per core,
+# or RASA_INSTANCES=N.
+RASA_ENDPOINTS ?= endpoints.yml
+RASA_INSTANCES ?=
+
 .PHONY: run
 run: setup $(MODEL) knowledge
 	@scripts/local_env.sh > /dev/null
-	$(VENV)/bin/honcho --env var/local.env --procfile Procfile start
+	$(PY) scripts/procfile.py --endpoints $(RASA_ENDPOINTS) $(if $(RASA_INSTANCES),--instances $(RASA_INSTANCES)) > var/Procfile
+	$(VENV)/bin/honcho --env var/local.env --procfile var/Procfile --app-root $(CURDIR) start
 
 .PHONY: bench
 bench: $(MODEL) knowledge

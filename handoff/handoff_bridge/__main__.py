@@ -87,7 +87,8 @@ async def _purge(settings: Settings) -> dict:
 
     engine = make_engine(settings, pool_size=2)
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds,
-                      settings.rasa_delete_timeout_seconds)
+                      settings.rasa_delete_timeout_seconds,
+                      settings.rasa_health_interval_seconds)
     # Through Redis, the running instances tell agents about chats that disappear.
     bus = RedisBus(settings.redis_url, settings.redis_channel_prefix) if settings.redis_url else LocalBus()
     await bus.start()

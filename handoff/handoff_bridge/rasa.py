@@ -2,12 +2,27 @@
 
 Every call carries the token in the Authorization header, never in the URL,
 so no log line or error text of any hop can show it.
+
+Several Rasa instances (sharing the tracker and lock stores) may serve the
+bridge. Each conversation goes to the healthy instance with the highest
+rendezvous score for its id, so it stays on one instance while that instance
+is healthy, and only the conversations of a failed instance move. Every
+instance's bridge channel is checked every `health_interval` seconds; a call
+that fails marks its instance down at once and goes to the next one, within
+the same time bound for the whole turn. A message carries an id that stays
+the same across these attempts, so an instance that already answered it
+replays that answer instead of answering twice (rasa_addons/turns.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import math
+import secrets
+import string
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -27,8 +42,34 @@ HANDOFF_KEY = "handoff"
 MAX_TOPIC_CHARS = 128
 
 
+# Instances one message is sent to at most (each failure moves it to the next).
+MAX_ATTEMPTS = 3
+# An instance on the private network that does not accept a connection this soon is down.
+CONNECT_TIMEOUT_SECONDS = 1.0
+HEALTH_TIMEOUT_SECONDS = 1.0
+
+
 class RasaUnavailable(Exception):
     """Rasa did not answer in time or answered with an error."""
+
+
+def new_message_id() -> str:
+    """Letters only: Rasa's tracker store masks digit runs, and the id must come back intact."""
+    return "".join(secrets.choice(string.ascii_letters) for _ in range(24))
+
+
+def rendezvous_order(urls: list[str], conversation_id: str) -> list[str]:
+    """The instances by their rendezvous score for this conversation, best first."""
+    def score(url: str) -> bytes:
+        return hashlib.blake2b(f"{url}|{conversation_id}".encode(), digest_size=8).digest()
+
+    return sorted(urls, key=score, reverse=True)
+
+
+@dataclass
+class RasaInstance:
+    url: str
+    healthy: bool = True
 
 
 @dataclass
@@ -122,28 +163,116 @@ def parse_turn(data) -> BotTurn:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float, delete_timeout: float = 5.0):
-        self._base = base_url.rstrip("/")
+    def __init__(self, base_url: str | list[str], token: str, timeout: float, delete_timeout: float = 5.0,
+                 health_interval: float = 1.0):
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        urls = [u.strip().rstrip("/") for url in urls for u in url.split(",") if u.strip()]
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self.instances = {url: RasaInstance(url) for url in dict.fromkeys(urls)}
         self._token = token
-        self._delete_timeout = httpx.Timeout(delete_timeout, connect=min(delete_timeout, 3.0))
+        self._timeout = timeout
+        self._delete_timeout = delete_timeout
+        self._health_interval = health_interval
+        self._health_task: asyncio.Task | None = None
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
 
     async def close(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            try:
+                await self._health_task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+            self._health_task = None
         await self._client.aclose()
 
-    async def send_message(self, conversation_id: str, text: str, metadata: dict) -> BotTurn:
-        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+    # ------------------------------------------------------------ instances
+
+    def instances_for(self, conversation_id: str) -> list[str]:
+        """Where this conversation's calls go, in order: healthy instances first."""
+        self._watch_health()
+        ordered = rendezvous_order(list(self.instances), conversation_id)
+        healthy = [url for url in ordered if self.instances[url].healthy]
+        # With none healthy, still try them: a health check may lag behind.
+        return healthy + [url for url in ordered if url not in healthy]
+
+    def _mark_down(self, url: str, reason: str) -> None:
+        instance = self.instances[url]
+        if instance.healthy:
+            log.warning("rasa instance %s is down (%s)", url, reason)
+        instance.healthy = False
+
+    def _watch_health(self) -> None:
+        if len(self.instances) < 2 or (self._health_task is not None and not self._health_task.done()):
+            return
         try:
-            resp = await self._client.post(
-                f"{self._base}/webhooks/bridge/webhook",
-                json=body,
-                headers={"Authorization": f"Bearer {self._token}"},
-            )
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"{type(exc).__name__}") from exc
+            self._health_task = asyncio.get_running_loop().create_task(self._health_loop(), name="rasa-health")
+        except RuntimeError:  # no running loop (synchronous use in tests)
+            pass
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.gather(*(self._check(instance) for instance in self.instances.values()))
+            await asyncio.sleep(self._health_interval)
+
+    async def _check(self, instance: RasaInstance) -> None:
+        try:
+            resp = await self._client.get(f"{instance.url}/webhooks/bridge/", timeout=HEALTH_TIMEOUT_SECONDS)
+            up = resp.status_code == 200
+        except httpx.HTTPError:
+            up = False
+        if up and not instance.healthy:
+            log.info("rasa instance %s is up", instance.url)
+        instance.healthy = up
+
+    # ------------------------------------------------------------ calls
+
+    async def _call(self, conversation_id: str, method: str, path: str, timeout: float, **kwargs) -> httpx.Response:
+        """One request to the conversation's instance, moving to the next when it is down.
+
+        An instance is down when it cannot be reached, drops the connection
+        without an answer or says it cannot serve (502/503/504): the request
+        goes to the next instance at once, within the same `timeout`. An
+        instance that is only slow keeps the request for the whole `timeout`:
+        sending it elsewhere too would double the work exactly when the
+        instances are busiest (and the health check moves the conversations
+        of an instance that hangs). Any other answer is returned (a 4xx is the
+        caller's to handle); RasaUnavailable when none came.
+        """
+        deadline = time.monotonic() + timeout
+        reason = "no instance"
+        for url in self.instances_for(conversation_id)[:MAX_ATTEMPTS]:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                break
+            try:
+                resp = await self._client.request(
+                    method, f"{url}{path}",
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_SECONDS)),
+                    **kwargs,
+                )
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+                raise RasaUnavailable(type(exc).__name__) from exc
+            except httpx.HTTPError as exc:  # refused, reset, closed, or no connection in time
+                reason = type(exc).__name__
+                self._mark_down(url, reason)
+                continue
+            if resp.status_code in (502, 503, 504):
+                # Not serving (no model loaded, or a proxy in front has no backend).
+                reason = f"HTTP {resp.status_code}"
+                self._mark_down(url, reason)
+                continue
+            return resp
+        raise RasaUnavailable(reason)
+
+    async def send_message(self, conversation_id: str, text: str, metadata: dict) -> BotTurn:
+        body = {"sender": conversation_id, "message": text, "metadata": metadata, "message_id": new_message_id()}
+        resp = await self._call(conversation_id, "POST", "/webhooks/bridge/webhook", self._timeout, json=body)
         if resp.status_code != 200:
             raise RasaUnavailable(f"HTTP {resp.status_code}")
         if len(resp.content) > MAX_RESPONSE_BYTES:
@@ -155,10 +284,13 @@ class RasaClient:
 
     async def _tracker_event(self, conversation_id: str, event: str) -> None:
         """Pause or resume the bot through the bridge channel (bearer token in the header)."""
-        resp = await self._client.post(
-            f"{self._base}/webhooks/bridge/conversations/{quote(conversation_id, safe='')}/{event}",
-            headers={"Authorization": f"Bearer {self._token}"},
-        )
+        try:
+            resp = await self._call(
+                conversation_id, "POST",
+                f"/webhooks/bridge/conversations/{quote(conversation_id, safe='')}/{event}", self._timeout,
+            )
+        except RasaUnavailable as exc:
+            raise httpx.TransportError(str(exc)) from exc
         resp.raise_for_status()
 
     async def pause(self, conversation_id: str) -> bool:
@@ -186,13 +318,12 @@ class RasaClient:
         """Ask Rasa to delete the conversation's tracker. (True, None) on 204, and on
         404 (Rasa does not know it); otherwise (False, reason) for a later retry."""
         try:
-            resp = await self._client.delete(
-                f"{self._base}/webhooks/bridge/conversations/{quote(conversation_id, safe='')}",
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=self._delete_timeout,
+            resp = await self._call(
+                conversation_id, "DELETE",
+                f"/webhooks/bridge/conversations/{quote(conversation_id, safe='')}", self._delete_timeout,
             )
-        except httpx.HTTPError as exc:
-            return False, type(exc).__name__
+        except RasaUnavailable as exc:
+            return False, str(exc)
         if resp.status_code in (200, 204, 404):
             return True, None
         return False, f"HTTP {resp.status_code}"

@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_channel_prefix: str = "handoff"
 
+    # One Rasa instance, or several separated by commas (they must share the
+    # tracker store and lock store: deploy/production/endpoints.yml).
     rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=AliasChoices("HANDOFF_RASA_URL", "RASA_URL"))
+    # With several instances: how often each one's health is checked.
+    rasa_health_interval_seconds: float = Field(1.0, gt=0, le=30)
     rasa_token: str = Field(_DEV_RASA_TOKEN, validation_alias=AliasChoices("HANDOFF_RASA_TOKEN", "RASA_TOKEN"))
     # Bound on a bot turn: the citizen hears back within 5 s even when Rasa hangs.
     rasa_timeout_seconds: float = Field(4.0, gt=0, le=4.0)

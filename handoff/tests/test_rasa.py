@@ -44,6 +44,8 @@ def test_the_handoff_signal_is_read_and_never_kept_as_a_message():
 def test_malformed_signal_fields_become_none(field, value):
     turn = parse_turn({"messages": [], "paused": True, "handoff": {"reason": "citizen_request", field: value}})
     assert turn.handoff[field] is None and turn.handoff["reason"] == "citizen_request"
+
+
 def test_parse_turn_keeps_the_name_of_each_response():
     turn = parse_turn({"messages": [
         {"text": "Hjalp svaret dig?", "buttons": [{"title": "Ja", "payload": "/affirm"}], "response": "utter_ask_helpful"},
@@ -52,3 +54,31 @@ def test_parse_turn_keeps_the_name_of_each_response():
         {"response": "only_a_name"},
     ], "nlu": {"topic": "payout_inquiry"}})
     assert [m.get("response") for m in turn.messages] == ["utter_ask_helpful", "ask_national_id" + "x" * 113, None]
+
+
+def test_conversations_stay_on_their_instance_and_only_a_failed_instances_move():
+    from handoff_bridge.rasa import RasaClient, rendezvous_order
+
+    urls = [f"http://rasa-{i}:5005" for i in range(4)]
+    conversations = [f"conversation-{i}" for i in range(400)]
+    home = {c: rendezvous_order(urls, c)[0] for c in conversations}
+    # Spread over every instance, and the same answer every time.
+    assert set(home.values()) == set(urls)
+    assert all(rendezvous_order(urls, c)[0] == home[c] for c in conversations)
+
+    client = RasaClient(",".join(urls), "token", 4.0)
+    client._mark_down(urls[1], "test")
+    for c in conversations:
+        order = client.instances_for(c)
+        if home[c] == urls[1]:
+            # Moved to its next choice; the failed instance is tried last.
+            assert order[0] == rendezvous_order(urls, c)[1] and order[-1] == urls[1]
+        else:
+            assert order[0] == home[c]
+
+
+def test_message_ids_survive_the_tracker_stores_masking():
+    from handoff_bridge.rasa import new_message_id
+
+    ids = {new_message_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(i.isalpha() and len(i) == 24 for i in ids)

@@ -3,7 +3,7 @@
 Contract (see docs/contracts/rasa-bridge.md):
 
 ``POST /webhooks/bridge/webhook`` with ``Authorization: Bearer <token>`` and
-``{"sender": id, "message": text, "metadata": {...}}`` answers
+``{"sender": id, "message": text, "metadata": {...}, "message_id": id}`` answers
 ``{"messages": [...], "nlu": {"topic", "confidence", "language"}, "paused": bool,
 "handoff": {"reason", "summary", "topic", "confidence", "language"} | null,
 "reply_language": "da" | "sv" | null}``.
@@ -18,6 +18,12 @@ for a person during this turn (``handoff``, taken out of ``messages``: it is a
 signal to the bridge, not text for the citizen; rasa_addons/handoff_signal.py),
 and the language the bot answered in (the conversation's `language` slot after
 the turn), so the bridge can render every piece of the answer in it.
+``message_id`` (optional, 16-64 letters) makes the message safe to send again,
+to this or another instance: a message already answered gets the stored
+answer, not a second one (rasa_addons/turns.py).
+
+``GET /webhooks/bridge/`` answers 200 once the model is loaded, 503 before:
+the bridge's health check of each instance.
 
 ``POST /webhooks/bridge/conversations/<id>/pause`` and ``.../resume`` pause the
 bot when the bridge hands a conversation to a person by itself (the widget's
@@ -44,7 +50,7 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.events import ConversationPaused, ConversationResumed, Event
 
-from rasa_addons import retention
+from rasa_addons import retention, turns
 from rasa_addons.handoff_signal import split_handoff
 from rasa_addons.languages import LANGUAGE_SLOT, SUPPORTED
 from rasa_addons.nlu.language_detector import LANGUAGE
@@ -159,6 +165,9 @@ class BridgeInput(InputChannel):
 
         @bridge_webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "loading"}, status=503)
             return response.json({"status": "ok"})
 
         @bridge_webhook.listener("after_server_start")
@@ -188,7 +197,7 @@ class BridgeInput(InputChannel):
             if store is None:
                 return _error(503, "the tracker store cannot erase conversations")
             # Wait for a message of this conversation being processed right now.
-            async with agent.lock_store.lock(sender_id):
+            async with turns.conversation_lock(agent, sender_id):
                 deleted = await store.delete(sender_id)
             return response.empty(status=204 if deleted else 404)
 
@@ -201,7 +210,7 @@ class BridgeInput(InputChannel):
             if agent is None or not agent.is_ready():
                 return _error(503, "no model loaded")
             # As Rasa's own tracker-events endpoint does: under the conversation's lock.
-            async with agent.lock_store.lock(sender_id):
+            async with turns.conversation_lock(agent, sender_id):
                 tracker = await agent.processor.fetch_tracker_with_initial_session(sender_id)
                 tracker.update(event, agent.domain)
                 await agent.tracker_store.save(tracker)
@@ -235,6 +244,9 @@ class BridgeInput(InputChannel):
                 return _error(400, f"'message' must be a string of 1-{MAX_MESSAGE_CHARS} characters")
             if not isinstance(metadata, dict) or len(metadata) > MAX_METADATA_KEYS:
                 return _error(400, "'metadata' must be an object with few keys")
+            message_id = body.get("message_id")
+            if message_id is not None and not (isinstance(message_id, str) and turns.MESSAGE_ID.match(message_id)):
+                return _error(400, "'message_id' must be 16-64 letters, '-' or '_'")
 
             agent = request.app.ctx.agent
             if agent is None or not agent.is_ready():
@@ -242,21 +254,24 @@ class BridgeInput(InputChannel):
 
             collector = BridgeOutputChannel()
             message = UserMessage(
-                text, collector, sender, input_channel=self.name(), metadata=metadata
+                text, collector, sender, input_channel=self.name(), metadata=metadata,
+                message_id=message_id,
             )
             # Parse once here so the answer can carry what the bot understood;
             # the processor reuses this parse instead of running NLU again.
             message.parse_data = await agent.processor.parse_message(message)
-            await on_new_message(message)
+            # Rasa's `on_new_message` with a check for a message answered
+            # before, and the tracker of the turn kept for the answer.
+            turn = await turns.handle(agent, message, message_id)
 
             messages: List[Dict[Text, Any]]
-            messages, handoff = split_handoff(collector.messages)
-            tracker = await agent.tracker_store.retrieve(sender)
+            messages, handoff = split_handoff(turn.messages)
+            tracker = turn.tracker
             reply_language = tracker.get_slot(LANGUAGE_SLOT) if tracker is not None else None
             return response.json(
                 {
                     "messages": messages,
-                    "nlu": nlu_summary(message.parse_data),
+                    "nlu": nlu_summary(turn.parse_data),
                     "paused": handoff is not None,
                     "handoff": handoff,
                     "reply_language": reply_language if reply_language in SUPPORTED else None,
