@@ -44,7 +44,7 @@ import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Text, Type
+from typing import Any, Dict, Iterator, List, Optional, Text, Type
 
 import aiohttp
 
