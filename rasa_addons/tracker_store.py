@@ -19,6 +19,7 @@ route) and every conversation inactive for longer than the retention period
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Iterator
 
@@ -44,6 +45,23 @@ def masked_event(event: Event, text: str | None = None) -> Event:
     return Event.from_parameters(data)
 
 
+# Up to six digits (with single separators) opening a message.
+_OPENING_DIGITS = re.compile(r"^[\s\-\u2010-\u2015\u2212\uff0d./]*(\d(?:[\s\-\u2010-\u2015\u2212\uff0d.]?\d){0,5})(?!\d)")
+
+
+def _rest_of_a_masked_number(stored_before: str, text: str) -> list:
+    """The earlier part of a number may already be masked on its own (eight
+    digits of a personnummer read as a phone number), so joining the stored
+    texts finds nothing: a short digit fragment opening the next message is
+    then the rest of that number and is masked too."""
+    if not stored_before.rstrip().endswith(MASK):
+        return []
+    match = _OPENING_DIGITS.match(text)
+    if not match:
+        return []
+    return [ddh_privacy.Finding(match.start(1), match.end(1), "national_id")]
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
         new = list(super()._additional_events(session, tracker))
@@ -67,6 +85,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                     rewrites[id(entry[0])] = entry
                 else:
                     texts[id(entry[0])] = entry[1]
+            if earlier and not findings:
+                findings = _rest_of_a_masked_number(earlier[-1][1], event.text or "")
             texts[id(event)] = ddh_privacy.apply_marker(event.text or "", findings, MASK)
             earlier = (earlier + [[event, texts[id(event)]]])[-EARLIER_MESSAGES:]
         for event, text in rewrites.values():
