@@ -25,7 +25,7 @@ from typing import Iterator
 
 import ddh_privacy
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_addons.privacy import MASK, mask_structure
@@ -35,8 +35,16 @@ from rasa_addons.privacy import MASK, mask_structure
 EARLIER_MESSAGES = 3
 
 
+# Bot messages that are published content, not composed from the citizen's
+# data: a knowledge-base answer (its authorities' phone numbers must survive a
+# replay of the turn, rasa_addons/turns.py).
+PUBLISHED_CONTENT_KEYS = frozenset({"knowledge_answer"})
+
+
 def masked_event(event: Event, text: str | None = None) -> Event:
     """The event masked; `text` replaces a user message's masked text."""
+    if isinstance(event, BotUttered) and (event.metadata or {}).get("content_key") in PUBLISHED_CONTENT_KEYS:
+        return event
     data = mask_structure(event.as_dict())
     if text is not None:
         data["text"] = text

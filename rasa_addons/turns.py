@@ -40,6 +40,8 @@ LOCK_POLL_SECONDS = 0.05
 # Letters only: the tracker store masks digit runs in everything it stores,
 # and the id must come back from it exactly as it was sent.
 MESSAGE_ID = re.compile(r"^[A-Za-z_-]{16,64}$")
+# As in the bridge channel (rasa_addons/channels/bridge.py).
+MAX_RESPONSE_NAME_CHARS = 128
 # The parts of a bot message the output channel passes on.
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 
@@ -114,6 +116,10 @@ async def _replayed_message(agent: Any, sender_id: Text, event: BotUttered, trac
         if rendered:
             stored = rendered
     message = {key: stored.get(key) for key in MESSAGE_KEYS if stored.get(key) not in (None, "", [])}
+    # Named as the bridge channel's collector names a message sent the first time.
+    name = response or (event.metadata or {}).get("content_key")
+    if isinstance(name, str):
+        message["response"] = name[:MAX_RESPONSE_NAME_CHARS]
     return {"recipient_id": sender_id, **message}
 
 
