@@ -25,8 +25,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SERVICE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository root: the log audit is shared with the assistant's tests.
+if str(SERVICE_DIR.parent) not in sys.path:
+    sys.path.append(str(SERVICE_DIR.parent))
 
-import log_audit  # noqa: E402
+from tests.support import log_audit  # noqa: E402
 from fake_rasa import FakeRasa  # noqa: E402
 
 from handoff_bridge.__main__ import migrate  # noqa: E402

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import log_audit
+from tests.support import log_audit
 import pytest
 from conftest import RunningServer
 from helpers import WsClient, is_msg, login, make_agent, new_conversation

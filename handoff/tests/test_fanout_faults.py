@@ -26,7 +26,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import httpx
-import log_audit
+from tests.support import log_audit
 import pytest
 import websockets
 from conftest import SERVICE_DIR, clean_tables, free_port

@@ -4,7 +4,7 @@ query strings in log lines (handoff_bridge/log_redaction.py)."""
 import logging
 
 import httpx
-import log_audit
+from tests.support import log_audit
 
 from handoff_bridge.log_redaction import install_url_redaction, redact_query_strings
 

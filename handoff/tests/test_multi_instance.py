@@ -11,7 +11,7 @@ import sys
 import time
 
 import httpx
-import log_audit
+from tests.support import log_audit
 import pytest
 from conftest import RASA_TOKEN, SERVICE_DIR, clean_tables, free_port
 from helpers import DEFAULT_PASSWORD, WsClient, is_msg, login, new_conversation

@@ -1,14 +1,18 @@
 """No configured secret in any log line of any service the tests started.
 
-Every service process (Rasa, the action server, the sandbox) is started by
-`processes.running_process`, which registers its log file and the secrets in
-its environment here: tokens, signing secrets, keys, passwords (also inside
-URLs). At the end of the session conftest.py reports every log line that
-holds one of them, and fails the run.
+One audit for both test trees (the assistant's here, the bridge's in
+handoff/tests). Every service process (Rasa, the action server, the sandbox,
+bridge instances) registers its log file and the secrets in its environment
+here (`processes.running_process` does it for the assistant's services, the
+bridge's tests call `watch`): tokens, signing secrets, keys, passwords (also
+inside URLs). The bridge running inside the bridge's test process is caught by
+a logging handler (`install_in_process`). At the end of the session
+conftest.py reports every log line that holds one of them, and fails the run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -23,6 +27,7 @@ MAX_REPORTED = 20
 
 _secrets: Set[str] = set()
 _log_files: Set[Path] = set()
+_in_process_leaks: List[str] = []
 
 
 def add_secrets(values: Iterable[Optional[str]]) -> None:
@@ -64,16 +69,46 @@ def _excerpt(line: str) -> str:
     return line.strip()[:300]
 
 
+def _holds_secret(line: str) -> bool:
+    return any(form in line for secret in _secrets for form in _forms(secret))
+
+
+class SecretCatcher(logging.Handler):
+    """Notes every in-process log record whose text holds a configured secret."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is not a leak
+            return
+        if _holds_secret(text):
+            _in_process_leaks.append(f"in-process log ({record.name}): {_excerpt(text)}")
+
+
+_catcher = SecretCatcher(level=logging.DEBUG)
+
+
+def install_in_process(logger_names: Iterable[str] = ()) -> None:
+    """Catch records of every logger of the test process at INFO and above (the
+    level the services log at in production), including loggers that do not
+    propagate to the root."""
+    root = logging.getLogger()
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    for logger in [root, *(logging.getLogger(name) for name in logger_names)]:
+        if _catcher not in logger.handlers:
+            logger.addHandler(_catcher)
+
+
 def leaks() -> List[str]:
-    """Every line of a watched log that holds a configured secret."""
-    forms = {form for secret in _secrets for form in _forms(secret)}
-    found = []
+    """Every log line, in-process or in a watched file, that holds a configured secret."""
+    found = list(_in_process_leaks)
     for path in sorted(_log_files):
         if not path.exists():
             continue
         with path.open(encoding="utf-8", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
-                if any(form in line for form in forms):
+                if _holds_secret(line):
                     found.append(f"{path.parent.name}/{path.name}:{number}: {_excerpt(line)}")
     return found
 
@@ -83,7 +118,7 @@ def report(terminal) -> bool:
     found = leaks()
     if not found:
         return True
-    terminal.section("configured secrets in service logs", sep="=", red=True)
+    terminal.section("configured secrets in log output", sep="=", red=True)
     for line in found[:MAX_REPORTED]:
         terminal.line(line)
     if len(found) > MAX_REPORTED:

@@ -44,7 +44,7 @@ from tests.support.processes import free_port, stop  # noqa: E402
 from tests.support.sandbox import SANDBOX_PYTHON, Sandbox, running_sandbox  # noqa: E402
 
 from browser.conftest import CHROMIUM, CHROMIUM_ARGS, collect_console_errors  # noqa: E402,F401
-import log_audit  # noqa: E402
+from tests.support import log_audit  # noqa: E402
 
 ASSISTANT_PYTHON = REPO / ".venv" / "bin" / "python"
 BRIDGE_PYTHON = HANDOFF_DIR / ".venv" / "bin" / "python"
