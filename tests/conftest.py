@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +87,10 @@ def pytest_collection_modifyitems(config, items):
         if "assistant" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("assistant"))
             item.add_marker(pytest.mark.e2e)
+
+
+# CI runs the property-based tests on hypothesis's fixed examples, so a run's
+# result does not depend on chance; locally they search anew each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")

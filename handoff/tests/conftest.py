@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sanic import Sanic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -279,3 +280,10 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# CI runs the property-based tests on hypothesis's fixed examples, so a run's
+# result does not depend on chance; locally they search anew each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")

@@ -3,12 +3,15 @@ inside the test's event loop, with its listeners run once as in production."""
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 import socket
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from municipal_sandbox.app import create_app
 from municipal_sandbox.settings import Settings
 from sanic import Sanic
@@ -82,3 +85,10 @@ async def outbox(client: httpx.AsyncClient, after: int = 0) -> list[dict]:
     response = await client.get("/sms-gateway/v1/outbox", params={"after": after}, headers=auth("sms-gateway"))
     assert response.status_code == 200
     return response.json()["messages"]
+
+
+# CI runs the property-based tests on hypothesis's fixed examples, so a run's
+# result does not depend on chance; locally they search anew each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
