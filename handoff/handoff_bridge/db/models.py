@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -454,3 +455,74 @@ class UnansweredQuestion(Base):
     question: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_unanswered_questions_asked", "asked_at"),)
+
+
+# Review inbox (services/review_inbox.py): why a citizen message is in it, and
+# what has become of it. An item is never deleted by an action; it leaves with
+# its conversation (retention, the citizen's deletion).
+INBOX_KINDS = ("no_answer", "clarification", "not_helpful", "escalation")
+INBOX_OPEN = "open"
+INBOX_ATTACHED = "attached"
+INBOX_DRAFTED = "drafted"
+INBOX_DISMISSED = "dismissed"
+INBOX_STATUSES = (INBOX_OPEN, INBOX_ATTACHED, INBOX_DRAFTED, INBOX_DISMISSED)
+
+
+class InboxAction(Base):
+    """What an editor did with a group of inbox items. Holds no citizen text:
+    the dismissal note is the editor's own, masked like everything else."""
+
+    __tablename__ = "inbox_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(16))
+    # The group's identity as the editor saw it (services/review_inbox.group_id).
+    group_id: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    answer_id: Mapped[str | None] = mapped_column(String(128))
+    draft_id: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    items: Mapped[int] = mapped_column(Integer)
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    editor_login: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('attach','new_answer','dismiss')", name="action"),
+        Index("ix_inbox_actions_created", "created_at"),
+    )
+
+
+class InboxItem(Base):
+    """A citizen message the assistant did not answer well, masked as stored in
+    messages, with its sentence embedding for grouping by meaning."""
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # The citizen message's sequence number: one item per message, so capture is idempotent.
+    seq: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[dt.datetime]
+    municipality: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Masked, whitespace-collapsed text as the citizen wrote it (at most 500 characters).
+    question: Mapped[str] = mapped_column(Text)
+    # multilingual-e5-small query vector, 384 float16 values (768 bytes); NULL until embedded.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=INBOX_OPEN)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_actions.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_inbox_items_conversation_seq"),
+        CheckConstraint("kind IN ('no_answer','clarification','not_helpful','escalation')", name="kind"),
+        CheckConstraint("status IN ('open','attached','drafted','dismissed')", name="status"),
+        Index("ix_inbox_items_language_asked", "language", "asked_at"),
+        # Items still to embed (a partial index: the refresher looks them up every run).
+        Index("ix_inbox_items_unembedded", "id", sqlite_where=text("embedding IS NULL"),
+              postgresql_where=text("embedding IS NULL")),
+    )

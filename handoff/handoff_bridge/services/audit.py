@@ -29,6 +29,9 @@ ACTIONS = {
     "export": "exported this audit log",
     "delete": "conversation deleted by the citizen",
     "purge": "conversation deleted by the retention job",
+    "inbox_attach": "an editor attached questions of this chat (masked) to an answer as example questions",
+    "inbox_new_answer": "an editor started a new answer from questions of this chat (masked)",
+    "inbox_dismiss": "an editor dismissed questions of this chat (masked) from the review inbox",
 }
 # Reading the same chat again within this window is one entry, not one per poll.
 REPEAT_WINDOW = dt.timedelta(seconds=60)

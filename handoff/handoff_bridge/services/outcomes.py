@@ -18,10 +18,18 @@ buttons, and, when the assistant names it, the response it sent (message key
 (/affirm and /deny); a clarification is a turn about `nlu_fallback`; identity
 requests and failures are recognised by the responses that name them.
 
+`classify` also finds the citizen messages the assistant did not answer well,
+for the editors' review inbox (services/review_inbox.py): no answer fitted (a
+fallback topic, or the knowledge base's "no answer" responses), a clarifying
+question, an answer the citizen said did not help (the question it answered),
+and an escalation because the bot fell short (`BOT_FELL_SHORT_REASONS`; a
+citizen who asks for a person right away is not a failure of the content).
+
 `refresh` keeps the conversation_outcomes and unanswered_questions tables up
 to date: it recomputes every conversation whose last message or mode changed
-since its row was written. It runs in the background and before each report,
-never on the citizen-message path.
+since its row was written, and adds the conversation's new inbox items (never
+changing or removing one already captured). It runs in the background and
+before each report, never on the citizen-message path.
 """
 
 from __future__ import annotations
@@ -34,14 +42,19 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..config_files import route
+from ..privacy import mask_personal_data
 from ..db.models import (
+    INBOX_OPEN,
     MODE_CLOSED,
     Conversation,
     ConversationOutcome,
     Escalation,
+    InboxItem,
     Message,
     UnansweredQuestion,
     utcnow,
@@ -64,6 +77,8 @@ HELPFUL_QUESTION_RESPONSES = frozenset({"utter_ask_helpful"})
 CLARIFYING_RESPONSES = frozenset({
     "ask_rephrase", "ask_rephrase_with_suggestions", "offer_human_after_fallback", "knowledge_did_you_mean",
 })
+# The knowledge base found no answer that fits (its turn's topic is out_of_scope).
+NO_ANSWER_RESPONSES = frozenset({"knowledge_no_answer", "knowledge_no_answer_with_site"})
 IDENTITY_REQUEST_RESPONSES = frozenset({"ask_national_id", "national_id_attempts_left", "national_id_attempts_left_plural"})
 IDENTITY_FAILED_RESPONSES = frozenset({
     "national_id_rejected", "national_id_exhausted", "national_id_lost", "login_not_confirmed",
@@ -80,6 +95,15 @@ OUTCOMES = (
     "unanswered",
     "resolved",
 )
+# Escalation reasons (services/queue.REASONS) that mean the assistant fell short;
+# "citizen_request" (asked for a person right away) and "system_unavailable"
+# (a technical failure) are not about the content.
+BOT_FELL_SHORT_REASONS = frozenset({"repeated_fallback", "not_helpful"})
+# Review inbox kinds, in the order a message is classified (the first found stays).
+REVIEW_NO_ANSWER = "no_answer"
+REVIEW_CLARIFICATION = "clarification"
+REVIEW_NOT_HELPFUL = "not_helpful"
+REVIEW_ESCALATION = "escalation"
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIMEZONES = {"da": "Europe/Copenhagen", "sv": "Europe/Stockholm"}
 BATCH = 1000
@@ -111,6 +135,13 @@ class Outcome:
     escalated: bool = False
     # (seq, created_at, fallback topic, masked text) of questions the bot fell back on.
     unanswered: list[tuple[int, dt.datetime, str, str]] = field(default_factory=list)
+    # (seq, created_at, review kind, masked text as written) for the review inbox, one per message.
+    review: list[tuple[int, dt.datetime, str, str]] = field(default_factory=list)
+
+    def add_review(self, question: MessageFacts | None, kind: str) -> None:
+        if question is None or any(seq == question.seq for seq, *_ in self.review):
+            return
+        self.review.append((question.seq, question.created_at, kind, inbox_text(question.text)))
 
     @property
     def outcome(self) -> str:
@@ -133,6 +164,20 @@ def question_key(text: str | None) -> str:
     return _SPACE.sub(" ", (text or "").strip().lower())[:MAX_QUESTION_CHARS]
 
 
+def inbox_text(text: str | None) -> str:
+    """The question as the citizen wrote it, spaces collapsed, masked (again: stored
+    texts are masked already) and cut to the column's size."""
+    return (mask_personal_data(_SPACE.sub(" ", (text or "").strip())) or "")[:MAX_QUESTION_CHARS]
+
+
+def _is_question(m: MessageFacts) -> bool:
+    """A citizen message written as text: not a button's payload."""
+    if m.sender != "citizen" or not (m.text or "").strip():
+        return False
+    payload = (m.payload or {}).get("payload")
+    return not (isinstance(payload, str) and payload)
+
+
 def _response(m: MessageFacts) -> str | None:
     value = (m.payload or {}).get("response")
     return value if isinstance(value, str) else None
@@ -146,10 +191,14 @@ def _asks_helpful(m: MessageFacts) -> bool:
     return HELPFUL_BUTTONS <= payloads
 
 
-def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fallback_topics) -> Outcome:
-    """The outcome of one conversation from its messages in sequence order."""
+def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fallback_topics,
+             escalations: list[tuple[str, dt.datetime]] = ()) -> Outcome:
+    """The outcome of one conversation from its messages in sequence order.
+    `escalations`: (reason, created_at) of its queue entries, for the review inbox."""
     fallback_topics = frozenset(fallback_topics)
     out = Outcome(escalated=escalated)
+    questions: list[MessageFacts] = []  # the citizen's written questions, in order
+    answered_question: MessageFacts | None = None  # the question the latest answer was about
     first_topic = None
     answered_topics: set[str] = set()
     previous: MessageFacts | None = None
@@ -160,12 +209,16 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
         if m.sender == "citizen":
             out.citizen_messages += 1
             waiting_on_citizen = False
+            if _is_question(m) and not identity_asked:
+                questions.append(m)
         elif m.sender == "bot":
             response = _response(m)
             turn_start = previous is None or previous.sender != "bot"
             if turn_start:
                 topic = m.topic
                 first_topic = first_topic or topic
+                asked = previous if previous is not None and previous.sender == "citizen" and questions \
+                    and questions[-1] is previous else None
                 if identity_asked:
                     # The reply to an identity request is form input (a masked number),
                     # not a question: whatever NLU made of it is neither a fallback nor a repeat.
@@ -173,18 +226,27 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
                 elif helpful_asked and topic in (HELPFUL_YES_TOPIC, HELPFUL_NO_TOPIC):
                     out.helpful_yes += topic == HELPFUL_YES_TOPIC
                     out.helpful_no += topic == HELPFUL_NO_TOPIC
-                elif topic in fallback_topics:
+                    if topic == HELPFUL_NO_TOPIC:
+                        out.add_review(answered_question, REVIEW_NOT_HELPFUL)
+                elif topic in fallback_topics or response in NO_ANSWER_RESPONSES:
                     out.fallback_turns += 1
                     if previous is not None and previous.sender == "citizen" and previous.text:
-                        out.unanswered.append((previous.seq, previous.created_at, topic, question_key(previous.text)))
+                        out.unanswered.append((previous.seq, previous.created_at,
+                                               topic if topic in fallback_topics else response,
+                                               question_key(previous.text)))
+                    out.add_review(asked, REVIEW_CLARIFICATION if response in CLARIFYING_RESPONSES
+                                   else REVIEW_NO_ANSWER)
                 elif topic in CLARIFYING_TOPICS:
-                    pass  # "Did you mean…": no answer yet, the citizen's choice is the next turn
+                    # "Did you mean…": no answer yet, the citizen's choice is the next turn
+                    if response is None or response in CLARIFYING_RESPONSES:
+                        out.add_review(asked, REVIEW_CLARIFICATION)
                 elif topic and topic not in DIALOGUE_TOPICS:
                     if topic in answered_topics:
                         out.repeated_question = True
                     answered_topics.add(topic)
                     out.answered = True
                     out.topic = out.topic or topic
+                    answered_question = asked or answered_question
                 helpful_asked = False
                 identity_asked = False
             if response in IDENTITY_REQUEST_RESPONSES:
@@ -201,6 +263,10 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
         previous = m
     out.topic = out.topic or first_topic
     out.abandoned_clarification = closed and waiting_on_citizen
+    for reason, at in escalations:
+        if reason in BOT_FELL_SHORT_REASONS:
+            before = [q for q in questions if q.created_at <= at]
+            out.add_review(before[-1] if before else (questions[-1] if questions else None), REVIEW_ESCALATION)
     return out
 
 
@@ -304,17 +370,22 @@ async def _recompute(deps, ids: list[str]) -> int:
                 .where(Message.conversation_id.in_(ids), Message.sender.in_(("citizen", "bot")))
                 .order_by(Message.conversation_id, Message.seq)
             )).all()
-            escalated = set((await session.scalars(
-                select(Escalation.conversation_id).where(Escalation.conversation_id.in_(ids)).distinct()
-            )).all())
+            escalations: dict[str, list[tuple[str, dt.datetime]]] = {}
+            for cid, reason, created in (await session.execute(
+                select(Escalation.conversation_id, Escalation.reason, Escalation.created_at)
+                .where(Escalation.conversation_id.in_(ids)).order_by(Escalation.id)
+            )).all():
+                escalations.setdefault(cid, []).append((reason, created))
+            escalated = set(escalations)
             by_conversation: dict[str, list[MessageFacts]] = {}
             for cid, seq, sender, text, payload, topic, created in rows:
                 by_conversation.setdefault(cid, []).append(MessageFacts(seq, sender, text, payload, topic, created))
             outcome_rows = []
             question_rows = []
+            inbox_rows = []
             for cid, municipality, language, created, last_seq, mode in convs:
                 o = classify(by_conversation.get(cid, []), escalated=cid in escalated, closed=mode == MODE_CLOSED,
-                             fallback_topics=fallback_topics)
+                             fallback_topics=fallback_topics, escalations=escalations.get(cid, ()))
                 weekday, hour, in_hours = local_start(deps, language, municipality, created)
                 outcome_rows.append({
                     "conversation_id": cid, "municipality": municipality, "language": language,
@@ -331,6 +402,13 @@ async def _recompute(deps, ids: list[str]) -> int:
                         "conversation_id": cid, "seq": seq, "asked_at": asked, "municipality": municipality,
                         "language": language, "fallback_topic": topic, "question": question,
                     })
+                for seq, asked, kind, question in o.review:
+                    if question:
+                        inbox_rows.append({
+                            "conversation_id": cid, "seq": seq, "asked_at": asked, "municipality": municipality,
+                            "language": language, "kind": kind, "question": question, "status": INBOX_OPEN,
+                            "created_at": now, "updated_at": now,
+                        })
             found = [r[0] for r in convs]
             await session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.conversation_id.in_(found)))
             await session.execute(delete(ConversationOutcome).where(ConversationOutcome.conversation_id.in_(found)))
@@ -338,6 +416,13 @@ async def _recompute(deps, ids: list[str]) -> int:
                 await session.execute(insert(ConversationOutcome), outcome_rows)
             if question_rows:
                 await session.execute(insert(UnansweredQuestion), question_rows)
+            if inbox_rows:
+                # Captured once per message: an item already in the inbox keeps its kind and status.
+                dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+                for i in range(0, len(inbox_rows), BATCH):
+                    await session.execute(
+                        dialect_insert(InboxItem).on_conflict_do_nothing(index_elements=["conversation_id", "seq"]),
+                        inbox_rows[i:i + BATCH])
     return len(outcome_rows)
 
 
@@ -345,7 +430,10 @@ async def refresh_loop(deps, interval: float = 60.0, full_every: int = 10) -> No
     """Keeps outcomes current on a running instance, so a report only has the
     last minute's conversations left to compute. Every `full_every`-th run
     compares every conversation with its row (a full scan); the others only
-    look at what is new since the previous run."""
+    look at what is new since the previous run. After each refresh, the review
+    inbox's new items are embedded."""
+    from . import review_inbox
+
     runs = 0
     while True:
         try:
@@ -354,5 +442,12 @@ async def refresh_loop(deps, interval: float = 60.0, full_every: int = 10) -> No
             raise
         except Exception:  # noqa: BLE001 - try again next interval
             log.exception("refreshing conversation outcomes failed")
+        try:
+            # The review inbox's new items get their sentence embeddings (bounded per run).
+            await review_inbox.embed_pending(deps)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - try again next interval
+            log.exception("embedding review inbox items failed")
         runs += 1
         await asyncio.sleep(interval)

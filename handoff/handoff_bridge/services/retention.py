@@ -2,8 +2,9 @@
 
 A conversation is deleted with everything the bridge stored about it
 (messages, queue entries, claims, closures with notes, ratings, callback
-requests with the encrypted phone number, timeouts: the foreign keys
-cascade). What stays is the audit log (who opened it, when; no content) and,
+requests with the encrypted phone number, timeouts, outcome rows and review
+inbox items: the foreign keys cascade). The editors' actions on the inbox
+(no citizen text) are deleted after `audit_retention_days`, as the audit log. What stays is the audit log (who opened it, when; no content) and,
 until Rasa confirms, a row in `rasa_deletions` so the assistant's tracker is
 deleted too: each retention run retries the calls Rasa did not answer.
 
@@ -34,6 +35,7 @@ from ..db.models import (
 )
 from ..events import agent_channel, conv_channel
 from . import audit as audit_svc
+from . import review_inbox as review_inbox_svc
 from . import throttle as throttle_svc
 
 log = logging.getLogger("handoff.retention")
@@ -127,7 +129,8 @@ async def _purge(deps, now: dt.datetime) -> dict:
             break
     result = {"conversations_deleted": purged,
               "audit_entries_deleted": await audit_svc.purge_old(deps, now),
-              "login_throttle_deleted": await throttle_svc.purge_old(deps, now)}
+              "login_throttle_deleted": await throttle_svc.purge_old(deps, now),
+              "inbox_actions_deleted": await review_inbox_svc.purge_old_actions(deps, now)}
     result.update(await delete_rasa_trackers(deps))
     return result
 

@@ -1,0 +1,409 @@
+"""The editors' review inbox: what the assistant did not answer well, grouped by meaning.
+
+Capture: the outcome refresher (services/outcomes.py) adds one inbox item per
+citizen message the assistant did not answer well (no answer fitted, a
+clarifying question, "not helpful", an escalation because the bot fell short),
+with the masked text as stored in messages. `embed_pending` gives each new
+item its sentence embedding (multilingual-e5-small, services/embeddings.py)
+in bounded batches, in the background after each refresh: never on a
+request.
+
+Grouping (`groups`): the period's items of one language, identical texts
+(lower-cased, spaces collapsed) first counted together, are put into groups
+by meaning: in order of frequency, a text joins the group whose centroid it is
+most similar to when the cosine similarity is at least `GROUP_THRESHOLD`, else
+it starts a group. The threshold was chosen on the knowledge base's own
+example questions (bench/review_inbox.py --calibrate; docs/review-inbox.md),
+never on reported questions. The trend compares the group with the previous
+period of the same length: that period's items (whatever became of them)
+that are as similar to the group's centroid.
+
+A group is identified by the items in it: the page sends back the item ids
+the editor saw, and an action changes exactly those that are still open
+(`attach`, `new_answer`, `dismiss`). Items change status, they are never
+deleted by an action; every action is recorded (inbox_actions) and in the
+audit log of each conversation it touched. Items leave with their conversation
+(retention, the citizen's deletion); actions after `audit_retention_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, select, update
+
+from ..db.models import (
+    INBOX_ATTACHED,
+    INBOX_DISMISSED,
+    INBOX_DRAFTED,
+    INBOX_KINDS,
+    INBOX_OPEN,
+    INBOX_STATUSES,
+    AuditEntry,
+    InboxAction,
+    InboxItem,
+    utcnow,
+)
+from ..errors import bad_request, conflict
+from ..privacy import mask_personal_data
+from . import audit as audit_svc
+from . import embeddings
+from .outcomes import question_key
+
+log = logging.getLogger("handoff.review_inbox")
+
+# Cosine similarity of a question to a group's centroid at which it joins the
+# group. Chosen on the knowledge base's example questions (docs/review-inbox.md).
+GROUP_THRESHOLD = 0.88
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+# Items embedded per background run (about 30 a second on the shared 2-core machine).
+EMBED_BATCH = 64
+EMBED_MAX_PER_RUN = 512
+# Remembered text -> vector, so a question asked again is not encoded again.
+_CACHE_LIMIT = 20_000
+_vector_cache: "OrderedDict[str, bytes]" = OrderedDict()
+# Bounds of one grouping and of one action.
+MAX_ITEMS_PER_PERIOD = 200_000
+MAX_GROUPS = 500
+QUESTIONS_SHOWN = 50
+MAX_ACTION_ITEMS = 5000
+MAX_EXAMPLES_FROM_GROUP = 5
+DISMISS_REASONS = ("not_a_question", "out_of_scope", "personal_case", "duplicate", "already_answered", "other")
+MAX_NOTE_CHARS = 500
+ACTION_AUDIT = {"attach": "inbox_attach", "new_answer": "inbox_new_answer", "dismiss": "inbox_dismiss"}
+STATUS_OF_ACTION = {"attach": INBOX_ATTACHED, "new_answer": INBOX_DRAFTED, "dismiss": INBOX_DISMISSED}
+
+
+# --- capture: embeddings ----------------------------------------------------------------------
+
+async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN) -> int:
+    """Embed items that have no vector yet, oldest first, in batches; returns how many."""
+    done = 0
+    while done < max_items:
+        async with deps.sessionmaker() as session:
+            rows = (await session.execute(
+                select(InboxItem.id, InboxItem.question).where(InboxItem.embedding.is_(None))
+                .order_by(InboxItem.id).limit(min(EMBED_BATCH, max_items - done)))).all()
+        if not rows:
+            break
+        keys = [question_key(q) for _id, q in rows]
+        missing = sorted({k for k in keys if k not in _vector_cache})
+        if missing:
+            vectors = await embeddings.embed_async(missing)
+            for key, vector in zip(missing, vectors):
+                _vector_cache[key] = embeddings.to_bytes(vector)
+                while len(_vector_cache) > _CACHE_LIMIT:
+                    _vector_cache.popitem(last=False)
+        async with deps.sessionmaker() as session:
+            async with session.begin():
+                for (item_id, _q), key in zip(rows, keys):
+                    data = _vector_cache.get(key)
+                    if data is None:  # evicted meanwhile: next run
+                        continue
+                    await session.execute(update(InboxItem).where(InboxItem.id == item_id,
+                                                                  InboxItem.embedding.is_(None))
+                                          .values(embedding=data))
+        done += len(rows)
+    return done
+
+
+# --- grouping -----------------------------------------------------------------------------------
+
+@dataclass
+class Period:
+    start: dt.datetime
+    end: dt.datetime
+    first: dt.date
+    last: dt.date
+    tz: str
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> "Period":
+        length = dt.timedelta(days=self.days)
+        return Period(self.start - length, self.end - length, self.first - length, self.last - length, self.tz)
+
+    def describe(self) -> dict:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days, "timezone": self.tz}
+
+
+def period_from_args(args: dict, today: dt.date | None = None) -> Period:
+    from .insight import _parse_date, parse_timezone
+
+    tz = parse_timezone(args.get("tz"))
+    today = today or dt.datetime.now(tz).date()
+    last = _parse_date("to", args.get("to")) or today
+    first = _parse_date("from", args.get("from")) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise bad_request("invalid_period", "from must not be after to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise bad_request("invalid_period", f"a period is at most {MAX_DAYS} days")
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
+    return Period(start, end, first, last, tz.key)
+
+
+def group_id(item_ids) -> str:
+    """A group's identity: the items in it (what the editor saw)."""
+    digest = hashlib.sha256(",".join(str(i) for i in sorted(item_ids)).encode()).hexdigest()
+    return "g" + digest[:31]
+
+
+@dataclass
+class _Text:
+    key: str
+    shown: str
+    items: list  # rows
+    vector: np.ndarray | None
+
+
+def cluster(vectors: np.ndarray, threshold: float = GROUP_THRESHOLD) -> tuple[list[int], np.ndarray]:
+    """Greedy centroid clustering of L2-normalised rows, in the given order: each
+    row joins the most similar group when its centroid is at least `threshold`
+    similar, else starts one. Returns each row's group and the normalised centroids."""
+    n = len(vectors)
+    if n == 0:
+        return [], np.zeros((0, embeddings.DIM), dtype=np.float32)
+    sums = np.zeros((n, vectors.shape[1]), dtype=np.float32)
+    centroids = np.zeros_like(sums)
+    groups: list[int] = []
+    k = 0
+    for i in range(n):
+        v = vectors[i]
+        if k:
+            sims = centroids[:k] @ v
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                groups.append(best)
+                sums[best] += v
+                centroids[best] = sums[best] / max(float(np.linalg.norm(sums[best])), 1e-12)
+                continue
+        sums[k] = v
+        centroids[k] = v
+        groups.append(k)
+        k += 1
+    return groups, centroids[:k]
+
+
+async def _items(deps, period: Period, language: str, statuses) -> list:
+    async with deps.sessionmaker() as session:
+        query = (select(InboxItem.id, InboxItem.question, InboxItem.municipality, InboxItem.asked_at,
+                        InboxItem.kind, InboxItem.status, InboxItem.embedding)
+                 .where(InboxItem.language == language, InboxItem.asked_at >= period.start,
+                        InboxItem.asked_at < period.end)
+                 .order_by(InboxItem.asked_at, InboxItem.id).limit(MAX_ITEMS_PER_PERIOD))
+        if statuses is not None:
+            query = query.where(InboxItem.status.in_(statuses))
+        return list((await session.execute(query)).all())
+
+
+def _texts(rows) -> list[_Text]:
+    by_key: dict[str, _Text] = {}
+    for row in rows:
+        key = question_key(row.question)
+        t = by_key.get(key)
+        if t is None:
+            t = by_key[key] = _Text(key, row.question, [], None)
+        t.items.append(row)
+        if t.vector is None and row.embedding is not None:
+            t.vector = embeddings.from_bytes(row.embedding)
+    # Most asked first; ties by first asked.
+    return sorted(by_key.values(), key=lambda t: (-len(t.items), t.items[0].asked_at, t.key))
+
+
+def _group_language(texts: list[_Text], previous: list[_Text], threshold: float, language: str) -> list[dict]:
+    embedded = [t for t in texts if t.vector is not None]
+    pending = [t for t in texts if t.vector is None]
+    assignment, centroids = cluster(np.vstack([t.vector for t in embedded]) if embedded
+                                    else np.zeros((0, embeddings.DIM), dtype=np.float32), threshold)
+    members: dict[int, list[_Text]] = {}
+    for t, g in zip(embedded, assignment):
+        members.setdefault(g, []).append(t)
+    # Previous period: each of its texts counts for the most similar group, if similar enough.
+    previous_counts: Counter = Counter()
+    prev_embedded = [t for t in previous if t.vector is not None]
+    if prev_embedded and len(centroids):
+        sims = np.vstack([t.vector for t in prev_embedded]) @ centroids.T
+        best = sims.argmax(axis=1)
+        for t, g, s in zip(prev_embedded, best, sims[np.arange(len(best)), best]):
+            if s >= threshold:
+                previous_counts[int(g)] += len(t.items)
+    prev_by_key = {t.key: len(t.items) for t in previous}
+    groups = [_describe(members[g], previous_counts[g], language, embedded=True) for g in sorted(members)]
+    # Not embedded yet (captured within the last minutes): grouped by identical text until they are.
+    groups += [_describe([t], prev_by_key.get(t.key, 0), language, embedded=False) for t in pending]
+    return groups
+
+
+def _describe(texts: list[_Text], previous: int, language: str, *, embedded: bool) -> dict:
+    rows = [r for t in texts for r in t.items]
+    count = len(rows)
+    municipalities = Counter(r.municipality for r in rows)
+    kinds = Counter(r.kind for r in rows)
+    statuses = Counter(r.status for r in rows)
+    ordered = sorted(texts, key=lambda t: (-len(t.items), t.key))
+    return {
+        "id": group_id(r.id for r in rows),
+        "label": ordered[0].shown,
+        "count": count,
+        "distinct_questions": len(texts),
+        "languages": [language],
+        "municipalities": [{"municipality": m, "count": c} for m, c in sorted(municipalities.items(),
+                                                                             key=lambda kv: (-kv[1], kv[0]))],
+        "kinds": {k: kinds.get(k, 0) for k in INBOX_KINDS},
+        "statuses": {s: statuses.get(s, 0) for s in INBOX_STATUSES if statuses.get(s)},
+        "first_seen": min(r.asked_at for r in rows).isoformat(),
+        "last_seen": max(r.asked_at for r in rows).isoformat(),
+        "trend": {"previous": previous, "change": count - previous,
+                  "change_share": round((count - previous) / previous, 4) if previous else None},
+        "questions": [{"question": t.shown, "count": len(t.items)} for t in ordered[:QUESTIONS_SHOWN]],
+        "item_ids": sorted(r.id for r in rows),
+        "embedded": embedded,
+    }
+
+
+async def groups(deps, period: Period, *, languages=("da", "sv"), status: str = INBOX_OPEN,
+                 threshold: float = GROUP_THRESHOLD, limit: int = 100) -> dict:
+    """The period's inbox items grouped by meaning, per language, largest groups first."""
+    statuses = None if status == "all" else (status,)
+    previous_period = period.previous()
+    result = []
+    totals = {}
+    for language in languages:
+        rows = await _items(deps, period, language, statuses)
+        previous_rows = await _items(deps, previous_period, language, None)
+        totals[language] = len(rows)
+        result += _group_language(_texts(rows), _texts(previous_rows), threshold, language)
+    result.sort(key=lambda g: (-g["count"], g["first_seen"], g["id"]))
+    return {
+        "period": period.describe(),
+        "previous_period": previous_period.describe(),
+        "status": status,
+        "threshold": threshold,
+        "items": sum(totals.values()),
+        "items_by_language": totals,
+        "not_yet_embedded": sum(g["count"] for g in result if not g["embedded"]),
+        "groups_total": len(result),
+        "groups": result[:limit],
+    }
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+def _answers():
+    from . import answers
+
+    return answers
+
+
+async def _open_items(session, item_ids: list[int], language: str) -> list:
+    rows = (await session.execute(
+        select(InboxItem.id, InboxItem.conversation_id, InboxItem.question, InboxItem.status, InboxItem.language)
+        .where(InboxItem.id.in_(item_ids)).with_for_update())).all()
+    if any(r.language != language for r in rows):
+        raise bad_request("invalid_items", "every item of a group must be in the group's language")
+    return rows
+
+
+def representative_questions(rows, limit: int = MAX_EXAMPLES_FROM_GROUP) -> list[str]:
+    """The group's most asked distinct questions (as written), for example questions."""
+    counts: Counter = Counter()
+    shown: dict[str, str] = {}
+    for r in rows:
+        key = question_key(r.question)
+        counts[key] += 1
+        shown.setdefault(key, r.question)
+    return [shown[k] for k, _c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
+async def act(deps, agent, action: str, *, item_ids: list[int], language: str, group: str | None = None,
+              answer_id: str | None = None, category: str | None = None, reason: str | None = None,
+              note: str | None = None) -> dict:
+    """Apply an editor's action to the open items among `item_ids` (one transaction:
+    the answer change, the items' status, the action row and the audit entries)."""
+    if action not in ACTION_AUDIT:
+        raise bad_request("invalid_action", "action must be attach, new_answer or dismiss")
+    ids = sorted(set(item_ids))
+    if not ids or len(ids) > MAX_ACTION_ITEMS:
+        raise bad_request("invalid_items", f"give 1 to {MAX_ACTION_ITEMS} item ids")
+    now = utcnow()
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            rows = await _open_items(session, ids, language)
+            open_rows = [r for r in rows if r.status == INBOX_OPEN]
+            if not open_rows:
+                raise conflict("nothing_open", "none of these items is open any more (another editor acted on them)")
+            questions = representative_questions(open_rows)
+            draft_id = None
+            answers = _answers()
+            if action == "attach":
+                await answers.add_example_questions(session, answer_id=answer_id, language=language,
+                                                    questions=questions, editor=agent, source="inbox")
+            elif action == "new_answer":
+                draft = await answers.new_draft_from_questions(session, language=language, questions=questions,
+                                                               category=category, editor=agent, source="inbox")
+                draft_id = str(_draft_id(draft))
+            else:
+                if reason not in DISMISS_REASONS:
+                    raise bad_request("invalid_reason", "reason must be one of " + ", ".join(DISMISS_REASONS))
+            masked_note = mask_personal_data(note.strip())[:MAX_NOTE_CHARS] if note and note.strip() else None
+            gid = group or group_id(ids)
+            record = InboxAction(action=action, group_id=gid[:32], language=language,
+                                 answer_id=answer_id if action == "attach" else None, draft_id=draft_id,
+                                 reason=reason if action == "dismiss" else None, note=masked_note,
+                                 items=len(open_rows), editor_id=agent.id, editor_login=agent.login, created_at=now)
+            session.add(record)
+            await session.flush()
+            changed = [r.id for r in open_rows]
+            for i in range(0, len(changed), 1000):
+                await session.execute(update(InboxItem).where(InboxItem.id.in_(changed[i:i + 1000]),
+                                                              InboxItem.status == INBOX_OPEN)
+                                      .values(status=STATUS_OF_ACTION[action], action_id=record.id, updated_at=now))
+            per_conversation = Counter(r.conversation_id for r in open_rows)
+            detail_base = {"inbox_action": record.id, "group": gid[:32]}
+            if answer_id and action == "attach":
+                detail_base["answer_id"] = answer_id
+            if draft_id:
+                detail_base["draft_id"] = draft_id
+            if action == "dismiss":
+                detail_base["reason"] = reason
+            entries = [{"conversation_id": cid, "action": ACTION_AUDIT[action], "created_at": now,
+                        "detail": {**detail_base, "items": n}, **audit_svc.actor_of(agent)}
+                       for cid, n in sorted(per_conversation.items())]
+            for i in range(0, len(entries), 1000):
+                await session.execute(AuditEntry.__table__.insert(), entries[i:i + 1000])
+            action_id = record.id
+    return {"action": action, "action_id": action_id, "group": gid[:32], "changed": len(open_rows),
+            "skipped": len(ids) - len(open_rows), "answer_id": answer_id if action == "attach" else None,
+            "draft_id": draft_id, "questions": questions if action != "dismiss" else []}
+
+
+def _draft_id(draft):
+    if isinstance(draft, dict):
+        return draft.get("id") or draft.get("draft_id")
+    return getattr(draft, "id", draft)
+
+
+async def history(deps, limit: int = 50) -> list[dict]:
+    """The latest actions on the inbox (no citizen text)."""
+    async with deps.sessionmaker() as session:
+        rows = (await session.scalars(select(InboxAction).order_by(InboxAction.id.desc()).limit(limit))).all()
+    return [{"id": a.id, "action": a.action, "group": a.group_id, "language": a.language, "answer_id": a.answer_id,
+             "draft_id": a.draft_id, "reason": a.reason, "note": a.note, "items": a.items,
+             "editor": a.editor_login, "created_at": a.created_at.isoformat()} for a in rows]
+
+
+async def purge_old_actions(deps, now: dt.datetime) -> int:
+    """Actions are kept as long as the audit log (`audit_retention_days`)."""
+    cutoff = now - dt.timedelta(days=deps.settings.audit_retention_days)
+    async with deps.engine.begin() as conn:
+        res = await conn.execute(delete(InboxAction).where(InboxAction.created_at < cutoff))
+    return res.rowcount or 0
