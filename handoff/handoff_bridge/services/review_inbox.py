@@ -59,7 +59,7 @@ log = logging.getLogger("handoff.review_inbox")
 
 # Cosine similarity of a question to a group's centroid at which it joins the
 # group. Chosen on the knowledge base's example questions (docs/review-inbox.md).
-GROUP_THRESHOLD = 0.88
+GROUP_THRESHOLD = 0.92
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
 # Items embedded per background run (about 30 a second on the shared 2-core machine).
@@ -82,14 +82,17 @@ STATUS_OF_ACTION = {"attach": INBOX_ATTACHED, "new_answer": INBOX_DRAFTED, "dism
 
 # --- capture: embeddings ----------------------------------------------------------------------
 
-async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN) -> int:
-    """Embed items that have no vector yet, oldest first, in batches; returns how many."""
+async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN, asked_since: dt.datetime | None = None) -> int:
+    """Embed items that have no vector yet, newest first (the week an editor looks
+    at before a backlog), in batches; returns how many."""
     done = 0
     while done < max_items:
+        query = (select(InboxItem.id, InboxItem.question).where(InboxItem.embedding.is_(None))
+                 .order_by(InboxItem.id.desc()).limit(min(EMBED_BATCH, max_items - done)))
+        if asked_since is not None:
+            query = query.where(InboxItem.asked_at >= asked_since)
         async with deps.sessionmaker() as session:
-            rows = (await session.execute(
-                select(InboxItem.id, InboxItem.question).where(InboxItem.embedding.is_(None))
-                .order_by(InboxItem.id).limit(min(EMBED_BATCH, max_items - done)))).all()
+            rows = (await session.execute(query)).all()
         if not rows:
             break
         keys = [question_key(q) for _id, q in rows]
