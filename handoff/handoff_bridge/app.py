@@ -16,6 +16,7 @@ from .api import agent as agent_api
 from .api import citizen as citizen_api
 from .api import demo as demo_api
 from .api import insight as insight_api
+from .api import review_inbox as review_inbox_api
 from .config_files import load_queues, load_tags
 from .db.engine import make_engine, make_sessionmaker
 from .deps import Deps
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(demo_api.bp)
     app.blueprint(agent_api.bp)
     app.blueprint(insight_api.bp)
+    app.blueprint(review_inbox_api.bp)
     install_web(app)
     app.on_request(enforce_access)
 

@@ -29,6 +29,7 @@ _FOLDERS = (
     ("/widget", "widget"),
     ("/console", "console"),
     ("/supervisor", "supervisor"),
+    ("/editor", "editor"),
     ("/shared", "shared"),
     ("/demo/assets", "demo/assets"),
 )
@@ -37,7 +38,7 @@ _PAGES = (
     ("/demo/da", "demo/da.html"),
     ("/demo/sv", "demo/sv.html"),
 )
-WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/shared/", "/demo", "/vendor/")
+WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/editor", "/shared/", "/demo", "/vendor/")
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
