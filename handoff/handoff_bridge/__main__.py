@@ -77,6 +77,42 @@ async def _create_agent(settings: Settings, args) -> None:
         await engine.dispose()
 
 
+async def _knowledge(settings: Settings, command: str, directory) -> int:
+    """knowledge-import / knowledge-export between a knowledge directory and the content store."""
+    from pathlib import Path
+
+    from .db.engine import make_engine, make_sessionmaker
+    from .deps import Deps
+    from .errors import ApiError
+    from .services import knowledge_files as kf
+    from .services import publishing
+
+    engine = make_engine(settings, pool_size=2)
+    try:
+        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=None,
+                    rasa=None, vault=None, queues={})
+        if command == "knowledge-import":
+            summary = await publishing.import_directory(deps, Path(directory).resolve())
+            print(f"imported {summary['answers']} answers in {summary['categories']} categories: "
+                  f"{summary['changed']} new or changed, {summary['withdrawn']} withdrawn")
+        else:
+            changed = await publishing.export_directory(deps, Path(directory).resolve())
+            print(f"exported the published content to {directory}: {len(changed)} file(s) changed")
+            for path in changed:
+                print(f"  {path}")
+        return 0
+    except ApiError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        for problem in err.extra.get("problems", [])[:200]:
+            print(f"  {problem.get('file')}:{problem.get('line')}: {problem.get('message')}", file=sys.stderr)
+        return 1
+    except kf.FileProblem as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
 async def _purge(settings: Settings) -> dict:
     """One retention run (the same the running service does every retention_interval_seconds)."""
     from .db.engine import make_engine, make_sessionmaker
@@ -107,13 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run migrations, then serve")
     sub.add_parser("migrate", help="alembic upgrade head")
-    ca = sub.add_parser("create-agent", help="create an agent or supervisor (password from HANDOFF_NEW_AGENT_PASSWORD or prompt)")
+    ca = sub.add_parser("create-agent", help="create an agent, supervisor or editor (password from HANDOFF_NEW_AGENT_PASSWORD or prompt)")
     ca.add_argument("login")
     ca.add_argument("--name")
-    ca.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    ca.add_argument("--role", choices=["agent", "supervisor", "editor"], default="agent",
+                    help="editor: the answer editor and review inbox only (no chats)")
     ca.add_argument("--capacity", type=int, default=3)
     ca.add_argument("--languages", default="da")
     ca.add_argument("--municipalities", default="*")
+    ki = sub.add_parser("knowledge-import", help="validate knowledge/*.yml and make them the content store's published content")
+    ki.add_argument("--from", dest="directory", default="../knowledge")
+    ke = sub.add_parser("knowledge-export", help="write the published content to knowledge/*.yml (unchanged files stay as they are)")
+    ke.add_argument("--to", dest="directory", default="../knowledge")
     sub.add_parser("purge", help="delete conversations older than HANDOFF_RETENTION_DAYS and retry pending Rasa deletions")
     args = parser.parse_args(argv)
     settings = Settings()
@@ -133,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         print(json.dumps(asyncio.run(_purge(settings)), sort_keys=True))
+    elif args.command in ("knowledge-import", "knowledge-export"):
+        migrate(settings)
+        return asyncio.run(_knowledge(settings, args.command, args.directory))
     elif args.command == "create-agent":
         from .errors import ApiError
 

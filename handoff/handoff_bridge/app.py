@@ -15,6 +15,7 @@ from sqlalchemy import text
 from .api import agent as agent_api
 from .api import citizen as citizen_api
 from .api import demo as demo_api
+from .api import editor as editor_api
 from .api import insight as insight_api
 from .api import review_inbox as review_inbox_api
 from .config_files import load_queues, load_tags
@@ -30,6 +31,7 @@ from .security import RateLimiter, enforce_access
 from .services.message_writer import CitizenMessageWriter
 from .services.messages import publish_masked_messages, publish_messages
 from .services.outcomes import refresh_loop as outcomes_loop
+from .services.publishing import import_if_empty
 from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
 from .settings import Settings
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(demo_api.bp)
     app.blueprint(agent_api.bp)
     app.blueprint(insight_api.bp)
+    app.blueprint(editor_api.bp)
     app.blueprint(review_inbox_api.bp)
     install_web(app)
     app.on_request(enforce_access)
@@ -102,6 +105,10 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         app.ctx.sweeper = loop.create_task(sweeper(app.ctx.deps), name="sweeper")
         app.ctx.retention = loop.create_task(retention_loop(app.ctx.deps), name="retention")
         app.ctx.outcomes = loop.create_task(outcomes_loop(app.ctx.deps, settings.insight_refresh_seconds), name="outcomes")
+        # First content for the editors: the repository's knowledge/*.yml when the store is empty.
+        app.ctx.knowledge_import = loop.create_task(
+            import_if_empty(app.ctx.deps) if settings.knowledge_import_on_start else asyncio.sleep(0),
+            name="knowledge-import")
 
     @app.before_server_stop
     async def end_websockets(app: Sanic):
@@ -115,7 +122,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     @app.after_server_stop
     async def close_resources(app: Sanic):
-        tasks = [app.ctx.sweeper, app.ctx.retention, app.ctx.outcomes, *app.ctx.background]
+        tasks = [app.ctx.sweeper, app.ctx.retention, app.ctx.outcomes, app.ctx.knowledge_import, *app.ctx.background]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -6,6 +6,10 @@ Every API route declares who may call it with `ctx_auth=` on its decorator:
 * `citizen`    - the bearer token of the conversation named in the path, and only that one
 * `agent`      - an agent or supervisor session (cookie or bearer)
 * `supervisor` - a supervisor session
+* `editor`     - an editor session (content editors: the answer editor and the
+                 review inbox under /api/v1/editor/). Roles do not overlap: an
+                 editor reaches no chat, queue, transcript, callback or
+                 supervisor route, and agents and supervisors no editor route.
 * `websocket`  - the handler authenticates the first frame or the cookie itself
 
 `enforce_access` (request middleware) applies the rule before the handler
@@ -26,7 +30,9 @@ from sanic import Request
 
 from .errors import ApiError, forbidden, unauthorized
 
-AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "websocket")
+AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "editor", "websocket")
+# Which roles each staff level admits.
+LEVEL_ROLES = {"agent": ("agent", "supervisor"), "supervisor": ("supervisor",), "editor": ("editor",)}
 CSRF_HEADER = "X-Handoff-CSRF"
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -79,7 +85,7 @@ async def enforce_access(request: Request):
     d = deps(request)
     token = bearer(request)
     if level == "public":
-        if request.path.startswith("/api/v1/agent/"):
+        if request.path.startswith(("/api/v1/agent/", "/api/v1/editor/")):
             check_csrf(request, token, require_header=False)  # login: no logging in a victim's browser from another site
         return None
     if level == "websocket":
@@ -88,15 +94,16 @@ async def enforce_access(request: Request):
         conversation_id = request.match_info.get("conversation_id")
         request.ctx.conversation = await citizen_svc.authenticate(d, conversation_id, token)
         return None
-    # agent, supervisor
-    from .api.common import SESSION_COOKIE
+    # agent, supervisor, editor: each has its own session cookie (path).
+    from .api.common import EDITOR_SESSION_COOKIE, SESSION_COOKIE
 
-    session = token or request.cookies.get(SESSION_COOKIE)
+    session = token or request.cookies.get(EDITOR_SESSION_COOKIE if level == "editor" else SESSION_COOKIE)
     if not session:
         raise unauthorized()
     agent = await agent_svc.agent_for_token(d, session)
-    if level == "supervisor" and agent.role != "supervisor":
-        raise forbidden("supervisors only")
+    if agent.role not in LEVEL_ROLES[level]:
+        raise forbidden({"supervisor": "supervisors only", "editor": "editors only"}.get(
+            level, "editors have no access to chats, queues or callbacks"))
     check_csrf(request, token)
     request.ctx.agent = agent
     return None

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = SERVICE_DIR.parent
 DEFAULT_SQLITE_PATH = SERVICE_DIR / "var" / "handoff.db"
 
 # Values that mean "somebody forgot to configure this".
@@ -116,7 +117,30 @@ class Settings(BaseSettings):
     demo_login_issuer: str = "https://demo-login.invalid"
     demo_login_audience: str = "ddh-chat"
 
+    # The knowledge base (services/knowledge.py). The engine that validates,
+    # evaluates and publishes content is rasa_addons.knowledge in the
+    # assistant's environment, run as this command (split like a shell would).
+    knowledge_command: str = f"{REPO_DIR / '.venv' / 'bin' / 'python'} -m rasa_addons.knowledge"
+    # The repository's content files: imported when the store is empty at start.
+    knowledge_dir: Path = REPO_DIR / "knowledge"
+    # The publication directory the assistant reads (its DDH_KNOWLEDGE_INDEX).
+    knowledge_index: Path = Field(REPO_DIR / "var" / "knowledge",
+                                  validation_alias=AliasChoices("HANDOFF_KNOWLEDGE_INDEX", "DDH_KNOWLEDGE_INDEX"))
+    # The catalogue's held-out sets the publish gate evaluates (tests/nlu/<language>.yml).
+    knowledge_heldout_dir: Path = REPO_DIR / "tests" / "nlu"
+    # Bound on one engine run (validate, gate, publish).
+    knowledge_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    # Import knowledge_dir into the content store at start when the store is empty.
+    knowledge_import_on_start: bool = True
+    # How long a publish may hold the publish lease before another instance may take it.
+    knowledge_publish_lease_seconds: int = Field(900, ge=30, le=7200)
+
     log_level: str = "INFO"
+
+    @property
+    def knowledge_index_path(self) -> Path:
+        path = Path(self.knowledge_index)
+        return path if path.is_absolute() else REPO_DIR / path
 
     @property
     def is_sqlite(self) -> bool:

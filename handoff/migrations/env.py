@@ -21,7 +21,35 @@ def _settings() -> Settings:
     return config.attributes.get("settings") or Settings()
 
 
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    """SQLite applies `PRAGMA foreign_keys` only outside a transaction, so it is
+    set on the driver connection before Alembic begins. Off while migrating:
+    batch mode copies a table and drops the original, which with enforcement on
+    would delete (cascade) or refuse the rows that reference it."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        if on:
+            cursor.execute("PRAGMA foreign_key_check")
+            broken = cursor.fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows with broken foreign keys: {broken[:5]}")
+    finally:
+        cursor.close()
+
+
 def do_run_migrations(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, False)
+    try:
+        _run(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, True)
+
+
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

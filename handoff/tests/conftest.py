@@ -149,6 +149,10 @@ def _base_settings(backend: str, tmp_dir: Path, queue_config: Path) -> Settings:
         messages_per_minute_per_address=0,
         conversations_per_minute_per_address=0,
         websockets_per_address=0,
+        # The content store starts empty; tests that need content import it themselves,
+        # and publish into a directory of their own (never the checkout's var/knowledge).
+        knowledge_import_on_start=False,
+        knowledge_index=tmp_dir / "knowledge-index",
     )
     if backend == "sqlite":
         return Settings(database_url=f"sqlite+aiosqlite:///{tmp_dir / 'handoff.db'}", **common)

@@ -62,6 +62,14 @@ async def login(client, login_name, password=DEFAULT_PASSWORD, available=True) -
     return headers
 
 
+async def editor_session(deps, client, login_name, **kwargs) -> dict:
+    """An editor account and its bearer headers (editors sign in on the editor API)."""
+    await make_agent(deps, login_name, role="editor", **kwargs)
+    resp = await client.post("/api/v1/editor/login", json={"login": login_name, "password": DEFAULT_PASSWORD})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+
 async def agent_session(deps, client, login_name, **kwargs) -> dict:
     await make_agent(deps, login_name, **kwargs)
     return await login(client, login_name)

@@ -1,6 +1,6 @@
 """Knowledge base commands.
 
-    python -m rasa_addons.knowledge validate            check every file under knowledge/
+    python -m rasa_addons.knowledge validate [--json]   check every file under knowledge/
     python -m rasa_addons.knowledge publish             build the index and switch to it
     python -m rasa_addons.knowledge ensure              publish only if the content changed
     python -m rasa_addons.knowledge search "question" --language da
@@ -25,7 +25,8 @@ def main(argv=None) -> int:
     parser.add_argument("--knowledge", type=Path, default=KNOWLEDGE_DIR, help="the content directory")
     parser.add_argument("--index", type=Path, default=None, help="the publication directory (default var/knowledge)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("validate", help="check the content files")
+    validate = commands.add_parser("validate", help="check the content files")
+    validate.add_argument("--json", action="store_true", help="print the result as one JSON object (for tools)")
     commands.add_parser("publish", help="build the index and make it live")
     commands.add_parser("ensure", help="publish if nothing is published or the content changed")
     search = commands.add_parser("search", help="ask the live index a question")
@@ -41,8 +42,17 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "validate":
-            kb = load_knowledge_base(args.knowledge)
-            print(f"{len(kb.answers)} answers in {len(kb.categories)} categories: ok")
+            try:
+                kb = load_knowledge_base(args.knowledge)
+            except ContentError as error:
+                if not args.json:
+                    raise
+                print(json.dumps({"ok": False, "problems": [p.as_dict() for p in error.problems]}, ensure_ascii=False))
+                return 1
+            if args.json:
+                print(json.dumps({"ok": True, "answers": len(kb.answers), "categories": len(kb.categories), "problems": []}))
+            else:
+                print(f"{len(kb.answers)} answers in {len(kb.categories)} categories: ok")
         elif args.command == "publish":
             publish(args.knowledge, root, log=print)
         elif args.command == "ensure":

@@ -99,6 +99,8 @@ def write_category(directory: Path, category: CategoryFile, header: str, replace
         raise ContentError([Problem(path, None, "already exists; use --replace to overwrite it")])
     data = json.loads(category.json(exclude_none=True, exclude_defaults=False))
     for answer in data["answers"]:
+        # Dates unquoted, as in hand-written files and the bridge's export (one layout).
+        answer["last_verified"] = dt.date.fromisoformat(answer["last_verified"])
         for language in SUPPORTED:
             entry = answer.get(language)
             if entry is None:

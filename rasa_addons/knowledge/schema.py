@@ -138,6 +138,15 @@ class Problem:
     path: Path
     line: Optional[int]
     message: str
+    # Where in the file, as keys and list indices (("answers", 0, "da", "answer")),
+    # and the answer it is about when known: for tools that show the problem
+    # beside the field (the bridge's answer editor).
+    location: Tuple[Any, ...] = ()
+    answer_id: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"file": self.path.name, "line": self.line, "message": self.message,
+                "location": list(self.location), "answer_id": self.answer_id}
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
@@ -181,6 +190,20 @@ def _describe(error: Dict[str, Any]) -> str:
     return f"{location}: {message}" if location else message
 
 
+def _location(loc: Iterable[Any]) -> Tuple[Any, ...]:
+    return tuple(step for step in loc if step != "__root__")
+
+
+def _answer_id(data: Any, loc: Sequence[Any]) -> Optional[str]:
+    """The id of the answer an error location points into (answers.<i>...), if it has one."""
+    if len(loc) >= 2 and loc[0] == "answers" and isinstance(loc[1], int) and isinstance(data, dict):
+        answers = data.get("answers")
+        if isinstance(answers, list) and loc[1] < len(answers) and isinstance(answers[loc[1]], dict):
+            value = answers[loc[1]].get("id")
+            return value if isinstance(value, str) else None
+    return None
+
+
 def load_yaml_file(path: Path, model: type) -> Tuple[Optional[BaseModel], yaml.Node, List[Problem]]:
     """Parse and validate one file; never raises for bad content."""
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -197,7 +220,8 @@ def load_yaml_file(path: Path, model: type) -> Tuple[Optional[BaseModel], yaml.N
     try:
         return model.parse_obj(data), node, []
     except ValidationError as error:
-        problems = [Problem(path, _line_of(node, e["loc"]), _describe(e)) for e in error.errors()]
+        problems = [Problem(path, _line_of(node, e["loc"]), _describe(e), _location(e["loc"]), _answer_id(data, e["loc"]))
+                    for e in error.errors()]
         return None, node, problems
 
 
@@ -240,13 +264,14 @@ def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         if parsed is None:
             continue
         if parsed.category != path.stem:
-            problems.append(Problem(path, _line_of(node, ["category"]), f"category `{parsed.category}` must match the file name `{path.stem}`"))
+            problems.append(Problem(path, _line_of(node, ["category"]), f"category `{parsed.category}` must match the file name `{path.stem}`", ("category",)))
         categories[parsed.category] = parsed
         for index, answer in enumerate(parsed.answers):
             here = Problem(path, _line_of(node, ["answers", index, "id"]), "")
             if answer.id in answers:
                 first = answer_lines[answer.id]
-                problems.append(Problem(path, here.line, f"answer id `{answer.id}` is already used at {first.path}:{first.line}"))
+                problems.append(Problem(path, here.line, f"answer id `{answer.id}` is already used at {first.path}:{first.line}",
+                                        ("answers", index, "id"), answer.id))
                 continue
             answers[answer.id] = answer
             answer_category[answer.id] = parsed.category
@@ -261,12 +286,12 @@ def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                 if related in RELATED_INTENTS:
                     continue
                 if target is None:
-                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.related: no answer or intent `{related}`"))
+                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.related: no answer or intent `{related}`", (language, "related"), answer_id))
                 elif not target.entry(language):
-                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.related: `{related}` has no {language} text"))
+                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.related: `{related}` has no {language} text", (language, "related"), answer_id))
             for code in entry.variants:
                 if municipalities and code not in municipalities:
-                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.variants: unknown municipality code {code} (see {MUNICIPALITIES_FILE})"))
+                    problems.append(Problem(where.path, where.line, f"{answer_id}.{language}.variants: unknown municipality code {code} (see {MUNICIPALITIES_FILE})", (language, "variants", code), answer_id))
 
     if problems:
         raise ContentError(problems)

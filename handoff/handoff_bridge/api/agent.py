@@ -356,6 +356,10 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
     except ApiError:
         await ws.close(code=4401, reason="unauthorized")
         return
+    if agent.role not in agent_svc.CONSOLE_ROLES:
+        # Editors see no chat and no queue.
+        await ws.close(code=4403, reason="editors have no access to chats")
+        return
 
     served = set(queue_svc.served_queue_names(d, agent))
     send_lock = asyncio.Lock()

@@ -13,6 +13,8 @@ from ..errors import ApiError, bad_request
 from ..services import agents as agent_svc
 
 SESSION_COOKIE = "handoff_session"
+# Editors sign in on the editor pages; their cookie is only sent to /api/v1/editor.
+EDITOR_SESSION_COOKIE = "handoff_editor_session"
 # Sequence numbers (and every other integer the API hands to the database) are
 # 32-bit integer columns: larger values are refused before they reach a query.
 MAX_SEQ = INT32_MAX
@@ -224,4 +226,15 @@ async def require_supervisor(request: Request):
     agent = await current_agent(request)
     if agent.role != "supervisor":
         raise forbidden("supervisors only")
+    return agent
+
+
+async def require_editor(request: Request):
+    from ..errors import forbidden
+
+    agent = getattr(request.ctx, "agent", None)
+    if agent is None:
+        agent = await agent_svc.agent_for_token(deps(request), bearer(request) or request.cookies.get(EDITOR_SESSION_COOKIE))
+    if agent.role != "editor":
+        raise forbidden("editors only")
     return agent

@@ -178,7 +178,7 @@ class Agent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("role IN ('agent','supervisor')", name="role"),
+        CheckConstraint("role IN ('agent','supervisor','editor')", name="role"),
         CheckConstraint("status IN ('available','busy','away','offline')", name="status"),
         CheckConstraint("capacity >= 0 AND capacity <= 20", name="capacity"),
     )
@@ -455,6 +455,167 @@ class UnansweredQuestion(Base):
     question: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_unanswered_questions_asked", "asked_at"),)
+
+
+# --- knowledge-base content (services/answers.py) -------------------------------------------
+# The working content of the knowledge base: the repository's knowledge/*.yml
+# are imported into these tables and published content is exported back
+# (`knowledge-import`, `knowledge-export`), so git keeps reviewing it.
+
+ANSWER_ID_LENGTH = 80
+PUBLICATION_KINDS = ("import", "publish", "rollback")
+
+
+class KbCategory(Base):
+    """One knowledge/<category>.yml: its name, attribution and leading comment lines."""
+
+    __tablename__ = "kb_categories"
+
+    category: Mapped[str] = mapped_column(String(ANSWER_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The comment lines above the content, written back unchanged on export.
+    header: Mapped[str] = mapped_column(Text, default="")
+    attribution: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KbRevision(Base):
+    """One published state of one answer (the answer as its category file holds it)."""
+
+    __tablename__ = "kb_revisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # No foreign key: the answer row points here (published_revision_id).
+    answer_id: Mapped[str] = mapped_column(String(ANSWER_ID_LENGTH))
+    # 1, 2, 3 ... per answer.
+    number: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(ANSWER_ID_LENGTH))
+    # {"id", "source", "last_verified", "da": {...}, "sv": {...}} as in the YAML file.
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("kb_publications.id"))
+    # The revision this one restores (a rollback), if any.
+    restores_revision_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+
+    __table_args__ = (
+        UniqueConstraint("answer_id", "number", name="uq_kb_revisions_answer_number"),
+        Index("ix_kb_revisions_publication", "publication_id"),
+    )
+
+
+class KbAnswer(Base):
+    """An answer of the knowledge base: its published revision and its draft."""
+
+    __tablename__ = "kb_answers"
+
+    id: Mapped[str] = mapped_column(String(ANSWER_ID_LENGTH), primary_key=True)
+    # The published category (None until the answer is first published).
+    category: Mapped[str | None] = mapped_column(ForeignKey("kb_categories.category"))
+    # Order inside its category file.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    published_revision_id: Mapped[int | None] = mapped_column(ForeignKey("kb_revisions.id"))
+    # The editors' working copy (same shape as a revision's document plus "category"),
+    # None when there is no change waiting. It need not be valid until it is published.
+    draft: Mapped[dict[str, Any] | None]
+    # Bumped on every save: a save based on an older version is refused (two editors).
+    draft_version: Mapped[int] = mapped_column(Integer, default=0)
+    draft_updated_at: Mapped[dt.datetime | None]
+    draft_updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KbPublication(Base):
+    """One change of the live content: an import, a publish or a rollback."""
+
+    __tablename__ = "kb_publications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The publication directory's version (var/knowledge/versions/<version>).
+    version: Mapped[str | None] = mapped_column(String(128))
+    # Answer ids changed by this publication.
+    changed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The publish gate's result: counts, and the regressions the editor accepted.
+    gate: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_by_login: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('import','publish','rollback')", name="kind"),
+        Index("ix_kb_publications_created", "created_at"),
+    )
+
+
+class KbRegressionQuestion(Base):
+    """Every reviewed question ever attached to an answer: the publish gate's regression set.
+    Masked like every citizen text."""
+
+    __tablename__ = "kb_regression_questions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(String(ANSWER_ID_LENGTH))
+    language: Mapped[str] = mapped_column(String(2))
+    question: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the case-folded question: one row per answer, language and question.
+    question_hash: Mapped[str] = mapped_column(String(64))
+    # Where it came from: "inbox" (a reviewed group), "editor" (typed as an example).
+    source: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+
+    __table_args__ = (
+        UniqueConstraint("answer_id", "language", "question_hash", name="uq_kb_regression_questions_question"),
+        CheckConstraint("language IN ('da','sv')", name="language"),
+    )
+
+
+class KbSupportFile(Base):
+    """Files of the content directory the editor does not edit (knowledge/municipalities.yml,
+    knowledge/calibration/*.txt), kept verbatim so publish and export have the whole base."""
+
+    __tablename__ = "kb_support_files"
+
+    path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KbPublishLock(Base):
+    """One row: the bridge instance publishing now, until expires_at (a lease, so a
+    crashed instance does not block publishing for ever)."""
+
+    __tablename__ = "kb_publish_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    acquired_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+
+
+class EditorAuditEntry(Base):
+    """What editors did to content and to the review inbox (services/audit.py, EDITOR_ACTIONS).
+    Holds masked questions at most, never a conversation's messages."""
+
+    __tablename__ = "editor_audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_login: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    # What it was done to: "answer:<id>", "publication:<id>", "group:<id>", ...
+    subject: Mapped[str] = mapped_column(String(160))
+    detail: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        CheckConstraint("actor_type IN ('editor','system')", name="actor_type"),
+        Index("ix_editor_audit_log_subject_created", "subject", "created_at"),
+        Index("ix_editor_audit_log_created", "created_at"),
+    )
 
 
 # Review inbox (services/review_inbox.py): why a citizen message is in it, and

@@ -57,7 +57,10 @@ log = logging.getLogger("handoff.agents")
 _dummy_hashes: dict[tuple, str] = {}
 
 STATUSES = ("available", "busy", "away", "offline")
-ROLES = ("agent", "supervisor")
+ROLES = ("agent", "supervisor", "editor")
+# Who signs in where: the console and supervisor pages, or the editor pages.
+CONSOLE_ROLES = ("agent", "supervisor")
+EDITOR_ROLES = ("editor",)
 
 
 async def hash_password(deps, password: str) -> str:
@@ -109,7 +112,7 @@ async def _validate_agent_fields(deps, data: dict, *, partial: bool) -> dict:
         out["display_name"] = name.strip()
     if "role" in data:
         if data["role"] not in ROLES:
-            raise bad_request("invalid_role", "role must be agent or supervisor")
+            raise bad_request("invalid_role", "role must be agent, supervisor or editor")
         out["role"] = data["role"]
     if "capacity" in data:
         cap = data["capacity"]
@@ -183,7 +186,9 @@ async def list_agents(deps) -> list[dict]:
         return [agent_to_dict(a) for a in agents]
 
 
-async def login(deps, login_name, password, address: str = "unknown") -> tuple[str, dict]:
+async def login(deps, login_name, password, address: str = "unknown",
+                roles: tuple[str, ...] = CONSOLE_ROLES) -> tuple[str, dict]:
+    """A new session for the account, if its role signs in here (`roles`)."""
     if not isinstance(login_name, str) or not isinstance(password, str) or len(password) > 256 or len(login_name) > 256:
         raise bad_request("invalid_credentials_format", "login and password are required")
     s = deps.settings
@@ -200,6 +205,10 @@ async def login(deps, login_name, password, address: str = "unknown") -> tuple[s
         log.info("failed agent login")
         raise unauthorized("wrong login or password")
     await throttle_svc.reset(deps, by_login)
+    if agent.role not in roles:
+        # Only said after the right password: it reveals nothing to a guesser.
+        raise forbidden("editor accounts sign in on the editor pages (/editor/)" if agent.role == "editor"
+                        else "this account does not sign in here; use the agent console (/console/)")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     async with deps.sessionmaker() as session:

@@ -1,4 +1,5 @@
-"""Audit log: every agent's and supervisor's access to a conversation.
+"""Audit logs: every agent's and supervisor's access to a conversation, and
+every editor's change to content or to the review inbox.
 
 An entry says who (agent id, login and role), when, which conversation and
 what they did (`ACTIONS`). It never holds message content, so entries are
@@ -15,7 +16,7 @@ import io
 
 from sqlalchemy import delete, insert, select
 
-from ..db.models import AuditEntry, utcnow
+from ..db.models import AuditEntry, EditorAuditEntry, utcnow
 
 ACTIONS = {
     "preview": "read a waiting chat before claiming it",
@@ -29,9 +30,6 @@ ACTIONS = {
     "export": "exported this audit log",
     "delete": "conversation deleted by the citizen",
     "purge": "conversation deleted by the retention job",
-    "inbox_attach": "an editor attached questions of this chat (masked) to an answer as example questions",
-    "inbox_new_answer": "an editor started a new answer from questions of this chat (masked)",
-    "inbox_dismiss": "an editor dismissed questions of this chat (masked) from the review inbox",
 }
 # Reading the same chat again within this window is one entry, not one per poll.
 REPEAT_WINDOW = dt.timedelta(seconds=60)
@@ -110,3 +108,57 @@ async def purge_old(deps, now: dt.datetime) -> int:
     async with deps.engine.begin() as conn:
         res = await conn.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff))
     return res.rowcount or 0
+
+
+# --- editors ----------------------------------------------------------------------------------
+# Editors never open a conversation; what they do to content (answers, drafts,
+# publications) and to the review inbox goes to editor_audit_log, with the
+# subject it was done to ("answer:<id>", "publication:<id>", "group:<id>").
+# Entries hold ids, counts and masked questions, never a conversation's
+# messages; they are kept as long as the content history they explain.
+
+EDITOR_ACTIONS = {
+    "knowledge_import": "imported the knowledge-base files into the content store",
+    "knowledge_export": "exported the published content to the knowledge-base files",
+    "answer_new": "started a new answer (draft)",
+    "answer_draft_save": "saved an answer's draft",
+    "answer_draft_discard": "discarded an answer's draft",
+    "answer_examples_add": "added example questions to an answer's draft (and its regression set)",
+    "publish": "published content (after the publish gate)",
+    "gate_accept": "accepted the listed regressions of a publish",
+    "rollback": "restored an earlier revision of an answer (published through the gate)",
+    # The review inbox (static/editor/index.html).
+    "inbox_attach": "attached a group of questions to an existing answer",
+    "inbox_new_answer": "started a new answer from a group of questions",
+    "inbox_dismiss": "dismissed a group of questions, with a reason",
+}
+MAX_SUBJECT_CHARS = 160
+
+
+async def record_editor(conn, action: str, *, subject: str, editor=None, detail: dict | None = None) -> None:
+    """Add an editor entry in the caller's transaction (`conn`: a session or a connection).
+    `editor` is the acting Agent (role editor); without one the actor is the system."""
+    if action not in EDITOR_ACTIONS:
+        raise ValueError(f"unknown editor audit action {action!r}")
+    if not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
+        raise ValueError("audit subject must be 1-160 characters")
+    row = {"created_at": utcnow(), "action": action, "subject": subject, "detail": detail,
+           "actor_type": "editor" if editor is not None else "system",
+           "actor_id": editor.id if editor is not None else None,
+           "actor_login": editor.login if editor is not None else None}
+    await conn.execute(insert(EditorAuditEntry), [row])
+
+
+def editor_entry_to_dict(e: EditorAuditEntry) -> dict:
+    return {"id": e.id, "created_at": e.created_at.isoformat(), "actor_type": e.actor_type,
+            "actor_id": e.actor_id, "actor_login": e.actor_login, "action": e.action,
+            "subject": e.subject, "detail": e.detail}
+
+
+async def editor_entries(conn, *, subject: str | None = None, limit: int = 200) -> list[dict]:
+    """The newest editor entries (of one subject), newest first."""
+    stmt = select(EditorAuditEntry).order_by(EditorAuditEntry.created_at.desc(), EditorAuditEntry.id.desc())
+    if subject is not None:
+        stmt = stmt.where(EditorAuditEntry.subject == subject)
+    rows = await conn.scalars(stmt.limit(max(1, min(limit, 1000))))
+    return [editor_entry_to_dict(e) for e in rows]

@@ -22,8 +22,9 @@ A group is identified by the items in it: the page sends back the item ids
 the editor saw, and an action changes exactly those that are still open
 (`attach`, `new_answer`, `dismiss`). Items change status, they are never
 deleted by an action; every action is recorded (inbox_actions) and in the
-audit log of each conversation it touched. Items leave with their conversation
-(retention, the citizen's deletion); actions after `audit_retention_days`.
+editors' audit log (subject "group:<id>"). Items leave with their
+conversation (retention, the citizen's deletion); actions after
+`audit_retention_days`.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ from ..db.models import (
     INBOX_KINDS,
     INBOX_OPEN,
     INBOX_STATUSES,
-    AuditEntry,
     InboxAction,
     InboxItem,
     utcnow,
 )
 from ..errors import bad_request, conflict
 from ..privacy import mask_personal_data
+from . import answers
 from . import audit as audit_svc
 from . import embeddings
 from .outcomes import question_key
@@ -73,7 +74,6 @@ MAX_ITEMS_PER_PERIOD = 200_000
 MAX_GROUPS = 500
 QUESTIONS_SHOWN = 50
 MAX_ACTION_ITEMS = 5000
-MAX_EXAMPLES_FROM_GROUP = 5
 DISMISS_REASONS = ("not_a_question", "out_of_scope", "personal_case", "duplicate", "already_answered", "other")
 MAX_NOTE_CHARS = 500
 ACTION_AUDIT = {"attach": "inbox_attach", "new_answer": "inbox_new_answer", "dismiss": "inbox_dismiss"}
@@ -301,12 +301,6 @@ async def groups(deps, period: Period, *, languages=("da", "sv"), status: str = 
 
 # --- actions ------------------------------------------------------------------------------------
 
-def _answers():
-    from . import answers
-
-    return answers
-
-
 async def _open_items(session, item_ids: list[int], language: str) -> list:
     rows = (await session.execute(
         select(InboxItem.id, InboxItem.conversation_id, InboxItem.question, InboxItem.status, InboxItem.language)
@@ -316,51 +310,68 @@ async def _open_items(session, item_ids: list[int], language: str) -> list:
     return rows
 
 
-def representative_questions(rows, limit: int = MAX_EXAMPLES_FROM_GROUP) -> list[str]:
-    """The group's most asked distinct questions (as written), for example questions."""
+def distinct_questions(rows) -> list[str]:
+    """The group's distinct questions (as written), most asked first, that an
+    answer can take as example questions (answers.MIN/MAX_QUESTION_CHARS)."""
     counts: Counter = Counter()
     shown: dict[str, str] = {}
     for r in rows:
         key = question_key(r.question)
         counts[key] += 1
         shown.setdefault(key, r.question)
-    return [shown[k] for k, _c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+    ordered = [shown[k] for k, _c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [q for q in ordered if answers.MIN_QUESTION_CHARS <= len(q) <= answers.MAX_QUESTION_CHARS]
 
 
 async def act(deps, agent, action: str, *, item_ids: list[int], language: str, group: str | None = None,
               answer_id: str | None = None, category: str | None = None, reason: str | None = None,
               note: str | None = None) -> dict:
-    """Apply an editor's action to the open items among `item_ids` (one transaction:
-    the answer change, the items' status, the action row and the audit entries)."""
+    """Apply an editor's action to the open items among `item_ids`, in one
+    transaction: the answer change, the items' status, the action row and the
+    editor audit entry (subject "group:<id>")."""
     if action not in ACTION_AUDIT:
         raise bad_request("invalid_action", "action must be attach, new_answer or dismiss")
+    if action == "dismiss" and reason not in DISMISS_REASONS:
+        raise bad_request("invalid_reason", "reason must be one of " + ", ".join(DISMISS_REASONS))
     ids = sorted(set(item_ids))
     if not ids or len(ids) > MAX_ACTION_ITEMS:
         raise bad_request("invalid_items", f"give 1 to {MAX_ACTION_ITEMS} item ids")
     now = utcnow()
+    gid = (group or group_id(ids))[:32]
     async with deps.sessionmaker() as session:
         async with session.begin():
             rows = await _open_items(session, ids, language)
             open_rows = [r for r in rows if r.status == INBOX_OPEN]
             if not open_rows:
                 raise conflict("nothing_open", "none of these items is open any more (another editor acted on them)")
-            questions = representative_questions(open_rows)
+            questions = distinct_questions(open_rows) if action != "dismiss" else []
+            if action != "dismiss" and not questions:
+                raise bad_request("invalid_questions", "no question of this group can be an example question "
+                                                       f"({answers.MIN_QUESTION_CHARS}-{answers.MAX_QUESTION_CHARS} characters)")
             draft_id = None
-            answers = _answers()
+            examples: list[str] = []
             if action == "attach":
-                await answers.add_example_questions(session, answer_id=answer_id, language=language,
-                                                    questions=questions, editor=agent, source="inbox")
+                for i in range(0, len(questions), answers.MAX_QUESTIONS_PER_CALL):
+                    result = await answers.add_example_questions(
+                        session, answer_id=answer_id, language=language,
+                        questions=questions[i:i + answers.MAX_QUESTIONS_PER_CALL], editor=agent, source="inbox")
+                    examples += result["added_examples"]
             elif action == "new_answer":
-                draft = await answers.new_draft_from_questions(session, language=language, questions=questions,
-                                                               category=category, editor=agent, source="inbox")
-                draft_id = str(_draft_id(draft))
-            else:
-                if reason not in DISMISS_REASONS:
-                    raise bad_request("invalid_reason", "reason must be one of " + ", ".join(DISMISS_REASONS))
+                draft = await answers.new_draft_from_questions(
+                    session, language=language, questions=questions[:answers.MAX_QUESTIONS_PER_CALL],
+                    category=category, editor=agent, source="inbox")
+                draft_id = draft["answer_id"]
+                examples = list((draft["document"].get(language) or {}).get("examples") or [])
+                # The rest of a large group joins the new answer's regression set too.
+                rest = questions[answers.MAX_QUESTIONS_PER_CALL:]
+                for i in range(0, len(rest), answers.MAX_QUESTIONS_PER_CALL):
+                    await answers.add_to_regression_set(session, answer_id=draft_id, language=language,
+                                                        questions=answers.clean_questions(
+                                                            rest[i:i + answers.MAX_QUESTIONS_PER_CALL]),
+                                                        editor=agent, source="inbox")
             masked_note = mask_personal_data(note.strip())[:MAX_NOTE_CHARS] if note and note.strip() else None
-            gid = group or group_id(ids)
-            record = InboxAction(action=action, group_id=gid[:32], language=language,
-                                 answer_id=answer_id if action == "attach" else None, draft_id=draft_id,
+            record = InboxAction(action=action, group_id=gid, language=language,
+                                 answer_id=answer_id if action == "attach" else draft_id, draft_id=draft_id,
                                  reason=reason if action == "dismiss" else None, note=masked_note,
                                  items=len(open_rows), editor_id=agent.id, editor_login=agent.login, created_at=now)
             session.add(record)
@@ -370,29 +381,31 @@ async def act(deps, agent, action: str, *, item_ids: list[int], language: str, g
                 await session.execute(update(InboxItem).where(InboxItem.id.in_(changed[i:i + 1000]),
                                                               InboxItem.status == INBOX_OPEN)
                                       .values(status=STATUS_OF_ACTION[action], action_id=record.id, updated_at=now))
-            per_conversation = Counter(r.conversation_id for r in open_rows)
-            detail_base = {"inbox_action": record.id, "group": gid[:32]}
-            if answer_id and action == "attach":
-                detail_base["answer_id"] = answer_id
-            if draft_id:
-                detail_base["draft_id"] = draft_id
-            if action == "dismiss":
-                detail_base["reason"] = reason
-            entries = [{"conversation_id": cid, "action": ACTION_AUDIT[action], "created_at": now,
-                        "detail": {**detail_base, "items": n}, **audit_svc.actor_of(agent)}
-                       for cid, n in sorted(per_conversation.items())]
-            for i in range(0, len(entries), 1000):
-                await session.execute(AuditEntry.__table__.insert(), entries[i:i + 1000])
+            detail = {"inbox_action": record.id, "language": language, "items": len(open_rows),
+                      "conversations": len({r.conversation_id for r in open_rows}), "questions": len(questions)}
+            if action == "attach":
+                detail["answer_id"] = answer_id
+            elif action == "new_answer":
+                detail["answer_id"] = draft_id
+            else:
+                detail["reason"] = reason
+            await audit_svc.record_editor(session, ACTION_AUDIT[action], subject=f"group:{gid}", editor=agent,
+                                          detail=detail)
             action_id = record.id
-    return {"action": action, "action_id": action_id, "group": gid[:32], "changed": len(open_rows),
-            "skipped": len(ids) - len(open_rows), "answer_id": answer_id if action == "attach" else None,
-            "draft_id": draft_id, "questions": questions if action != "dismiss" else []}
+    return {"action": action, "action_id": action_id, "group": gid, "changed": len(open_rows),
+            "skipped": len(ids) - len(open_rows), "answer_id": answer_id if action == "attach" else draft_id,
+            "draft_id": draft_id, "questions": questions, "examples": examples}
 
 
-def _draft_id(draft):
-    if isinstance(draft, dict):
-        return draft.get("id") or draft.get("draft_id")
-    return getattr(draft, "id", draft)
+async def answer_choices(deps, languages) -> list[dict]:
+    """The answers a group of this language can be attached to, with their title in it."""
+    out = []
+    async with deps.sessionmaker() as session:
+        for language in languages:
+            for a in await answers.list_answers(session, language=language):
+                out.append({"id": a["id"], "language": language, "title": a["titles"].get(language) or a["id"],
+                            "category": a["category"], "status": a["status"]})
+    return out
 
 
 async def history(deps, limit: int = 50) -> list[dict]:

@@ -4,7 +4,7 @@ Existing conversations are marked for the outcome refresher (their outcome rows
 stay for the reports meanwhile), so it captures their inbox items too.
 
 Revision ID: 0005_review_inbox
-Revises: 0003_insight_outcomes
+Revises: 0004_editor_and_answers
 """
 
 from alembic import op
@@ -13,7 +13,7 @@ import handoff_bridge.db.models
 
 
 revision = '0005_review_inbox'
-down_revision = '0003_insight_outcomes'
+down_revision = '0004_editor_and_answers'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,9 @@
 """Every route of the app, enumerated from its router, refuses callers it is not for.
 
 For each API route and method: no credentials, a citizen's conversation token,
-another conversation's token, an expired agent session, and an agent on a
-supervisor route are all refused before the handler runs. Routes that
+another conversation's token, an expired agent session, an agent on a
+supervisor route, an editor on any agent, supervisor or citizen route, and an
+agent or supervisor on an editor route are all refused before the handler runs. Routes that
 anyone may call are listed in PUBLIC; the web pages (static files) are public
 by design. A route without an access rule is refused for everyone.
 """
@@ -13,7 +14,7 @@ import re
 
 import pytest
 import websockets
-from helpers import agent_session, new_conversation
+from helpers import DEFAULT_PASSWORD, agent_session, editor_session, make_agent, new_conversation
 from sqlalchemy import update
 
 from handoff_bridge.db.models import AgentSession
@@ -23,6 +24,7 @@ from handoff_bridge.services import agents as agent_svc
 PUBLIC = {
     ("POST", "/api/v1/citizen/conversations"),
     ("POST", "/api/v1/agent/login"),
+    ("POST", "/api/v1/editor/login"),
     ("GET", "/api/v1/openapi.json"),
     # The demo pages' demo sign-in: development only (404 / "enabled": false elsewhere).
     ("GET", "/api/v1/demo/login"),
@@ -64,6 +66,8 @@ async def test_every_route_refuses_callers_it_is_not_for(client, bridge):
     cid, citizen = await new_conversation(client)
     other_cid, other_citizen = await new_conversation(client)
     agent = await agent_session(d, client, "bo")
+    supervisor = await agent_session(d, client, "sara", role="supervisor")
+    editor = await editor_session(d, client, "edda")
     expired = await agent_session(d, client, "eva")
     async with d.sessionmaker() as session:
         async with session.begin():
@@ -80,11 +84,15 @@ async def test_every_route_refuses_callers_it_is_not_for(client, bridge):
             "citizen": citizen,
             "expired agent": expired,
             "agent": agent,
+            "supervisor": supervisor,
+            "editor": editor,
         }
         for who, headers in callers.items():
             allowed = (
                 (level == "citizen" and who == "citizen")
-                or (level == "agent" and who == "agent")
+                or (level == "agent" and who in ("agent", "supervisor"))
+                or (level == "supervisor" and who == "supervisor")
+                or (level == "editor" and who == "editor")
             )
             if allowed:
                 continue
@@ -100,7 +108,7 @@ async def test_every_route_refuses_callers_it_is_not_for(client, bridge):
             resp = await client.request(method, real, headers=other_citizen, json={} if method == "POST" else None)
             assert resp.status_code == 401, (method, real)
             checked += 1
-    assert checked >= 120
+    assert checked >= 200
 
 
 async def test_websockets_refuse_bad_credentials(bridge):
@@ -131,3 +139,36 @@ async def test_agent_websocket_refuses_a_cookie_from_another_site(client, bridge
                                                            "Origin": f"http://{host}"}) as ws:
         await ws.send(json.dumps({"type": "hello"}))  # no token: the cookie authenticates
         assert json.loads(await ws.recv())["type"] == "hello"
+
+
+async def test_an_editor_signs_in_on_the_editor_pages_only(client, bridge):
+    d = bridge.deps
+    await make_agent(d, "edda", role="editor")
+    await make_agent(d, "sara", role="supervisor")
+    refused = await client.post("/api/v1/agent/login", json={"login": "edda", "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 403 and "editor" in refused.json()["error"]["message"]
+    refused = await client.post("/api/v1/editor/login", json={"login": "sara", "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 403
+    wrong = await client.post("/api/v1/editor/login", json={"login": "edda", "password": "not the password"})
+    assert wrong.status_code == 401
+    resp = await client.post("/api/v1/editor/login", json={"login": "edda", "password": DEFAULT_PASSWORD})
+    assert resp.status_code == 200 and resp.json()["editor"]["role"] == "editor"
+    cookie = resp.cookies.get("handoff_editor_session")
+    assert cookie and "Path=/api/v1/editor" in resp.headers["set-cookie"]
+    # The cookie alone opens the editor API (with the CSRF header on changes), not the agent API.
+    client.cookies.clear()
+    client.cookies.set("handoff_editor_session", cookie)
+    me = await client.get("/api/v1/editor/me")
+    assert me.status_code == 200 and me.json()["login"] == "edda"
+    queues = await client.get("/api/v1/agent/queues", headers={"Authorization": f"Bearer {cookie}"})
+    assert queues.status_code == 403
+
+
+async def test_the_agent_websocket_refuses_an_editor(client, bridge):
+    headers = await editor_session(bridge.deps, client, "edda")
+    url = bridge.url.replace("http://", "ws://") + "/api/v1/agent/ws"
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": headers["Authorization"].split(" ", 1)[1]}))
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd.code == 4403
