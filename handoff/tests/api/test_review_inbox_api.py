@@ -127,3 +127,61 @@ async def test_items_of_another_language_are_refused(client, inbox, editor):
     resp = await client.post(f"{URL}/dismiss", headers=editor, json={
         "item_ids": [sv_item.id], "language": "da", "reason": "other"})
     assert resp.status_code == 400
+
+
+async def import_shipped(deps):
+    from handoff_bridge.services import answers as answers_svc
+    from handoff_bridge.services import knowledge_files as kf
+    from handoff_bridge.settings import REPO_DIR
+
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            await answers_svc.import_content(session, kf.read_directory(REPO_DIR / "knowledge"))
+
+
+async def test_attach_makes_the_questions_examples_and_regression_questions(client, inbox, editor):
+    from handoff_bridge.db.models import KbAnswer, KbRegressionQuestion
+
+    await import_shipped(inbox)
+    picker = (await client.get(f"{URL}/answers", headers=editor, params={"language": "da"})).json()["answers"]
+    assert {"id": "passport", "language": "da"}.items() <= next(a for a in picker if a["id"] == "passport").items()
+    body = await groups(client, editor, language="da")
+    passport = next(g for g in body["groups"] if g["label"] == "Hvordan fornyer jeg mit pas?")
+    resp = await client.post(f"{URL}/attach", headers=editor, json={
+        "item_ids": passport["item_ids"], "language": "da", "group": passport["id"], "answer_id": "passport"})
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["changed"] == 1 and result["questions"] == ["Hvordan fornyer jeg mit pas?"]
+    async with inbox.sessionmaker() as session:
+        answer = await session.get(KbAnswer, "passport")
+        regression = (await session.scalars(select(KbRegressionQuestion.question).where(
+            KbRegressionQuestion.answer_id == "passport", KbRegressionQuestion.source == "inbox"))).all()
+    assert regression == ["Hvordan fornyer jeg mit pas?"]
+    assert answer.draft is not None  # the change waits in the answer's draft for the publish gate
+    [item] = [i for i in await stored(inbox, InboxItem) if i.id in passport["item_ids"]]
+    assert item.status == "attached"
+    [entry] = [a for a in await stored(inbox, EditorAuditEntry) if a.action == "inbox_attach"]
+    assert entry.detail["answer_id"] == "passport" and entry.subject == f"group:{passport['id']}"
+    # An unknown answer: nothing changes.
+    other = next(g for g in body["groups"] if g["label"] == "xyz blah")
+    resp = await client.post(f"{URL}/attach", headers=editor, json={
+        "item_ids": other["item_ids"], "language": "da", "answer_id": "no_such_answer"})
+    assert resp.status_code == 404
+    assert {i.status for i in await stored(inbox, InboxItem) if i.id in other["item_ids"]} == {"open"}
+
+
+async def test_new_answer_starts_a_draft_the_page_links_to(client, inbox, editor):
+    await import_shipped(inbox)
+    body = await groups(client, editor, language="da")
+    bins = next(g for g in body["groups"] if g["count"] == 2)
+    resp = await client.post(f"{URL}/new-answer", headers=editor, json={
+        "item_ids": bins["item_ids"], "language": "da", "group": bins["id"], "category": "contact_and_selfservice"})
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["changed"] == 2 and result["draft_id"] == result["answer_id"]
+    assert sorted(result["examples"]) == sorted(q["question"] for q in bins["questions"])
+    draft = await client.get(f"/api/v1/editor/answers", headers=editor, params={"q": result["draft_id"]})
+    assert [a["status"] for a in draft.json()["answers"] if a["id"] == result["draft_id"]] == ["draft"]
+    assert {i.status for i in await stored(inbox, InboxItem) if i.id in bins["item_ids"]} == {"drafted"}
+    history = (await client.get(f"{URL}/actions", headers=editor)).json()["actions"]
+    assert history[0]["action"] == "new_answer" and history[0]["draft_id"] == result["draft_id"]

@@ -3,7 +3,7 @@
  * well in a period, grouped by meaning. On a group an editor attaches its
  * questions to an existing answer (they become example questions), starts a new
  * answer from them (a draft in the answers editor), or dismisses them with a
- * reason. Supervisors see the groups without the actions. Texts are the masked
+ * reason. Editors only (they sign in on the editor API). Texts are the masked
  * texts the bridge stored; everything is rendered with textContent.
  */
 (function () {
@@ -14,7 +14,7 @@
     da: {
       skip: "Gå til indholdet", inboxTitle: "Den Digitale Hotline – indbakke", navInbox: "Indbakke",
       navAnswers: "Svar", pagesNav: "Sider",
-      onlyEditors: "Denne side er kun for redaktører (og supervisorer, som kan se den uden at ændre noget).",
+      onlyEditors: "Denne side er kun for redaktører.",
       inboxIntro: "Her er de spørgsmål, assistenten ikke svarede godt på: intet svar passede, den spurgte igen, " +
         "svaret hjalp ikke, eller borgeren blev sendt videre, fordi assistenten ikke kunne hjælpe. Lignende " +
         "spørgsmål er samlet i grupper. Teksterne er maskeret: personnumre og telefonnumre er skjult.",
@@ -35,11 +35,12 @@
       kindsLabel: "Hvorfor", kind_no_answer: "intet svar passede", kind_clarification: "opklarende spørgsmål",
       kind_not_helpful: "svaret hjalp ikke", kind_escalation: "sendt videre til en medarbejder",
       showQuestions: "Vis spørgsmålene ({n})", moreQuestions: "og {n} formuleringer mere",
-      questionTimes: "{n} gange",
+      questionTimes: "{n} gange", questionOnce: "1 gang",
       actionsTitle: "Hvad skal der ske med gruppen?",
       attachLegend: "Tilknyt et eksisterende svar", answerLabel: "Svar", attach: "Tilknyt",
       attachHint: "Gruppens hyppigste formuleringer bliver eksempelspørgsmål på svaret og kommer med i testsættet.",
       newLegend: "Start et nyt svar", categoryLabel: "Kategori", newAnswer: "Start nyt svar",
+      noCategoryYet: "Vælg senere",
       dismissLegend: "Afvis", reasonLabel: "Årsag", noteLabel: "Note (valgfri, højst 500 tegn)", dismiss: "Afvis",
       dismiss_not_a_question: "Ikke et spørgsmål", dismiss_out_of_scope: "Uden for assistentens område",
       dismiss_personal_case: "Borgerens egen sag (kræver en medarbejder)", dismiss_duplicate: "Dublet",
@@ -49,13 +50,12 @@
       openDraft: "Åbn kladden i svar-redigeringen", dismissed: "{n} spørgsmål er afvist.",
       skipped: "{n} af spørgsmålene var allerede behandlet af en anden.",
       alreadyHandled: "En anden har allerede behandlet disse spørgsmål. Listen er hentet igen.",
-      readOnly: "Du kan se indbakken; kun redaktører kan ændre den.",
       actionFailed: "Det lykkedes ikke: {message}"
     },
     sv: {
       skip: "Gå till innehållet", inboxTitle: "Den Digitale Hotline – inkorg", navInbox: "Inkorg",
       navAnswers: "Svar", pagesNav: "Sidor",
-      onlyEditors: "Den här sidan är bara för redaktörer (och arbetsledare, som kan se den utan att ändra något).",
+      onlyEditors: "Den här sidan är bara för redaktörer.",
       inboxIntro: "Här finns frågorna som assistenten inte svarade bra på: inget svar passade, den ställde en " +
         "motfråga, svaret hjälpte inte, eller invånaren skickades vidare för att assistenten inte kunde hjälpa. " +
         "Liknande frågor är samlade i grupper. Texterna är maskerade: personnummer och telefonnummer är dolda.",
@@ -76,11 +76,12 @@
       kindsLabel: "Varför", kind_no_answer: "inget svar passade", kind_clarification: "motfråga",
       kind_not_helpful: "svaret hjälpte inte", kind_escalation: "skickad vidare till en handläggare",
       showQuestions: "Visa frågorna ({n})", moreQuestions: "och {n} formuleringar till",
-      questionTimes: "{n} gånger",
+      questionTimes: "{n} gånger", questionOnce: "1 gång",
       actionsTitle: "Vad ska hända med gruppen?",
       attachLegend: "Koppla till ett befintligt svar", answerLabel: "Svar", attach: "Koppla",
       attachHint: "Gruppens vanligaste formuleringar blir exempelfrågor på svaret och kommer med i testmängden.",
       newLegend: "Påbörja ett nytt svar", categoryLabel: "Kategori", newAnswer: "Påbörja nytt svar",
+      noCategoryYet: "Välj senare",
       dismissLegend: "Avvisa", reasonLabel: "Orsak", noteLabel: "Anteckning (valfri, högst 500 tecken)", dismiss: "Avvisa",
       dismiss_not_a_question: "Ingen fråga", dismiss_out_of_scope: "Utanför assistentens område",
       dismiss_personal_case: "Invånarens eget ärende (kräver en handläggare)", dismiss_duplicate: "Dubblett",
@@ -90,7 +91,6 @@
       openDraft: "Öppna utkastet i svarsredigeringen", dismissed: "{n} frågor är avvisade.",
       skipped: "{n} av frågorna var redan behandlade av någon annan.",
       alreadyHandled: "Någon annan har redan behandlat de här frågorna. Listan är hämtad igen.",
-      readOnly: "Du kan se inkorgen; bara redaktörer kan ändra den.",
       actionFailed: "Det gick inte: {message}"
     }
   });
@@ -99,7 +99,6 @@
   var el = DDH.el;
   var DISMISS_REASONS = ["not_a_question", "out_of_scope", "personal_case", "duplicate", "already_answered", "other"];
   var KINDS = ["no_answer", "clarification", "not_helpful", "escalation"];
-  var canAct = false;
   var answersByLanguage = {};
   var form = document.getElementById("filters");
   var statusLine = document.getElementById("status");
@@ -231,21 +230,21 @@
     newSet.appendChild(el("legend", null, t("newLegend")));
     var categories = select("category-" + index, t("categoryLabel"), []);
     newSet.appendChild(categories.wrap);
-    var newButton = newSet.appendChild(el("button", { type: "submit" }, t("newAnswer")));
+    newSet.appendChild(el("button", { type: "submit" }, t("newAnswer")));
 
     loadAnswers(language).then(function (answers) {
       var seen = {};
+      categories.select.appendChild(el("option", { value: "" }, t("noCategoryYet")));
       answers.forEach(function (a) {
         picker.select.appendChild(el("option", { value: a.id }, a.title + " (" + a.id + ")"));
-        if (!seen[a.category]) {
+        if (a.category && !seen[a.category]) {
           seen[a.category] = true;
-          categories.select.appendChild(el("option", { value: a.category }, a.category_name || a.category));
+          categories.select.appendChild(el("option", { value: a.category }, a.category));
         }
       });
       if (!answers.length) {
         attachSet.appendChild(el("p", { "class": "hint" }, t("noAnswers")));
         attachButton.disabled = true;
-        newButton.disabled = true;
       }
     }).catch(function (err) {
       error.textContent = t("actionFailed", { message: err.message });
@@ -260,7 +259,7 @@
     });
     newForm.addEventListener("submit", function (e) {
       e.preventDefault();
-      act(box, "/api/v1/editor/inbox/new-answer", Object.assign({ category: categories.select.value }, base),
+      act(box, "/api/v1/editor/inbox/new-answer", Object.assign({ category: categories.select.value || null }, base),
         function (r) { return t("drafted", { n: r.changed }); });
     });
 
@@ -311,12 +310,12 @@
     details.appendChild(el("summary", null, t("showQuestions", { n: group.distinct_questions })));
     var questions = details.appendChild(el("ul", { lang: language }));
     group.questions.forEach(function (q) {
-      questions.appendChild(el("li", null, q.question + " – " + t("questionTimes", { n: q.count })));
+      questions.appendChild(el("li", null, q.question + " – " + (q.count === 1 ? t("questionOnce") : t("questionTimes", { n: q.count }))));
     });
     if (group.distinct_questions > group.questions.length) {
       details.appendChild(el("p", { "class": "hint" }, t("moreQuestions", { n: group.distinct_questions - group.questions.length })));
     }
-    if (canAct && (group.statuses.open || 0) > 0) {
+    if ((group.statuses.open || 0) > 0) {
       details.appendChild(actions(group, index, language));
     }
     return li;
@@ -342,9 +341,6 @@
       var summary = body.groups.length ? "" : t("noGroups");
       if (body.not_yet_embedded) {
         summary += (summary ? " " : "") + t("notEmbedded", { n: body.not_yet_embedded });
-      }
-      if (!canAct) {
-        summary += (summary ? " " : "") + t("readOnly");
       }
       document.getElementById("groups-summary").textContent = summary;
       statusLine.textContent = t("loaded", { items: body.items, groups: body.groups_total,
@@ -372,14 +368,13 @@
     document.getElementById("agent-name").textContent = agent.display_name;
     document.getElementById("logout").hidden = false;
     document.getElementById("pages-nav").setAttribute("aria-label", t("pagesNav"));
-    if (agent.role !== "editor" && agent.role !== "supervisor") {
+    if (agent.role !== "editor") {
       document.getElementById("forbidden").hidden = false;
       form.hidden = true;
       return;
     }
-    canAct = agent.role === "editor";
     setDays(7);
     fromAddress();
     load();
-  });
+  }, "/api/v1/editor");
 })();

@@ -165,8 +165,10 @@
       }
     },
 
-    /* Fills [data-t] elements with their text, and sets up the language switch and login form. */
-    init: function (onLoggedIn) {
+    /* Fills [data-t] elements with their text, and sets up the language switch and login form.
+       `api` is where the page's accounts sign in: the agent API (default) or the editor API. */
+    init: function (onLoggedIn, api) {
+      api = api || "/api/v1/agent";
       document.documentElement.lang = DDH.lang;
       Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (node) {
         node.textContent = DDH.t(node.getAttribute("data-t"));
@@ -192,12 +194,12 @@
         e.preventDefault();
         error.hidden = true;
         DDH.unlockAudio();
-        DDH.api("POST", "/api/v1/agent/login", {
+        DDH.api("POST", api + "/login", {
           login: form.elements.login.value,
           password: form.elements.password.value
         }).then(function (body) {
           form.reset();
-          show(body.agent);
+          show(body.agent || body.editor);
         }).catch(function () {
           error.textContent = DDH.t("loginFailed");
           error.hidden = false;
@@ -206,10 +208,10 @@
       });
       if (logout) {
         logout.addEventListener("click", function () {
-          DDH.api("POST", "/api/v1/agent/logout").finally(function () { window.location.reload(); });
+          DDH.api("POST", api + "/logout").finally(function () { window.location.reload(); });
         });
       }
-      DDH.api("GET", "/api/v1/agent/me").then(show).catch(function () {
+      DDH.api("GET", api + "/me").then(show).catch(function () {
         loginView.hidden = false;
         appView.hidden = true;
         form.elements.login.focus();
