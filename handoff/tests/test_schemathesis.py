@@ -24,6 +24,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from conftest import SERVICE_DIR, free_port
 
 SUPERVISOR_PASSWORD = "schemathesis supervisor password"
+EDITOR_PASSWORD = "schemathesis editor password"
 schema = schemathesis.openapi.from_path(str(SERVICE_DIR / "openapi.yaml")).exclude(path_regex=r"/ws$")
 
 
@@ -48,11 +49,16 @@ def live(tmp_path_factory, queue_config):
         "HANDOFF_MESSAGES_PER_MINUTE_PER_ADDRESS": "0",
         "HANDOFF_CONVERSATIONS_PER_MINUTE_PER_ADDRESS": "0",
         "HANDOFF_LOGIN_ADDRESS_MAX_FAILURES": "100000",
+        # The editor API publishes into a directory of the run's own, never the checkout's.
+        "HANDOFF_KNOWLEDGE_INDEX": str(tmp / "knowledge-index"),
     })
     subprocess.run([sys.executable, "-m", "handoff_bridge", "migrate"], cwd=SERVICE_DIR, env=env, check=True)
     subprocess.run([sys.executable, "-m", "handoff_bridge", "create-agent", "sara", "--role", "supervisor",
                     "--languages", "da,sv"], cwd=SERVICE_DIR, check=True,
                    env={**env, "HANDOFF_NEW_AGENT_PASSWORD": SUPERVISOR_PASSWORD}, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "handoff_bridge", "create-agent", "edda", "--role", "editor"],
+                   cwd=SERVICE_DIR, check=True, env={**env, "HANDOFF_NEW_AGENT_PASSWORD": EDITOR_PASSWORD},
+                   stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -67,8 +73,9 @@ def live(tmp_path_factory, queue_config):
             raise RuntimeError("bridge did not start")
         conv = httpx.post(url + "/api/v1/citizen/conversations", json={"municipality": "101", "language": "da"}).json()
         sup = httpx.post(url + "/api/v1/agent/login", json={"login": "sara", "password": SUPERVISOR_PASSWORD}).json()
+        editor = httpx.post(url + "/api/v1/editor/login", json={"login": "edda", "password": EDITOR_PASSWORD}).json()
         yield {"url": url, "conversation_id": conv["conversation_id"], "citizen": conv["token"],
-               "supervisor": sup["token"], "proc": proc}
+               "supervisor": sup["token"], "editor": editor["token"], "proc": proc}
     finally:
         proc.terminate()
         try:
@@ -88,8 +95,10 @@ def test_api_conforms_to_its_schema(case, live):
         # Deleting the shared conversation would turn the rest into 401s.
         case.path_parameters["conversation_id"] = live["conversation_id"]
         token = live["citizen"]
-    elif path in ("/api/v1/agent/logout",):
+    elif path in ("/api/v1/agent/logout", "/api/v1/editor/logout"):
         token = None  # logging out the shared session would end the run's authentication
+    elif path.startswith("/api/v1/editor/"):
+        token = live["editor"]
     else:
         token = live["supervisor"]
     headers = {"Authorization": f"Bearer {token}"} if token else {}

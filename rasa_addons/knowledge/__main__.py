@@ -1,7 +1,9 @@
 """Knowledge base commands.
 
     python -m rasa_addons.knowledge validate [--json]   check every file under knowledge/
-    python -m rasa_addons.knowledge publish             build the index and switch to it
+    python -m rasa_addons.knowledge publish [--json]    build the index and switch to it
+    python -m rasa_addons.knowledge gate --questions FILE [--heldout DIR] --json
+                                                        the publish gate: the content against the live publication
     python -m rasa_addons.knowledge ensure              publish only if the content changed
     python -m rasa_addons.knowledge search "question" --language da
     python -m rasa_addons.knowledge import FILE --format csv|markdown|swefaq [--replace]
@@ -27,7 +29,12 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check the content files")
     validate.add_argument("--json", action="store_true", help="print the result as one JSON object (for tools)")
-    commands.add_parser("publish", help="build the index and make it live")
+    published = commands.add_parser("publish", help="build the index and make it live")
+    published.add_argument("--json", action="store_true", help="print the result as one JSON object (for tools)")
+    gated = commands.add_parser("gate", help="evaluate the content against the live publication (held-out and regression sets)")
+    gated.add_argument("--questions", type=Path, required=True, help='JSON {"questions": [{"language", "question", "answer_id"}]}: the regression set')
+    gated.add_argument("--heldout", type=Path, default=None, help="the held-out sets' directory (default tests/nlu)")
+    gated.add_argument("--json", action="store_true", help="print the result as one JSON object (the only output form)")
     commands.add_parser("ensure", help="publish if nothing is published or the content changed")
     search = commands.add_parser("search", help="ask the live index a question")
     search.add_argument("question")
@@ -54,7 +61,27 @@ def main(argv=None) -> int:
             else:
                 print(f"{len(kb.answers)} answers in {len(kb.categories)} categories: ok")
         elif args.command == "publish":
-            publish(args.knowledge, root, log=print)
+            if not args.json:
+                publish(args.knowledge, root, log=print)
+            else:
+                try:
+                    publication = publish(args.knowledge, root, log=lambda _line: None)
+                except ContentError as error:
+                    print(json.dumps({"ok": False, "problems": [p.as_dict() for p in error.problems]}, ensure_ascii=False))
+                    return 1
+                manifest = publication.manifest
+                print(json.dumps({"ok": True, "version": publication.version, "embedded_texts": manifest.get("embedded_texts"),
+                                  "build_seconds": manifest.get("build_seconds"), "languages": manifest.get("languages")}))
+        elif args.command == "gate":
+            from rasa_addons.knowledge import gate
+
+            try:
+                result = gate.evaluate(args.knowledge, root, gate.read_questions(args.questions),
+                                       args.heldout or gate.HELDOUT_DIR)
+            except ContentError as error:
+                print(json.dumps({"ok": False, "problems": [p.as_dict() for p in error.problems]}, ensure_ascii=False))
+                return 1
+            print(json.dumps(result, ensure_ascii=False))
         elif args.command == "ensure":
             print(ensure_published(args.knowledge, root))
         elif args.command == "search":

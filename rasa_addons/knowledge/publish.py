@@ -149,7 +149,7 @@ def load_publication(root: Path, version: Optional[str] = None, with_index: bool
 # ---------------------------------------------------------------- publishing
 
 
-def _previous_vectors(root: Path) -> Dict[str, np.ndarray]:
+def previous_vectors(root: Path) -> Dict[str, np.ndarray]:
     """key → vector of the live publication, to reuse unchanged texts."""
     cache: Dict[str, np.ndarray] = {}
     version = read_current(root)
@@ -167,6 +167,55 @@ def _previous_vectors(root: Path) -> Dict[str, np.ndarray]:
         except (FileNotFoundError, KeyError, ValueError):
             continue
     return cache
+
+
+@dataclass
+class BuiltLanguage:
+    """One language's index as publishing builds it (calibrated), with what is written."""
+
+    documents: List[retrieval.Document]
+    index: retrieval.LanguageIndex
+    question_keys: List[str]
+    passage_keys: List[str]
+    out_of_scope: List[str]
+    calibration_vectors: np.ndarray
+    calibration_keys: List[str]
+    calibration: retrieval.Calibration
+    report: Dict[str, float]
+    embedded: int
+    question_count: int
+
+
+def build_language(
+    kb: KnowledgeBase,
+    directory: Path,
+    language: str,
+    cache: Dict[str, np.ndarray],
+    embed_queries: Callable[[List[str]], np.ndarray],
+    embed_passages: Callable[[List[str]], np.ndarray],
+) -> Optional[BuiltLanguage]:
+    """Index and calibrate one language, embedding only texts not in `cache`;
+    None when no answer has that language. Publishing and the publish gate
+    (gate.py) build the same index this way."""
+    documents = retrieval.documents_for(kb, language)
+    if not documents:
+        return None
+    questions = [q for d in documents for q in d.questions]
+    question_vectors, question_keys, new_q = retrieval.embed_with_cache(questions, "query", embed_queries, cache)
+    passage_vectors, passage_keys, new_p = retrieval.embed_with_cache(
+        [d.passage for d in documents], "passage", embed_passages, cache
+    )
+    out_of_scope = calibration_questions(directory, language)
+    oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
+    language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors)
+    calibration, report = retrieval.calibrate(
+        language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
+    )
+    language_index.calibration = calibration
+    return BuiltLanguage(
+        documents, language_index, question_keys, passage_keys, out_of_scope, oos_vectors, oos_keys,
+        calibration, report, new_q + new_p + new_o, len(questions),
+    )
 
 
 def publish(
@@ -188,7 +237,7 @@ def publish(
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + content_hash[:10]
     staging = root / "versions" / f".{version}.partial"
     staging.mkdir(parents=True, exist_ok=False)
-    cache = _previous_vectors(root)
+    cache = previous_vectors(root)
     manifest: Dict[str, object] = {
         "version": version,
         "content_hash": content_hash,
@@ -204,32 +253,21 @@ def publish(
     }
     embedded_total = 0
     for language in SUPPORTED:
-        documents = retrieval.documents_for(kb, language)
-        if not documents:
+        built = build_language(kb, directory, language, cache, embed_queries, embed_passages)
+        if built is None:
             continue
-        questions = [q for d in documents for q in d.questions]
-        question_vectors, question_keys, new_q = retrieval.embed_with_cache(questions, "query", embed_queries, cache)
-        passage_vectors, passage_keys, new_p = retrieval.embed_with_cache(
-            [d.passage for d in documents], "passage", embed_passages, cache
-        )
-        out_of_scope = calibration_questions(directory, language)
-        oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
-        embedded_total += new_q + new_p + new_o
-        language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors)
-        calibration, report = retrieval.calibrate(
-            language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
-        )
-        manifest["languages"][language] = {"answers": len(documents), "questions": len(questions)}
-        manifest["calibration"][language] = calibration.as_dict()
-        manifest["calibration_report"][language] = report
+        embedded_total += built.embedded
+        manifest["languages"][language] = {"answers": len(built.documents), "questions": built.question_count}
+        manifest["calibration"][language] = built.calibration.as_dict()
+        manifest["calibration_report"][language] = built.report
         (staging / f"{language}.json").write_text(
             json.dumps(
                 {
-                    "documents": [d.__dict__ for d in documents],
-                    "question_keys": question_keys,
-                    "passage_keys": passage_keys,
-                    "calibration_keys": oos_keys,
-                    "calibration_questions": out_of_scope,
+                    "documents": [d.__dict__ for d in built.documents],
+                    "question_keys": built.question_keys,
+                    "passage_keys": built.passage_keys,
+                    "calibration_keys": built.calibration_keys,
+                    "calibration_questions": built.out_of_scope,
                 },
                 ensure_ascii=False,
             ),
@@ -237,11 +275,11 @@ def publish(
         )
         np.savez(
             staging / f"{language}.npz",
-            question_vectors=question_vectors,
-            passage_vectors=passage_vectors,
-            calibration_vectors=oos_vectors,
+            question_vectors=built.index.question_vectors,
+            passage_vectors=built.index.passage_vectors,
+            calibration_vectors=built.calibration_vectors,
         )
-        log(f"{language}: {len(documents)} answers, {len(questions)} questions; calibration {report}")
+        log(f"{language}: {len(built.documents)} answers, {built.question_count} questions; calibration {built.report}")
     (staging / "content.json").write_text(json.dumps(content_document(kb), ensure_ascii=False), encoding="utf-8")
     manifest["embedded_texts"] = embedded_total
     manifest["build_seconds"] = round(time.perf_counter() - started, 3)

@@ -14,9 +14,19 @@ from sanic.response import empty
 from ..errors import bad_request
 from ..services import agents as agent_svc
 from ..services import answers as answers_svc
+from ..services import publishing
 from ..security import client_address
-from .common import EDITOR_SESSION_COOKIE, deps, require_editor, session_token
-from .models import LoginBody, parse_body
+from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
+from .models import (
+    ExamplesBody,
+    GateBody,
+    LoginBody,
+    NewAnswerBody,
+    PublishBody,
+    RollbackBody,
+    SaveDraftBody,
+    parse_body,
+)
 
 bp = Blueprint("editor", url_prefix="/api/v1/editor")
 COOKIE_PATH = "/api/v1/editor"
@@ -66,3 +76,104 @@ async def list_answers(request: Request):
         answers = [a for a in answers if query in a["id"] or query in (a["category"] or "")
                    or any(query in t.casefold() for t in a["titles"].values())]
     return json({"answers": answers})
+
+
+@bp.get("/categories", ctx_auth="editor")
+async def categories(request: Request):
+    await require_editor(request)
+    async with deps(request).sessionmaker() as session:
+        return json({"categories": await answers_svc.list_categories(session),
+                     "municipalities": await answers_svc.municipalities(session)})
+
+
+@bp.get("/answers/<answer_id:str>", ctx_auth="editor")
+async def answer(request: Request, answer_id: str):
+    await require_editor(request)
+    async with deps(request).sessionmaker() as session:
+        return json(await answers_svc.answer_detail(session, answer_id))
+
+
+@bp.post("/answers", ctx_auth="editor")
+async def new_answer(request: Request):
+    editor = await require_editor(request)
+    body = parse_body(request, NewAnswerBody)
+    async with deps(request).sessionmaker() as session:
+        async with session.begin():
+            result = await answers_svc.new_answer(session, answer_id=body.id, document=body.document.model_dump(),
+                                                  editor=editor)
+    return json(result, status=201)
+
+
+@bp.put("/answers/<answer_id:str>/draft", ctx_auth="editor")
+async def save_draft(request: Request, answer_id: str):
+    editor = await require_editor(request)
+    body = parse_body(request, SaveDraftBody)
+    async with deps(request).sessionmaker() as session:
+        async with session.begin():
+            result = await answers_svc.save_draft(session, answer_id=answer_id, document=body.document.model_dump(),
+                                                  draft_version=body.draft_version, editor=editor)
+    return json(result)
+
+
+@bp.delete("/answers/<answer_id:str>/draft", ctx_auth="editor")
+async def discard_draft(request: Request, answer_id: str):
+    editor = await require_editor(request)
+    async with deps(request).sessionmaker() as session:
+        async with session.begin():
+            await answers_svc.discard_draft(session, answer_id=answer_id, editor=editor)
+    return empty()
+
+
+@bp.post("/answers/<answer_id:str>/examples", ctx_auth="editor")
+async def add_examples(request: Request, answer_id: str):
+    editor = await require_editor(request)
+    body = parse_body(request, ExamplesBody)
+    async with deps(request).sessionmaker() as session:
+        async with session.begin():
+            result = await answers_svc.add_example_questions(session, answer_id=answer_id, language=body.language,
+                                                             questions=body.questions, editor=editor, source="editor")
+    return json(result)
+
+
+@bp.post("/answers/<answer_id:str>/check", ctx_auth="editor")
+async def check(request: Request, answer_id: str):
+    """The knowledge engine's verdict on the saved draft within the whole base (no gate)."""
+    await require_editor(request)
+    return json(await publishing.check_draft(deps(request), answer_id))
+
+
+@bp.get("/answers/<answer_id:str>/history", ctx_auth="editor")
+async def history(request: Request, answer_id: str):
+    await require_editor(request)
+    async with deps(request).sessionmaker() as session:
+        return json(await answers_svc.history(session, answer_id))
+
+
+@bp.post("/answers/<answer_id:str>/rollback", ctx_auth="editor")
+async def rollback(request: Request, answer_id: str):
+    editor = await require_editor(request)
+    body = parse_body(request, RollbackBody)
+    return json(await publishing.rollback(deps(request), editor, answer_id, body.revision_id, body.accept))
+
+
+@bp.post("/gate", ctx_auth="editor")
+async def gate(request: Request):
+    """The publish gate's result for these drafts, without publishing."""
+    await require_editor(request)
+    body = parse_body(request, GateBody)
+    return json(await publishing.evaluate(deps(request), body.answer_ids))
+
+
+@bp.post("/publish", ctx_auth="editor")
+async def publish(request: Request):
+    editor = await require_editor(request)
+    body = parse_body(request, PublishBody)
+    return json(await publishing.publish_answers(deps(request), editor, body.answer_ids, body.accept))
+
+
+@bp.get("/publications", ctx_auth="editor")
+async def publications(request: Request):
+    await require_editor(request)
+    limit = int_arg(request, "limit", 50, 1, 500)
+    async with deps(request).sessionmaker() as session:
+        return json({"publications": await answers_svc.publications(session, limit)})

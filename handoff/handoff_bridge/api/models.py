@@ -63,6 +63,8 @@ class AnswerDocument(Body):
     """An answer as the editor edits it; the knowledge engine applies the schema's
     own rules (1-5 examples, the official link, ...) when it is checked or published."""
 
+    # The answer's id is the path's (given here it is ignored: ids never change once published).
+    id: AnswerId | None = None
     category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{1,79}$")] | None = None
     source: ShortText = ""
     last_verified: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -90,6 +92,10 @@ class NewFromQuestionsBody(Body):
     language: Language
     questions: list[Question] = Field(min_length=1, max_length=200)
     category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{1,79}$")] | None = None
+
+
+class GateBody(Body):
+    answer_ids: list[AnswerId] = Field(min_length=1, max_length=500)
 
 
 class PublishBody(Body):

@@ -41,7 +41,7 @@ from ..db.models import (
     KbSupportFile,
     utcnow,
 )
-from ..errors import bad_request, forbidden, not_found
+from ..errors import ApiError, bad_request, forbidden, not_found
 from ..privacy import mask_personal_data
 from . import audit as audit_svc
 from . import knowledge_files as kf
@@ -465,3 +465,167 @@ async def published_content(session, *, drafts: list[str] | None = None) -> kf.C
     for row in await session.scalars(select(KbSupportFile).order_by(KbSupportFile.path)):
         content.support_files[row.path] = row.text
     return content
+
+
+# ---------------------------------------------------------------- the editor
+
+
+async def list_categories(session) -> list[dict]:
+    rows = await session.scalars(select(KbCategory).order_by(KbCategory.category))
+    return [{"category": c.category, "name": c.name} for c in rows]
+
+
+async def municipalities(session) -> dict:
+    """Code -> {name, language, website}, from knowledge/municipalities.yml as imported."""
+    import yaml
+
+    row = await session.get(KbSupportFile, kf.MUNICIPALITIES_FILE)
+    if row is None:
+        return {}
+    try:
+        data = yaml.safe_load(row.text) or {}
+    except yaml.YAMLError:
+        return {}
+    found = data.get("municipalities") if isinstance(data, dict) else None
+    return {str(code): value for code, value in (found or {}).items() if isinstance(value, dict)}
+
+
+async def _logins(session, ids) -> dict[int, str]:
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    return dict((await session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(ids)))).all())
+
+
+async def answer_detail(session, answer_id: str) -> dict:
+    row = await _answer_row(session, answer_id, lock=False)
+    published = await published_document(session, row)
+    counts = dict((await session.execute(
+        select(KbRegressionQuestion.language, func.count()).where(KbRegressionQuestion.answer_id == answer_id)
+        .group_by(KbRegressionQuestion.language))).all())
+    logins = await _logins(session, [row.draft_updated_by])
+    return {
+        "answer_id": row.id, "status": status_of(row), "draft_version": row.draft_version,
+        "published_revision_id": row.published_revision_id, "published": published, "draft": row.draft,
+        "draft_updated_at": row.draft_updated_at.isoformat() if row.draft_updated_at else None,
+        "draft_updated_by": logins.get(row.draft_updated_by),
+        "regression_questions": {language: counts.get(language, 0) for language in LANGUAGES},
+    }
+
+
+async def _check_category(session, category) -> None:
+    if category is not None and await session.get(KbCategory, category) is None:
+        raise bad_request("invalid_category", "category must be one of the existing categories", field="category")
+
+
+async def new_answer(session, *, answer_id: str, document: dict, editor: Agent) -> dict:
+    """A new answer, as a draft, with the id the editor chose."""
+    _check_editor(editor)
+    if not ANSWER_ID.match(answer_id):
+        raise bad_request("invalid_answer_id", "the id must be 2-80 lower-case letters, digits or _", field="id")
+    if await session.get(KbAnswer, answer_id) is not None:
+        raise ApiError("answer_exists", f"an answer with the id {answer_id} exists", 409, field="id")
+    await _check_category(session, document.get("category"))
+    row = KbAnswer(id=answer_id, category=None, position=0, draft_version=0, created_at=utcnow())
+    _store_draft(row, _draft_document(answer_id, document), editor)
+    session.add(row)
+    await session.flush()
+    await audit_svc.record_editor(session, "answer_new", subject=f"answer:{answer_id}", editor=editor,
+                                  detail={"source": "editor", "category": document.get("category")})
+    return draft_to_dict(row, row.draft)
+
+
+def _draft_document(answer_id: str, document: dict) -> dict:
+    out = {"id": answer_id, "category": document.get("category"), "source": document.get("source") or "",
+           "last_verified": document.get("last_verified")}
+    for language in LANGUAGES:
+        if document.get(language):
+            out[language] = document[language]
+    return out
+
+
+async def save_draft(session, *, answer_id: str, document: dict, draft_version: int, editor: Agent) -> dict:
+    """Store the editor's working copy. `draft_version` is the version the editor
+    started from: when someone saved in between, the save is refused (409) so
+    no one's work is overwritten unseen."""
+    _check_editor(editor)
+    row = await _answer_row(session, answer_id, lock=True)
+    if draft_version != row.draft_version:
+        raise ApiError("draft_changed", "someone else saved this answer in the meantime; reload it", 409,
+                       draft_version=row.draft_version)
+    await _check_category(session, document.get("category"))
+    _store_draft(row, _draft_document(answer_id, document), editor)
+    await audit_svc.record_editor(session, "answer_draft_save", subject=f"answer:{answer_id}", editor=editor,
+                                  detail={"draft_version": row.draft_version})
+    await session.flush()
+    return draft_to_dict(row, row.draft)
+
+
+async def discard_draft(session, *, answer_id: str, editor: Agent) -> None:
+    """Drop the draft; an answer that was never published goes with it."""
+    _check_editor(editor)
+    row = await _answer_row(session, answer_id, lock=True)
+    if row.draft is None:
+        raise ApiError("no_draft", "this answer has no draft", 409)
+    if row.published_revision_id is None:
+        await session.delete(row)
+    else:
+        row.draft = None
+        row.draft_version += 1
+        row.draft_updated_at, row.draft_updated_by = utcnow(), editor.id
+    await audit_svc.record_editor(session, "answer_draft_discard", subject=f"answer:{answer_id}", editor=editor)
+    await session.flush()
+
+
+def flatten(document: dict | None, prefix: str = "") -> dict:
+    """Field path -> value ("da.title", "da.examples", "da.variants.101.link")."""
+    out: dict = {}
+    for key, value in (document or {}).items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def diff(before: dict | None, after: dict | None) -> list[dict]:
+    """What changed between two documents, field by field (in the order of the fields)."""
+    old, new = flatten(before), flatten(after)
+    fields = list(dict.fromkeys([*new, *old]))
+    return [{"field": f, "before": old.get(f), "after": new.get(f)} for f in fields
+            if old.get(f) != new.get(f) and f != "id"]
+
+
+async def history(session, answer_id: str, limit: int = 200) -> dict:
+    """Every published revision of an answer, newest first, each with what it changed
+    (and the draft's changes against the published revision)."""
+    row = await _answer_row(session, answer_id, lock=False)
+    revisions = list(await session.scalars(
+        select(KbRevision).where(KbRevision.answer_id == answer_id).order_by(KbRevision.number.desc()).limit(limit + 1)))
+    kinds = dict((await session.execute(
+        select(KbPublication.id, KbPublication.kind)
+        .where(KbPublication.id.in_([r.publication_id for r in revisions if r.publication_id])))).all())
+    logins = await _logins(session, [r.created_by for r in revisions])
+    out = []
+    for index, revision in enumerate(revisions[:limit]):
+        document = {**revision.document, "category": revision.category}
+        older = revisions[index + 1] if index + 1 < len(revisions) else None
+        previous = {**older.document, "category": older.category} if older else None
+        out.append({
+            "revision_id": revision.id, "number": revision.number, "created_at": revision.created_at.isoformat(),
+            "created_by": logins.get(revision.created_by), "kind": kinds.get(revision.publication_id),
+            "publication_id": revision.publication_id, "restores_revision_id": revision.restores_revision_id,
+            "live": revision.id == row.published_revision_id, "document": document,
+            "changes": diff(previous, document),
+        })
+    published = await published_document(session, row)
+    return {"answer_id": answer_id, "revisions": out,
+            "draft_changes": diff(published, row.draft) if row.draft is not None else None}
+
+
+async def publications(session, limit: int = 50) -> list[dict]:
+    from .publishing import publication_to_dict
+
+    rows = await session.scalars(select(KbPublication).order_by(KbPublication.id.desc()).limit(limit))
+    return [publication_to_dict(p) for p in rows]

@@ -84,8 +84,9 @@ class KnowledgeEngine:
         _code, result = await self.run(directory, "validate", "--json")
         return result
 
-    async def gate(self, directory: Path, questions: Path) -> dict:
-        _code, result = await self.run(directory, "gate", "--questions", str(questions), "--json")
+    async def gate(self, directory: Path, questions: Path, heldout: Path | None = None) -> dict:
+        extra = ["--heldout", str(heldout)] if heldout is not None else []
+        _code, result = await self.run(directory, "gate", "--questions", str(questions), *extra, "--json")
         return result
 
     async def publish(self, directory: Path) -> dict:
