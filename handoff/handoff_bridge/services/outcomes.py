@@ -219,6 +219,10 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
                 first_topic = first_topic or topic
                 asked = previous if previous is not None and previous.sender == "citizen" and questions \
                     and questions[-1] is previous else None
+                if asked is not None and topic in DIALOGUE_TOPICS and topic not in fallback_topics:
+                    # A greeting, thanks, yes/no or "a person, please": conversation mechanics, not a question.
+                    questions.pop()
+                    asked = None
                 if identity_asked:
                     # The reply to an identity request is form input (a masked number),
                     # not a question: whatever NLU made of it is neither a fallback nor a repeat.

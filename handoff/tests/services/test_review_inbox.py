@@ -131,3 +131,15 @@ def test_cluster_threshold():
     groups, centroids = inbox_svc.cluster(np.vstack([a, b, c]), 0.92)
     assert groups == [0, 0, 1] and len(centroids) == 2
     assert inbox_svc.cluster(np.vstack([a, b, c]), 0.97)[0] == [0, 1, 2]
+
+
+async def test_an_escalation_names_the_question_not_the_greeting(bridge):
+    deps = bridge.deps
+    await fx.load(deps, {"e01": ("101", "da", 1, [
+        fx.c("Hej"), fx.b("Hej! Hvad kan jeg hjælpe med?", "greet"),
+        fx.c("hvordan får jeg et fiskekort"), fx.b("Pas fornyer du ...", "passport", "knowledge_answer"),
+        fx.c("Tal med en medarbejder", "bridge:handoff"),
+    ], "not_helpful")})
+    await outcome_svc.refresh(deps, full=True)
+    assert [(r.kind, r.question) for r in (await items(deps)).values()] == [
+        ("escalation", "hvordan får jeg et fiskekort")]
