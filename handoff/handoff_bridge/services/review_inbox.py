@@ -29,6 +29,7 @@ conversation (retention, the citizen's deletion); actions after
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -284,7 +285,8 @@ async def groups(deps, period: Period, *, languages=("da", "sv"), status: str = 
         rows = await _items(deps, period, language, statuses)
         previous_rows = await _items(deps, previous_period, language, None)
         totals[language] = len(rows)
-        result += _group_language(_texts(rows), _texts(previous_rows), threshold, language)
+        # CPU work (numpy): in a thread, so a long period does not hold up the event loop.
+        result += await asyncio.to_thread(_group_language, _texts(rows), _texts(previous_rows), threshold, language)
     result.sort(key=lambda g: (-g["count"], g["first_seen"], g["id"]))
     return {
         "period": period.describe(),
