@@ -97,9 +97,13 @@ async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN, asked_since: d
         if not rows:
             break
         keys = [question_key(q) for _id, q in rows]
-        missing = sorted({k for k in keys if k not in _vector_cache})
+        # One text per key, as the citizen wrote it (identical texts up to case and spaces share a vector).
+        missing: dict[str, str] = {}
+        for (_id, q), key in zip(rows, keys):
+            if key not in _vector_cache:
+                missing.setdefault(key, q)
         if missing:
-            vectors = await embeddings.embed_async(missing)
+            vectors = await embeddings.embed_async(list(missing.values()))
             for key, vector in zip(missing, vectors):
                 _vector_cache[key] = embeddings.to_bytes(vector)
                 while len(_vector_cache) > _CACHE_LIMIT:
