@@ -161,7 +161,7 @@ def time_grouping(url: str, login: str, password: str, repeat: int) -> list[dict
 
     results = []
     with httpx.Client(base_url=url, timeout=120) as client:
-        token = client.post("/api/v1/agent/login", json={"login": login, "password": password}).json()["token"]
+        token = client.post("/api/v1/editor/login", json={"login": login, "password": password}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         for language in ("da", "sv", None):
             params = {"language": language} if language else {}
@@ -200,7 +200,7 @@ async def bench(args) -> dict:
            "HANDOFF_PASSWORD_MEMORY_KIB": "8192", "HANDOFF_LOG_LEVEL": "WARNING",
            "HANDOFF_RASA_URL": f"http://127.0.0.1:{insight_bench.free_port()}",
            # The bench embeds the items itself; the served bridge only answers.
-           "HANDOFF_INSIGHT_REFRESH_SECONDS": "3600"}
+           "HANDOFF_INSIGHT_REFRESH_SECONDS": "3600", "HANDOFF_KNOWLEDGE_IMPORT_ON_START": "false"}
     settings = Settings(env="development", database_url=dsn_async, db_schema=schema, queues_config=queues)
     proc = None
     result: dict = {"schema": schema}

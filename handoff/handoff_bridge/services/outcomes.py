@@ -198,6 +198,7 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
     fallback_topics = frozenset(fallback_topics)
     out = Outcome(escalated=escalated)
     questions: list[MessageFacts] = []  # the citizen's written questions, in order
+    handled: list[MessageFacts] = []  # those the assistant answered (not those written to an agent)
     answered_question: MessageFacts | None = None  # the question the latest answer was about
     first_topic = None
     answered_topics: set[str] = set()
@@ -219,6 +220,12 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
                 first_topic = first_topic or topic
                 asked = previous if previous is not None and previous.sender == "citizen" and questions \
                     and questions[-1] is previous else None
+                if asked is not None and topic in DIALOGUE_TOPICS and topic not in fallback_topics:
+                    # A greeting, thanks, yes/no or "a person, please": conversation mechanics, not a question.
+                    questions.pop()
+                    asked = None
+                if asked is not None:
+                    handled.append(asked)
                 if identity_asked:
                     # The reply to an identity request is form input (a masked number),
                     # not a question: whatever NLU made of it is neither a fallback nor a repeat.
@@ -265,8 +272,10 @@ def classify(messages: list[MessageFacts], *, escalated: bool, closed: bool, fal
     out.abandoned_clarification = closed and waiting_on_citizen
     for reason, at in escalations:
         if reason in BOT_FELL_SHORT_REASONS:
-            before = [q for q in questions if q.created_at <= at]
-            out.add_review(before[-1] if before else (questions[-1] if questions else None), REVIEW_ESCALATION)
+            # The last question the assistant handled before the escalation (clocks of the
+            # bridge's instances may differ a little: else the last it handled at all).
+            before = [q for q in handled if q.created_at <= at]
+            out.add_review(before[-1] if before else (handled[-1] if handled else None), REVIEW_ESCALATION)
     return out
 
 

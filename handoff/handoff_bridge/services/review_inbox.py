@@ -29,6 +29,7 @@ conversation (retention, the citizen's deletion); actions after
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -96,9 +97,13 @@ async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN, asked_since: d
         if not rows:
             break
         keys = [question_key(q) for _id, q in rows]
-        missing = sorted({k for k in keys if k not in _vector_cache})
+        # One text per key, as the citizen wrote it (identical texts up to case and spaces share a vector).
+        missing: dict[str, str] = {}
+        for (_id, q), key in zip(rows, keys):
+            if key not in _vector_cache:
+                missing.setdefault(key, q)
         if missing:
-            vectors = await embeddings.embed_async(missing)
+            vectors = await embeddings.embed_async(list(missing.values()))
             for key, vector in zip(missing, vectors):
                 _vector_cache[key] = embeddings.to_bytes(vector)
                 while len(_vector_cache) > _CACHE_LIMIT:
@@ -284,7 +289,8 @@ async def groups(deps, period: Period, *, languages=("da", "sv"), status: str = 
         rows = await _items(deps, period, language, statuses)
         previous_rows = await _items(deps, previous_period, language, None)
         totals[language] = len(rows)
-        result += _group_language(_texts(rows), _texts(previous_rows), threshold, language)
+        # CPU work (numpy): in a thread, so a long period does not hold up the event loop.
+        result += await asyncio.to_thread(_group_language, _texts(rows), _texts(previous_rows), threshold, language)
     result.sort(key=lambda g: (-g["count"], g["first_seen"], g["id"]))
     return {
         "period": period.describe(),

@@ -131,3 +131,41 @@ def test_cluster_threshold():
     groups, centroids = inbox_svc.cluster(np.vstack([a, b, c]), 0.92)
     assert groups == [0, 0, 1] and len(centroids) == 2
     assert inbox_svc.cluster(np.vstack([a, b, c]), 0.97)[0] == [0, 1, 2]
+
+
+async def test_an_escalation_names_the_question_not_the_greeting(bridge):
+    deps = bridge.deps
+    await fx.load(deps, {"e01": ("101", "da", 1, [
+        fx.c("Hej"), fx.b("Hej! Hvad kan jeg hjælpe med?", "greet"),
+        fx.c("hvordan får jeg et fiskekort"), fx.b("Pas fornyer du ...", "passport", "knowledge_answer"),
+        fx.c("Tal med en medarbejder", "bridge:handoff"),
+    ], "not_helpful")})
+    await outcome_svc.refresh(deps, full=True)
+    assert [(r.kind, r.question) for r in (await items(deps)).values()] == [
+        ("escalation", "hvordan får jeg et fiskekort")]
+
+
+async def test_retention_removes_items_with_their_conversation_and_old_actions(bridge):
+    from handoff_bridge.db.models import InboxAction
+    from handoff_bridge.services import retention as retention_svc
+
+    deps = bridge.deps
+    now = utcnow()
+    await fx.load(deps, {"r01": fx.CONVERSATIONS["k01"], "r02": fx.CONVERSATIONS["k03"]})
+    await outcome_svc.refresh(deps, full=True)
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            old = InboxAction(action="dismiss", group_id="g" + "0" * 31, language="da", reason="other", items=1,
+                              created_at=now - dt.timedelta(days=deps.settings.audit_retention_days + 1))
+            session.add(old)
+    # r01 is past the retention period; r02 is not.
+    from handoff_bridge.db.models import Conversation
+
+    past = now - dt.timedelta(days=deps.settings.retention_days + 1)
+    async with deps.sessionmaker() as session:
+        async with session.begin():
+            await session.execute(update(Conversation).where(Conversation.id == "r01").values(
+                created_at=past, updated_at=past, last_message_at=past))
+    result = await retention_svc.purge_expired(deps, now)
+    assert result["conversations_deleted"] == 1 and result["inbox_actions_deleted"] == 1
+    assert [key[0] for key in (await items(deps))] == ["r02"]
