@@ -10,6 +10,7 @@
     da: {
       login: "Log ind", loginTitle: "Log ind", user: "Brugernavn", password: "Adgangskode",
       loginFailed: "Forkert brugernavn eller adgangskode.", logout: "Log ud", language: "Sprog",
+      wrongPage: "Kontoen logger ind et andet sted: redaktører på /editor/, medarbejdere og supervisorer på /console/ og /supervisor/.",
       error: "Noget gik galt: {message}", loading: "Henter …", none: "Ingen",
       seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} t {m} min",
       lang_da: "dansk", lang_sv: "svensk",
@@ -23,6 +24,7 @@
     sv: {
       login: "Logga in", loginTitle: "Logga in", user: "Användarnamn", password: "Lösenord",
       loginFailed: "Fel användarnamn eller lösenord.", logout: "Logga ut", language: "Språk",
+      wrongPage: "Kontot loggar in någon annanstans: redaktörer på /editor/, handläggare och arbetsledare på /console/ och /supervisor/.",
       error: "Något gick fel: {message}", loading: "Hämtar …", none: "Inga",
       seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} h {m} min",
       lang_da: "danska", lang_sv: "svenska",
@@ -165,8 +167,12 @@
       }
     },
 
-    /* Fills [data-t] elements with their text, and sets up the language switch and login form. */
-    init: function (onLoggedIn) {
+    /* Fills [data-t] elements with their text, and sets up the language switch and login form.
+       options.api: the API the page signs in to ("/api/v1/agent", or "/api/v1/editor" for the
+       editor pages); options.account: the login answer's key for the account ("agent", "editor"). */
+    init: function (onLoggedIn, options) {
+      var api = (options && options.api) || "/api/v1/agent";
+      var account = (options && options.account) || "agent";
       document.documentElement.lang = DDH.lang;
       Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (node) {
         node.textContent = DDH.t(node.getAttribute("data-t"));
@@ -192,24 +198,24 @@
         e.preventDefault();
         error.hidden = true;
         DDH.unlockAudio();
-        DDH.api("POST", "/api/v1/agent/login", {
+        DDH.api("POST", api + "/login", {
           login: form.elements.login.value,
           password: form.elements.password.value
         }).then(function (body) {
           form.reset();
-          show(body.agent);
-        }).catch(function () {
-          error.textContent = DDH.t("loginFailed");
+          show(body[account]);
+        }).catch(function (err) {
+          error.textContent = DDH.t(err.status === 403 ? "wrongPage" : "loginFailed");
           error.hidden = false;
           form.elements.password.focus();
         });
       });
       if (logout) {
         logout.addEventListener("click", function () {
-          DDH.api("POST", "/api/v1/agent/logout").finally(function () { window.location.reload(); });
+          DDH.api("POST", api + "/logout").finally(function () { window.location.reload(); });
         });
       }
-      DDH.api("GET", "/api/v1/agent/me").then(show).catch(function () {
+      DDH.api("GET", api + "/me").then(show).catch(function () {
         loginView.hidden = false;
         appView.hidden = true;
         form.elements.login.focus();
