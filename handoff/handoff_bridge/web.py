@@ -1,5 +1,5 @@
 """The web front ends served by the bridge: the citizen widget, the agent
-console, the supervisor view and two demo municipality pages.
+console, the supervisor view, the editor pages and two demo municipality pages.
 
 Plain files from `handoff_bridge/static/` (no build step), served by Sanic
 static routes. Every page gets security headers: a Content-Security-Policy
@@ -39,6 +39,8 @@ _PAGES = (
     ("/demo/sv", "demo/sv.html"),
 )
 WEB_PREFIXES = ("/widget/", "/console", "/supervisor", "/editor", "/shared/", "/demo", "/vendor/")
+# Staff pages: never framed, never cached (they show masked citizen questions, chats, figures).
+STAFF_PREFIXES = ("/console", "/supervisor", "/editor")
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
@@ -60,7 +62,7 @@ def connect_src(host: str | None, scheme: str) -> str:
 
 def content_security_policy(path: str, host: str | None = None, scheme: str = "https") -> str:
     # The agent console and supervisor view are never framed; the demo pages only by the bridge itself.
-    frames = "'none'" if path.startswith(("/console", "/supervisor")) else "'self'"
+    frames = "'none'" if path.startswith(STAFF_PREFIXES) else "'self'"
     return _BASE_CSP + connect_src(host, scheme) + f"frame-ancestors {frames}"
 
 
@@ -96,7 +98,7 @@ def security_headers(path: str, host: str | None = None, scheme: str = "https") 
         "Cross-Origin-Opener-Policy": "same-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     }
-    if path.startswith(("/console", "/supervisor")):
+    if path.startswith(STAFF_PREFIXES):
         headers["X-Frame-Options"] = "DENY"
         # Agent pages show personal data: never cache them.
         headers["Cache-Control"] = "no-store"
@@ -136,6 +138,10 @@ def install(app: Sanic) -> None:
     @app.get("/supervisor", name="web_supervisor_slash", error_format="html")
     async def supervisor_slash(request: Request):
         return redirect("/supervisor/")
+
+    @app.get("/editor", name="web_editor_slash", error_format="html")
+    async def editor_slash(request: Request):
+        return redirect("/editor/")
 
     @app.on_response
     async def add_security_headers(request: Request, response):

@@ -8,6 +8,8 @@ field and what is wrong.
 
 from __future__ import annotations
 
+import functools
+
 from sanic import Blueprint, Request, json
 from sanic.response import empty
 
@@ -16,6 +18,7 @@ from ..services import agents as agent_svc
 from ..services import answers as answers_svc
 from ..services import publishing
 from ..security import client_address
+from ..settings import REPO_DIR
 from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
 from .models import (
     ExamplesBody,
@@ -177,3 +180,36 @@ async def publications(request: Request):
     limit = int_arg(request, "limit", 50, 1, 500)
     async with deps(request).sessionmaker() as session:
         return json({"publications": await answers_svc.publications(session, limit)})
+
+
+@bp.get("/preview-texts", ctx_auth="editor")
+async def preview_texts(request: Request):
+    """What the assistant adds around an answer (the "read more" line of a municipal
+    answer, the labels of buttons to intents, the "did it help?" question), from the
+    assistant's own content files, so the preview shows what citizens see."""
+    await require_editor(request)
+    return json(_preview_texts())
+
+
+@functools.lru_cache(maxsize=1)
+def _preview_texts() -> dict:
+    import yaml
+
+    content = yaml.safe_load((REPO_DIR / "actions" / "content.yml").read_text(encoding="utf-8"))
+    domain = yaml.safe_load((REPO_DIR / "domain.yml").read_text(encoding="utf-8"))
+    helpful = {}
+    for variant in domain["responses"]["utter_ask_helpful"]:
+        conditions = variant.get("condition") or []
+        language = next((c.get("value") for c in conditions if c.get("name") == "language"), "da")
+        helpful.setdefault(language, {"text": variant.get("text", ""), "buttons": variant.get("buttons") or []})
+    labels = content.get("topic_labels") or {}
+    read_more = content["messages"]["knowledge_read_more"]
+    out = {}
+    for language in ("da", "sv"):
+        out[language] = {
+            "read_more": (read_more.get(language) or read_more["da"])["text"],
+            "helpful": helpful.get(language) or helpful.get("da"),
+            "topic_labels": {k: v for k, v in (labels.get(language) or {}).items()
+                             if k in ("request_human", "payout_inquiry", "case_status_inquiry")},
+        }
+    return out

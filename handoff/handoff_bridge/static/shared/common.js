@@ -10,6 +10,7 @@
     da: {
       login: "Log ind", loginTitle: "Log ind", user: "Brugernavn", password: "Adgangskode",
       loginFailed: "Forkert brugernavn eller adgangskode.", logout: "Log ud", language: "Sprog",
+      wrongPage: "Kontoen logger ind et andet sted: redaktører på /editor/, medarbejdere og supervisorer på /console/ og /supervisor/.",
       error: "Noget gik galt: {message}", loading: "Henter …", none: "Ingen",
       seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} t {m} min",
       lang_da: "dansk", lang_sv: "svensk",
@@ -23,6 +24,7 @@
     sv: {
       login: "Logga in", loginTitle: "Logga in", user: "Användarnamn", password: "Lösenord",
       loginFailed: "Fel användarnamn eller lösenord.", logout: "Logga ut", language: "Språk",
+      wrongPage: "Kontot loggar in någon annanstans: redaktörer på /editor/, handläggare och arbetsledare på /console/ och /supervisor/.",
       error: "Något gick fel: {message}", loading: "Hämtar …", none: "Inga",
       seconds: "{s} s", minutes: "{m} min {s} s", hours: "{h} h {m} min",
       lang_da: "danska", lang_sv: "svenska",
@@ -166,9 +168,15 @@
     },
 
     /* Fills [data-t] elements with their text, and sets up the language switch and login form.
-       `api` is where the page's accounts sign in: the agent API (default) or the editor API. */
-    init: function (onLoggedIn, api) {
-      api = api || "/api/v1/agent";
+       options.api: the API the page signs in to ("/api/v1/agent", or "/api/v1/editor" for the
+       editor pages); options.account: the login answer's key for the account ("agent", "editor"). */
+    init: function (onLoggedIn, options) {
+      // A page may name only the API it signs in to (the review inbox: "/api/v1/editor").
+      if (typeof options === "string") {
+        options = { api: options, account: options === "/api/v1/editor" ? "editor" : "agent" };
+      }
+      var api = (options && options.api) || "/api/v1/agent";
+      var account = (options && options.account) || "agent";
       document.documentElement.lang = DDH.lang;
       Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (node) {
         node.textContent = DDH.t(node.getAttribute("data-t"));
@@ -199,9 +207,9 @@
           password: form.elements.password.value
         }).then(function (body) {
           form.reset();
-          show(body.agent || body.editor);
-        }).catch(function () {
-          error.textContent = DDH.t("loginFailed");
+          show(body[account]);
+        }).catch(function (err) {
+          error.textContent = DDH.t(err.status === 403 ? "wrongPage" : "loginFailed");
           error.hidden = false;
           form.elements.password.focus();
         });

@@ -206,6 +206,26 @@
     return node;
   }
 
+  var URL_RE = /(https?:\/\/[^\s<>"')\]]+[^\s<>"')\].,;:!?])/g;
+
+  // The answer editor's preview (static/editor/answers.html) loads this script
+  // with data-preview: no chat, only the widget's own rendering of a message,
+  // so the preview shows links and buttons exactly as citizens see them.
+  var previewMode = script.hasAttribute("data-preview");
+  if (previewMode) {
+    window.DDHWidgetPreview = {
+      css: cssUrl,
+      render: function (message, lang) {
+        if (TEXTS[lang]) {
+          language = lang;
+          T = TEXTS[lang];
+        }
+        return renderMessage(message);
+      }
+    };
+    return;
+  }
+
   function newId() {
     if (window.crypto && window.crypto.randomUUID) {
       return window.crypto.randomUUID();
@@ -433,7 +453,6 @@
 
   // ---------------------------------------------------------------- rendering
 
-  var URL_RE = /(https?:\/\/[^\s<>"')\]]+[^\s<>"')\].,;:!?])/g;
 
   // `lang`: the language the text is written in (a bot answer may differ from the widget's).
   function appendText(parent, text, lang) {
@@ -1310,6 +1329,9 @@
   }
 
   function quickReply(title, payload) {
+    if (previewMode) {
+      return;
+    }
     if (payload === ACTION_CALLBACK) {
       send(title, payload);
       openCallbackForm();
