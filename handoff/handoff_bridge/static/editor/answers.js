@@ -836,7 +836,9 @@
       state.municipalities = results[0].municipalities;
       state.texts = results[1];
       municipalityOptions($("preview-municipality"), "", true);
-      var wanted = new URLSearchParams(window.location.search).get("answer");
+      // ?answer=<id>, or #draft=<id> (the review inbox links to the draft it started).
+      var wanted = new URLSearchParams(window.location.search).get("answer") ||
+        new URLSearchParams(window.location.hash.replace(/^#/, "")).get("draft");
       if (wanted) {
         open(wanted);
       }
