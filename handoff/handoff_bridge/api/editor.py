@@ -17,6 +17,7 @@ from ..errors import bad_request
 from ..services import agents as agent_svc
 from ..services import answers as answers_svc
 from ..services import publishing
+from ..services.jobs import Jobs
 from ..security import client_address
 from ..settings import REPO_DIR
 from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
@@ -141,8 +142,8 @@ async def add_examples(request: Request, answer_id: str):
 @bp.post("/answers/<answer_id:str>/check", ctx_auth="editor")
 async def check(request: Request, answer_id: str):
     """The knowledge engine's verdict on the saved draft within the whole base (no gate)."""
-    await require_editor(request)
-    return json(await publishing.check_draft(deps(request), answer_id))
+    editor = await require_editor(request)
+    return await _job(request, editor, publishing.check_draft(deps(request), answer_id))
 
 
 @bp.get("/answers/<answer_id:str>/history", ctx_auth="editor")
@@ -156,22 +157,43 @@ async def history(request: Request, answer_id: str):
 async def rollback(request: Request, answer_id: str):
     editor = await require_editor(request)
     body = parse_body(request, RollbackBody)
-    return json(await publishing.rollback(deps(request), editor, answer_id, body.revision_id, body.accept))
+    return await _job(request, editor, publishing.rollback(deps(request), editor, answer_id, body.revision_id, body.accept))
 
 
 @bp.post("/gate", ctx_auth="editor")
 async def gate(request: Request):
     """The publish gate's result for these drafts, without publishing."""
-    await require_editor(request)
+    editor = await require_editor(request)
     body = parse_body(request, GateBody)
-    return json(await publishing.evaluate(deps(request), body.answer_ids))
+    return await _job(request, editor, publishing.evaluate(deps(request), body.answer_ids))
 
 
 @bp.post("/publish", ctx_auth="editor")
 async def publish(request: Request):
     editor = await require_editor(request)
     body = parse_body(request, PublishBody)
-    return json(await publishing.publish_answers(deps(request), editor, body.answer_ids, body.accept))
+    return await _job(request, editor, publishing.publish_answers(deps(request), editor, body.answer_ids, body.accept))
+
+
+async def _job(request: Request, editor, coro):
+    status, body = await _jobs(request).run(request.app, coro, editor.id)
+    return json(body, status=status)
+
+
+def _jobs(request: Request) -> Jobs:
+    if not hasattr(request.app.ctx, "editor_jobs"):
+        request.app.ctx.editor_jobs = Jobs()
+    return request.app.ctx.editor_jobs
+
+
+@bp.get("/jobs/<job_id:str>", ctx_auth="editor")
+async def job(request: Request, job_id: str):
+    """A check, gate or publish that took longer than a request: running (202), or its answer."""
+    editor = await require_editor(request)
+    if len(job_id) > 64:
+        raise bad_request("invalid_job_id", "no such job")
+    status, body = _jobs(request).outcome(job_id, editor.id)
+    return json(body, status=status)
 
 
 @bp.get("/publications", ctx_auth="editor")

@@ -703,8 +703,26 @@
     }).finally(function () { busy(false); });
   }
 
-  // DDH.api with the error body's extra fields (problems, gate) on the error.
-  function apiFull(method, path, body) {
+  // DDH.api with the error body's extra fields (problems, gate) on the error. Work the
+  // bridge answers with 202 (still running) is followed at /jobs/<id> until it ends.
+  function apiFull(method, path, body, deadline) {
+    deadline = deadline || Date.now() + 10 * 60 * 1000;
+    return request(method, path, body).then(function (data) {
+      if (data && data.__accepted) {
+        if (Date.now() > deadline) {
+          var late = new Error(t("err_knowledge_engine_failed"));
+          late.code = "knowledge_engine_failed";
+          throw late;
+        }
+        return new Promise(function (resolve) { window.setTimeout(resolve, 2000); }).then(function () {
+          return apiFull("GET", API + "/jobs/" + encodeURIComponent(data.job_id), undefined, deadline);
+        });
+      }
+      return data;
+    });
+  }
+
+  function request(method, path, body) {
     return fetch(path, {
       method: method,
       headers: { "Content-Type": "application/json", "X-Handoff-CSRF": "1" },
@@ -723,6 +741,9 @@
           err.problems = e2.problems;
           err.gate = e2.gate;
           throw err;
+        }
+        if (resp.status === 202 && data && data.job_id) {
+          return { __accepted: true, job_id: data.job_id };
         }
         return data;
       });
