@@ -73,9 +73,13 @@ def pytest_runtest_call(item):
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run when any service's log output holds a configured secret."""
-    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None and not log_audit.report(terminal):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    log_audit.finish_session(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker's services are checked there; the controller reports them."""
+    log_audit.collect_from_worker(node)
 
 
 def free_port() -> int:
