@@ -13,6 +13,24 @@ from handoff_bridge.services import agents as agent_svc
 DEFAULT_PASSWORD = "correct horse battery staple"
 
 
+class ManualClock:
+    """A clock (handoff_bridge.clock.Clock) that moves only when the test says so."""
+
+    def __init__(self, start: float):
+        self.now = float(start)
+        self.ticks = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.ticks
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.ticks += seconds
+
+
 async def new_conversation(client, municipality="101", language="da") -> tuple[str, dict]:
     resp = await client.post("/api/v1/citizen/conversations", json={"municipality": municipality, "language": language})
     assert resp.status_code == 201, resp.text
