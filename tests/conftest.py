@@ -86,6 +86,8 @@ def assistant(tmp_path_factory, sandbox):
         yield running
 
 
+# Before pytest-xdist's own hook, which reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # Every test that talks to the running assistant goes to one xdist worker
     # (`--dist loadgroup`), so the Rasa server starts once, not once per worker.

@@ -320,11 +320,6 @@ def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
         (drop if item.get_closest_marker("multi_instance") and "[sqlite]" in item.nodeid else keep).append(item)
-        # Tests that start services as processes (bridge instances, Rasa) run one
-        # after another on one xdist worker (`--dist loadgroup`): a module's Rasa
-        # starts once, and two load tests never compete for the cores.
-        if item.get_closest_marker("multi_instance") or item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("processes"))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
