@@ -19,9 +19,15 @@ def pytest_sessionfinish(session, exitstatus):
     """Fail the run when a service's log holds a configured secret (tests/support/log_audit.py)."""
     from tests.support import log_audit
 
-    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None and not log_audit.report(terminal):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    log_audit.finish_session(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker's services are checked there; the controller reports them."""
+    from tests.support import log_audit
+
+    log_audit.collect_from_worker(node)
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +86,8 @@ def assistant(tmp_path_factory, sandbox):
         yield running
 
 
+# Before pytest-xdist's own hook, which reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # Every test that talks to the running assistant goes to one xdist worker
     # (`--dist loadgroup`), so the Rasa server starts once, not once per worker.

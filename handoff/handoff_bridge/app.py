@@ -18,6 +18,7 @@ from .api import demo as demo_api
 from .api import editor as editor_api
 from .api import insight as insight_api
 from .api import review_inbox as review_inbox_api
+from .clock import SYSTEM_CLOCK, Clock
 from .config_files import load_queues, load_tags
 from .db.engine import make_engine, make_sessionmaker
 from .deps import Deps
@@ -41,7 +42,7 @@ log = logging.getLogger("handoff.app")
 _app_counter = itertools.count(1)
 
 
-def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
+def create_app(settings: Settings | None = None, *, name: str | None = None, clock: Clock = SYSTEM_CLOCK) -> Sanic:
     settings = settings or Settings()
     # Fail at start-up, not on the first escalation, when the config files are wrong.
     queue_configs = load_queues(settings.queues_config)
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     if settings.proxies_count:
         app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.settings = settings
+    # What the rate limits count time with; tests pass a clock they drive.
+    app.ctx.clock = clock
     app.ctx.background = set()
     app.ctx.websockets = set()
     app.ctx.stopping = False
@@ -94,7 +97,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
                             settings.rasa_health_interval_seconds),
             vault=PhoneVault(settings.fernet_key),
             queues=queues,
-            limiter=RateLimiter(settings.redis_url, settings.redis_channel_prefix),
+            limiter=RateLimiter(settings.redis_url, settings.redis_channel_prefix, clock=app.ctx.clock),
         )
         d = app.ctx.deps
         d.writer = CitizenMessageWriter(engine, lambda messages: publish_messages(d, messages),

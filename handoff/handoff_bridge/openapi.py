@@ -20,7 +20,8 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 def load_document(path: Path = OPENAPI_YAML) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    # libyaml when PyYAML has it: the document is read at every app start.
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def route_operations(app) -> set[tuple[str, str]]:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import uuid
 from collections import defaultdict
 from urllib.parse import urlsplit
 
 from sanic import Request
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import ApiError, forbidden, unauthorized
 
 AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "editor", "websocket")
@@ -139,8 +139,9 @@ class RateLimiter:
     CONNECTION_TTL = 60.0  # a crashed instance's websockets stop counting after this
     MAX_HITS_PER_ROUND_TRIP = 1000
 
-    def __init__(self, redis_url: str | None, prefix: str):
+    def __init__(self, redis_url: str | None, prefix: str, clock: Clock = SYSTEM_CLOCK):
         self._prefix = f"{prefix}:limits"
+        self._clock = clock
         self._redis = None
         if redis_url:
             import redis.asyncio as aioredis
@@ -166,7 +167,7 @@ class RateLimiter:
         limits = [(name, subject, limit) for name, subject, limit in limits if limit > 0]
         if not limits:
             return None
-        now = time.time()
+        now = self._clock.time()
         slot = int(now // window)
         retry = int((slot + 1) * window - now) + 1
         keys = [f"{self._prefix}:{name}:{_key(subject)}:{slot}" for name, subject, _limit in limits]
@@ -221,7 +222,7 @@ class RateLimiter:
         if limit <= 0:
             return conn_id
         key = f"{self._prefix}:ws:{_key(subject)}"
-        now = time.time()
+        now = self._clock.time()
         if self._redis is not None:
             pipe = self._redis.pipeline()
             pipe.zremrangebyscore(key, "-inf", now - self.CONNECTION_TTL)
@@ -244,9 +245,9 @@ class RateLimiter:
     async def refresh_connection(self, subject: str, conn_id: str) -> None:
         key = f"{self._prefix}:ws:{_key(subject)}"
         if self._redis is not None:
-            await self._redis.zadd(key, {conn_id: time.time()}, xx=True)
+            await self._redis.zadd(key, {conn_id: self._clock.time()}, xx=True)
         elif conn_id in self._conns.get(key, {}):
-            self._conns[key][conn_id] = time.time()
+            self._conns[key][conn_id] = self._clock.time()
 
     async def close_connection(self, subject: str, conn_id: str) -> None:
         key = f"{self._prefix}:ws:{_key(subject)}"

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from fake_rasa import FakeRasa  # noqa: E402
 
 from handoff_bridge.__main__ import migrate  # noqa: E402
 from handoff_bridge.app import create_app  # noqa: E402
+from handoff_bridge.clock import SYSTEM_CLOCK  # noqa: E402
 from handoff_bridge.db.models import Base  # noqa: E402
 from handoff_bridge.settings import Settings  # noqa: E402
 
@@ -73,9 +75,13 @@ def pytest_runtest_call(item):
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run when any service's log output holds a configured secret."""
-    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None and not log_audit.report(terminal):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    log_audit.finish_session(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker's services are checked there; the controller reports them."""
+    log_audit.collect_from_worker(node)
 
 
 def free_port() -> int:
@@ -191,11 +197,15 @@ async def clean_tables(settings: Settings) -> None:
     engine = make_engine(settings, pool_size=1)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as conn:
-        if settings.is_sqlite:
-            for name in tables:
-                await conn.execute(text(f"DELETE FROM {name}"))
-        else:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for name in tables:
+            await conn.execute(text(f"DELETE FROM {name}"))
+        if not settings.is_sqlite:
+            # As TRUNCATE ... RESTART IDENTITY would, without its cost on every
+            # table (new files for each, several times a second): a test's rows
+            # are few, deleting them is cheap.
+            await conn.execute(text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false) "
+                "FROM pg_sequences WHERE schemaname = :schema"), {"schema": settings.db_schema})
     await engine.dispose()
 
 
@@ -245,14 +255,40 @@ def collect_garbage_before_creating_apps() -> None:
     gc.collect()
 
 
-@pytest.fixture
-async def fake_rasa():
-    collect_garbage_before_creating_apps()
+class Loop:
+    """An asyncio loop in a daemon thread; run(coro) waits for the result."""
+
+    def __init__(self, name: str = "test-loop"):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def fake_rasa_server():
+    """One fake Rasa for the whole session (per xdist worker), on an event loop
+    of its own, so it outlives each test's event loop."""
+    loop = Loop("fake-rasa-loop")
     rasa = FakeRasa(RASA_TOKEN)
-    running = await start_app(rasa.app)
+    running = loop.run(start_app(rasa.app))
     rasa.url = running.url
     yield rasa
-    await running.stop()
+    loop.run(running.stop())
+    loop.close()
+
+
+@pytest.fixture
+def fake_rasa(fake_rasa_server):
+    collect_garbage_before_creating_apps()
+    fake_rasa_server.reset()
+    return fake_rasa_server
 
 
 @pytest.fixture
@@ -262,10 +298,17 @@ def bridge_overrides() -> dict:
 
 
 @pytest.fixture
-async def bridge(backend_settings, fake_rasa, bridge_overrides):
+def bridge_clock():
+    """The clock the test bridge counts rate-limit windows with; override it in a
+    test module with a helpers.ManualClock to drive time."""
+    return SYSTEM_CLOCK
+
+
+@pytest.fixture
+async def bridge(backend_settings, fake_rasa, bridge_overrides, bridge_clock):
     await clean_tables(backend_settings)
     settings = backend_settings.model_copy(update={"rasa_url": fake_rasa.url, **bridge_overrides})
-    running = await start_app(create_app(settings))
+    running = await start_app(create_app(settings, clock=bridge_clock))
     yield running
     await running.stop()
 

@@ -22,7 +22,9 @@ DELETE /webhooks/bridge/conversations/<id> deletes a tracker: 204 when it
 existed (the conversation sent a message), 404 otherwise; `fail_deletes`
 makes it answer 503 (Rasa down) so the bridge's retry can be tested.
 Every request must carry the bearer token; `urls` records every request
-URL so tests can check that no secret travels in one.
+URL so tests can check that no secret travels in one. One server runs for a
+whole test session (on an event loop of its own, tests/conftest.py) and
+`reset` empties what it recorded before each test.
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ class FakeRasa:
         self.app = self._build()
         self.server = None
         self.url = None
+
+    def reset(self) -> None:
+        """Back to a fresh fake: one server serves a whole test session, reset between tests."""
+        self.requests.clear()
+        self.urls.clear()
+        self.events.clear()
+        self.paused.clear()
+        self.deleted.clear()
+        self.slow_seconds = 5.0
+        self.fail_deletes = False
+        self.handoff_overrides = {}
 
     def _build(self) -> Sanic:
         app = Sanic(f"fake_rasa_{next(_counter)}")

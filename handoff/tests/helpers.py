@@ -13,6 +13,24 @@ from handoff_bridge.services import agents as agent_svc
 DEFAULT_PASSWORD = "correct horse battery staple"
 
 
+class ManualClock:
+    """A clock (handoff_bridge.clock.Clock) that moves only when the test says so."""
+
+    def __init__(self, start: float):
+        self.now = float(start)
+        self.ticks = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.ticks
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.ticks += seconds
+
+
 async def new_conversation(client, municipality="101", language="da") -> tuple[str, dict]:
     resp = await client.post("/api/v1/citizen/conversations", json={"municipality": municipality, "language": language})
     assert resp.status_code == 201, resp.text
@@ -43,6 +61,25 @@ async def wait_for_messages(client, cid, headers, predicate, timeout=5.0):
             return msgs
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition not met; messages: {[(m['sender'], m['text']) for m in msgs]}")
+
+
+async def wait_until(condition, timeout=5.0, what="the condition"):
+    """Poll a condition of the test's own state (the fake Rasa's requests, say) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+async def forwarded_after_marker(client, fake_rasa, cid, headers, marker="markør") -> list[str]:
+    """What the bridge forwarded to Rasa for a conversation, once a later marker
+    message got there too. Turns of one conversation reach Rasa in the order the
+    citizen wrote them, so anything the bridge was still going to forward from
+    before the marker is in the list."""
+    await send(client, cid, headers, marker)
+    await wait_until(lambda: marker in fake_rasa.texts_for(cid), what=f"forwarding of {marker!r}")
+    return fake_rasa.texts_for(cid)
 
 
 async def make_agent(deps, login, role="agent", capacity=3, languages=("da",), municipalities=("*",)):

@@ -7,7 +7,10 @@ here (`processes.running_process` does it for the assistant's services, the
 bridge's tests call `watch`): tokens, signing secrets, keys, passwords (also
 inside URLs). The bridge running inside the bridge's test process is caught by
 a logging handler (`install_in_process`). At the end of the session
-conftest.py reports every log line that holds one of them, and fails the run.
+conftest.py reports every log line that holds one of them, and fails the run
+(`finish_session`). Under pytest-xdist each worker checks its own services and
+hands what it found to the controller (`collect_from_worker`), which reports
+and fails the run: a worker's own exit status does not decide the run's.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ MAX_REPORTED = 20
 _secrets: Set[str] = set()
 _log_files: Set[Path] = set()
 _in_process_leaks: List[str] = []
+# Found by the xdist workers of this run (on the controller only).
+_worker_leaks: List[str] = []
+WORKER_OUTPUT_KEY = "log_audit_leaks"
 
 
 def add_secrets(values: Iterable[Optional[str]]) -> None:
@@ -102,7 +108,7 @@ def install_in_process(logger_names: Iterable[str] = ()) -> None:
 
 def leaks() -> List[str]:
     """Every log line, in-process or in a watched file, that holds a configured secret."""
-    found = list(_in_process_leaks)
+    found = list(_worker_leaks) + list(_in_process_leaks)
     for path in sorted(_log_files):
         if not path.exists():
             continue
@@ -124,3 +130,22 @@ def report(terminal) -> bool:
     if len(found) > MAX_REPORTED:
         terminal.line(f"... and {len(found) - MAX_REPORTED} more")
     return False
+
+
+def collect_from_worker(node) -> None:
+    """Take over what an xdist worker found (its pytest_testnodedown)."""
+    _worker_leaks.extend(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, []))
+
+
+def finish_session(session) -> None:
+    """End of a session: an xdist worker hands its leaks to the controller; the
+    controller (or a run without workers) reports them all and fails the run."""
+    import pytest
+
+    config = session.config
+    if hasattr(config, "workerinput"):
+        config.workeroutput[WORKER_OUTPUT_KEY] = leaks()
+        return
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and not report(terminal):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -5,11 +5,10 @@ bridge uses Redis for the counts (shared by instances), on SQLite the process.""
 import asyncio
 import json
 import secrets
-import time
 
 import pytest
 import websockets
-from helpers import new_conversation
+from helpers import ManualClock, new_conversation
 
 
 def limits(**kw):
@@ -17,13 +16,14 @@ def limits(**kw):
     return {"redis_channel_prefix": f"limits_{secrets.token_hex(4)}", **kw}
 
 
-@pytest.fixture(autouse=True)
-async def same_window():
-    """The counters are per clock minute: start a test early enough in one
-    that it does not run into the next (which would start the counts afresh)."""
-    left = 60 - time.time() % 60
-    if left < 10:
-        await asyncio.sleep(left + 0.1)
+# The start of a clock minute (the counters' window): every test counts in
+# one window, however long it takes, and none waits for the real clock.
+WINDOW_START = 1_800_000_000.0
+
+
+@pytest.fixture
+def bridge_clock():
+    return ManualClock(WINDOW_START)
 
 
 @pytest.mark.parametrize("bridge_overrides", [limits(messages_per_minute_per_conversation=3)])
@@ -41,6 +41,19 @@ async def test_messages_per_conversation(client, bridge, bridge_overrides):
     other, oh = await new_conversation(client)
     assert (await client.post(f"/api/v1/citizen/conversations/{other}/messages", headers=oh,
                               json={"text": "hej"})).status_code == 201
+
+
+@pytest.mark.parametrize("bridge_overrides", [limits(messages_per_minute_per_conversation=2)])
+async def test_the_count_starts_afresh_in_the_next_minute(client, bridge, bridge_clock, bridge_overrides):
+    cid, headers = await new_conversation(client)
+    url = f"/api/v1/citizen/conversations/{cid}/messages"
+    bridge_clock.advance(45)
+    for i in range(2):
+        assert (await client.post(url, headers=headers, json={"text": f"??? {i}"})).status_code == 201
+    r = await client.post(url, headers=headers, json={"text": "??? for meget"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 16
+    bridge_clock.advance(15)  # the next clock minute
+    assert (await client.post(url, headers=headers, json={"text": "??? igen"})).status_code == 201
 
 
 @pytest.mark.parametrize("bridge_overrides", [limits(messages_per_minute_per_address=4)])

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import RASA_TOKEN, SERVICE_DIR, _base_settings, clean_tables, start_app
+from conftest import RASA_TOKEN, SERVICE_DIR, Loop, _base_settings, clean_tables, start_app
 from fake_rasa import FakeRasa
 from handoff_bridge.__main__ import migrate
 from handoff_bridge.app import create_app
@@ -35,22 +34,6 @@ ARTIFACTS = SERVICE_DIR / "test-artifacts"
 AXE_JS = SERVICE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
-class Loop:
-    """An asyncio loop in a daemon thread; run(coro) waits for the result."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bridge-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
 def pytest_collection_modifyitems(config, items):
     if Path(CHROMIUM).exists():
         return
@@ -62,7 +45,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def loop():
-    lp = Loop()
+    lp = Loop("bridge-loop")
     yield lp
     lp.close()
 
