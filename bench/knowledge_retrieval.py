@@ -69,21 +69,34 @@ def swefaq() -> Dict[str, float]:
     gold = [answer_id_of[" ".join(r["candidate_answers"][r["label"]].split()) + f" Läs mer på {r['meta']['link']}"] for r in rows]
     text_of = {answer_id: text for text, answer_id in answer_id_of.items()}
 
-    # Every shipped Swedish answer, but SweFAQ answers by their answer text only.
-    documents, questions, passages = [], [], []
+    # Every shipped Swedish answer, but SweFAQ answers by their answer text
+    # only (whole, and in chunks when it is long, as the index does).
+    documents, questions, passages, chunks = [], [], [], []
     swefaq_ids = [d.answer_id for d in shipped.documents if d.answer_id in text_of]
     swefaq_vectors = dict(zip(swefaq_ids, sentence_embeddings.embed_passages([text_of[i] for i in swefaq_ids])))
+    chunk_texts = {i: retrieval.passage_chunks(text_of[i]) for i in swefaq_ids}
+    all_chunks = [c for i in swefaq_ids for c in chunk_texts[i]]
+    chunk_rows = iter(sentence_embeddings.embed_passages(all_chunks)) if all_chunks else iter(())
+    chunk_vectors_of = {i: [next(chunk_rows) for _ in chunk_texts[i]] for i in swefaq_ids}
+    shipped_chunk = 0
     for i, document in enumerate(shipped.documents):
+        own = shipped.chunk_vectors[shipped_chunk : shipped_chunk + len(document.chunks)]
+        shipped_chunk += len(document.chunks)
         if document.answer_id in text_of:
             text = text_of[document.answer_id]
-            documents.append(retrieval.Document(document.answer_id, document.title, [], text, text))
+            documents.append(retrieval.Document(document.answer_id, document.title, [], text, text, chunk_texts[document.answer_id]))
             passages.append(swefaq_vectors[document.answer_id])
+            chunks.extend(chunk_vectors_of[document.answer_id])
         else:
             start = shipped.question_starts[i]
             documents.append(document)
             questions.append(shipped.question_vectors[start : start + len(document.questions)])
             passages.append(shipped.passage_vectors[i])
-    everything = retrieval.LanguageIndex(documents, np.vstack(questions), np.vstack(passages))
+            chunks.extend(own)
+    everything = retrieval.LanguageIndex(
+        documents, np.vstack(questions), np.vstack(passages),
+        chunk_vectors=np.vstack(chunks) if chunks else None,
+    )
 
     question_vectors = sentence_embeddings.embed([r["question"] for r in rows])
     within, overall = [], []
@@ -95,7 +108,7 @@ def swefaq() -> Dict[str, float]:
         # index of that category alone would score it.
         category = answer_id.rsplit("_", 1)[0] + "_"
         members = [j for j, other in enumerate(everything.answer_ids) if other.startswith(category)]
-        lexical = everything.bm25.get_scores(retrieval.tokens(row["question"]))[members]
+        lexical = retrieval.bm25_scores(everything.bm25, retrieval.tokens(row["question"]))[members]
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         local = everything.combine(best_question[members], passage[members], lexical)
         within.append(everything.answer_ids[members[int(np.argmax(local))]] == answer_id)
@@ -167,9 +180,11 @@ def out_of_scope() -> Dict[str, float]:
 
 
 def agreement() -> Dict[str, float]:
-    """Calibrate the classifier-agreement rule of the KnowledgeRetriever on
+    """Calibrate the classifier-agreement rules of the KnowledgeRetriever on
     the calibration out-of-scope questions (knowledge/calibration/): which
-    classifier probability would turn how many of them into an answer."""
+    classifier probability would turn how many of them into an answer, when
+    the classifier's answer is among the retriever's likeliest (any) and
+    when it is the retriever's best candidate (first)."""
     import asyncio
 
     from rasa.core.agent import Agent
@@ -180,7 +195,8 @@ def agreement() -> Dict[str, float]:
     ensure_published()
     knowledge_retriever.KnowledgeRetriever._with_classifier = lambda self, result, subranking, index: result
     agent = Agent.load(str(REPO / "models" / "ddh.tar.gz"))
-    eligible, total = [], 0
+    eligible: Dict[str, List[float]] = {"any": [], "first": []}
+    total = 0
     for language in ("da", "sv"):
         for question in calibration_questions(REPO / "knowledge", language):
             total += 1
@@ -194,11 +210,15 @@ def agreement() -> Dict[str, float]:
                 and (knowledge.get("confidence") or 0) >= 0.2
                 and best.get("name") in candidates
             ):
-                eligible.append(float(best.get("confidence") or 0))
-    result = {}
-    for threshold in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9):
-        result[str(threshold)] = sum(p >= threshold for p in eligible) / total
-        print(f"agreement at classifier probability {threshold}: {result[str(threshold)]:.3f} of {total} calibration out-of-scope questions answered")
+                eligible["any"].append(float(best.get("confidence") or 0))
+                if best.get("name") == candidates[0]:
+                    eligible["first"].append(float(best.get("confidence") or 0))
+    result: Dict[str, Dict[str, float]] = {"any": {}, "first": {}}
+    for rule, probabilities in eligible.items():
+        for threshold in (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9):
+            result[rule][str(threshold)] = sum(p >= threshold for p in probabilities) / total
+            print(f"agreement ({rule} candidate) at classifier probability {threshold}: "
+                  f"{result[rule][str(threshold)]:.3f} of {total} calibration out-of-scope questions answered")
     return result
 
 

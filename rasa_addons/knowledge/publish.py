@@ -88,7 +88,7 @@ def calibration_questions(directory: Path, language: str) -> List[str]:
 
 
 def _content_hash(directory: Path) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(retrieval.INDEX_FORMAT.encode())
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix in (".yml", ".txt"):
             digest.update(str(path.relative_to(directory)).encode())
@@ -128,8 +128,9 @@ def _load_language(path: Path, language: str, calibration: Dict[str, object]) ->
     with np.load(path / f"{language}.npz", allow_pickle=False) as arrays:
         questions = arrays["question_vectors"]
         passages = arrays["passage_vectors"]
+        chunks = arrays["chunk_vectors"] if "chunk_vectors" in arrays.files else None
     chosen = retrieval.Calibration.from_dict(calibration) if calibration else None
-    return retrieval.LanguageIndex(documents, questions, passages, chosen)
+    return retrieval.LanguageIndex(documents, questions, passages, chosen, chunk_vectors=chunks)
 
 
 def load_publication(root: Path, version: Optional[str] = None, with_index: bool = True) -> Publication:
@@ -160,7 +161,7 @@ def _previous_vectors(root: Path) -> Dict[str, np.ndarray]:
         try:
             stored = json.loads((path / f"{language}.json").read_text(encoding="utf-8"))
             with np.load(path / f"{language}.npz", allow_pickle=False) as arrays:
-                for kind in ("question", "passage", "calibration"):
+                for kind in ("question", "passage", "chunk", "calibration"):
                     keys = stored.get(f"{kind}_keys") or []
                     vectors = arrays[f"{kind}_vectors"] if f"{kind}_vectors" in arrays.files else []
                     cache.update(zip(keys, vectors))
@@ -212,10 +213,13 @@ def publish(
         passage_vectors, passage_keys, new_p = retrieval.embed_with_cache(
             [d.passage for d in documents], "passage", embed_passages, cache
         )
+        chunk_vectors, chunk_keys, new_c = retrieval.embed_with_cache(
+            [c for d in documents for c in d.chunks], "passage", embed_passages, cache
+        )
         out_of_scope = calibration_questions(directory, language)
         oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
-        embedded_total += new_q + new_p + new_o
-        language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors)
+        embedded_total += new_q + new_p + new_c + new_o
+        language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors, chunk_vectors=chunk_vectors)
         calibration, report = retrieval.calibrate(
             language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
         )
@@ -228,6 +232,7 @@ def publish(
                     "documents": [d.__dict__ for d in documents],
                     "question_keys": question_keys,
                     "passage_keys": passage_keys,
+                    "chunk_keys": chunk_keys,
                     "calibration_keys": oos_keys,
                     "calibration_questions": out_of_scope,
                 },
@@ -239,6 +244,7 @@ def publish(
             staging / f"{language}.npz",
             question_vectors=question_vectors,
             passage_vectors=passage_vectors,
+            chunk_vectors=chunk_vectors,
             calibration_vectors=oos_vectors,
         )
         log(f"{language}: {len(documents)} answers, {len(questions)} questions; calibration {report}")
