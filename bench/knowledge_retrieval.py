@@ -1,6 +1,7 @@
 """Knowledge base benchmarks (`make bench`; numbers in docs/benchmarks.md).
 
     python bench/knowledge_retrieval.py swefaq      SweFAQ dev: top-1 within the category and against every answer
+    python bench/knowledge_retrieval.py answertext  question to answer text on the base's own data (choosing BM25 and fusion)
     python bench/knowledge_retrieval.py heldout     catalogue held-out sets through the trained model
     python bench/knowledge_retrieval.py oos         out-of-scope questions through the trained model: answer rate
     python bench/knowledge_retrieval.py scale       a generated knowledge base of 5,000 answers per language
@@ -69,21 +70,34 @@ def swefaq() -> Dict[str, float]:
     gold = [answer_id_of[" ".join(r["candidate_answers"][r["label"]].split()) + f" Läs mer på {r['meta']['link']}"] for r in rows]
     text_of = {answer_id: text for text, answer_id in answer_id_of.items()}
 
-    # Every shipped Swedish answer, but SweFAQ answers by their answer text only.
-    documents, questions, passages = [], [], []
+    # Every shipped Swedish answer, but SweFAQ answers by their answer text
+    # only (whole, and in chunks when it is long, as the index does).
+    documents, questions, passages, chunks = [], [], [], []
     swefaq_ids = [d.answer_id for d in shipped.documents if d.answer_id in text_of]
     swefaq_vectors = dict(zip(swefaq_ids, sentence_embeddings.embed_passages([text_of[i] for i in swefaq_ids])))
+    chunk_texts = {i: retrieval.passage_chunks(text_of[i]) for i in swefaq_ids}
+    all_chunks = [c for i in swefaq_ids for c in chunk_texts[i]]
+    chunk_rows = iter(sentence_embeddings.embed_passages(all_chunks)) if all_chunks else iter(())
+    chunk_vectors_of = {i: [next(chunk_rows) for _ in chunk_texts[i]] for i in swefaq_ids}
+    shipped_chunk = 0
     for i, document in enumerate(shipped.documents):
+        own = shipped.chunk_vectors[shipped_chunk : shipped_chunk + len(document.chunks)]
+        shipped_chunk += len(document.chunks)
         if document.answer_id in text_of:
             text = text_of[document.answer_id]
-            documents.append(retrieval.Document(document.answer_id, document.title, [], text, text))
+            documents.append(retrieval.Document(document.answer_id, document.title, [], text, text, chunk_texts[document.answer_id]))
             passages.append(swefaq_vectors[document.answer_id])
+            chunks.extend(chunk_vectors_of[document.answer_id])
         else:
             start = shipped.question_starts[i]
             documents.append(document)
             questions.append(shipped.question_vectors[start : start + len(document.questions)])
             passages.append(shipped.passage_vectors[i])
-    everything = retrieval.LanguageIndex(documents, np.vstack(questions), np.vstack(passages))
+            chunks.extend(own)
+    everything = retrieval.LanguageIndex(
+        documents, np.vstack(questions), np.vstack(passages),
+        chunk_vectors=np.vstack(chunks) if chunks else None,
+    )
 
     question_vectors = sentence_embeddings.embed([r["question"] for r in rows])
     within, overall = [], []
@@ -95,7 +109,7 @@ def swefaq() -> Dict[str, float]:
         # index of that category alone would score it.
         category = answer_id.rsplit("_", 1)[0] + "_"
         members = [j for j, other in enumerate(everything.answer_ids) if other.startswith(category)]
-        lexical = everything.bm25.get_scores(retrieval.tokens(row["question"]))[members]
+        lexical = retrieval.bm25_scores(everything.bm25, retrieval.tokens(row["question"]))[members]
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         local = everything.combine(best_question[members], passage[members], lexical)
         within.append(everything.answer_ids[members[int(np.argmax(local))]] == answer_id)
@@ -107,6 +121,49 @@ def swefaq() -> Dict[str, float]:
     }
     print(f"SweFAQ dev ({len(rows)} questions): top-1 within the category {result['top1_within_category']:.3f}; "
           f"against all {len(everything)} Swedish answers {result['top1_against_every_answer']:.3f}")
+    return result
+
+
+def answer_text() -> Dict[str, Dict[str, float]]:
+    """Question to answer text on the knowledge base's own data, the SweFAQ
+    task without SweFAQ: the catalogue answers (not the SweFAQ ones) indexed
+    by their answer text only, asked with their example questions and learned
+    phrasings (data/nlu). Top-1 of e5 alone, BM25 alone (bm25s's k1 and b
+    varied), their weighted sum and reciprocal-rank fusion; this is where
+    the BM25 parameters and the fusion for answer-text retrieval can be
+    chosen without looking at SweFAQ."""
+    import bm25s
+
+    from bench.heldout import training_examples
+    from rasa_addons.knowledge.schema import KNOWLEDGE_DIR, load_knowledge_base
+
+    kb = load_knowledge_base(KNOWLEDGE_DIR)
+    learned = training_examples()
+    result: Dict[str, Dict[str, float]] = {}
+    for language in ("da", "sv"):
+        answers = [a for a in kb.for_language(language) if not a.id.startswith("swefaq_")]
+        position = {a.id: i for i, a in enumerate(answers)}
+        texts = [a.entry(language).answer for a in answers]
+        asked = [(q, position[a.id]) for a in answers for q in a.entry(language).examples]
+        asked += [(text, position[topic]) for text, topic, lang in learned if lang == language and topic in position]
+        gold = np.array([g for _, g in asked])
+        dense = sentence_embeddings.embed([q for q, _ in asked]) @ sentence_embeddings.embed_passages(texts).T
+        row = {"questions": len(asked), "e5": float((dense.argmax(1) == gold).mean())}
+        dense_rank = np.argsort(np.argsort(-dense, 1), 1)
+        for k1, b in ((1.2, 0.75), (1.5, 0.5), (1.5, 0.75), (1.5, 0.9), (2.0, 0.75)):
+            bm25 = bm25s.BM25(k1=k1, b=b)
+            bm25.index([retrieval.tokens(t) for t in texts], show_progress=False)
+            lexical = np.array([retrieval.bm25_scores(bm25, retrieval.tokens(q)) for q, _ in asked])
+            relative = lexical / np.maximum(lexical.max(1, keepdims=True), 1e-9)
+            name = f"k1={k1},b={b}"
+            row[f"bm25 {name}"] = float((lexical.argmax(1) == gold).mean())
+            for weight in (0.1, 0.25, 0.5):
+                row[f"e5 + {weight} bm25 {name}"] = float(((dense + weight * relative).argmax(1) == gold).mean())
+            lexical_rank = np.argsort(np.argsort(-lexical, 1), 1)
+            row[f"rrf {name}"] = float(((1 / (60 + dense_rank) + 1 / (60 + lexical_rank)).argmax(1) == gold).mean())
+        result[language] = row
+        print(f"answer text, {language} ({len(answers)} answers, {len(asked)} questions): "
+              + "; ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "questions"))
     return result
 
 
@@ -167,9 +224,11 @@ def out_of_scope() -> Dict[str, float]:
 
 
 def agreement() -> Dict[str, float]:
-    """Calibrate the classifier-agreement rule of the KnowledgeRetriever on
+    """Calibrate the classifier-agreement rules of the KnowledgeRetriever on
     the calibration out-of-scope questions (knowledge/calibration/): which
-    classifier probability would turn how many of them into an answer."""
+    classifier probability would turn how many of them into an answer, when
+    the classifier's answer is among the retriever's likeliest (any) and
+    when it is the retriever's best candidate (first)."""
     import asyncio
 
     from rasa.core.agent import Agent
@@ -180,7 +239,8 @@ def agreement() -> Dict[str, float]:
     ensure_published()
     knowledge_retriever.KnowledgeRetriever._with_classifier = lambda self, result, subranking, index: result
     agent = Agent.load(str(REPO / "models" / "ddh.tar.gz"))
-    eligible, total = [], 0
+    eligible: Dict[str, List[float]] = {"any": [], "first": []}
+    total = 0
     for language in ("da", "sv"):
         for question in calibration_questions(REPO / "knowledge", language):
             total += 1
@@ -194,11 +254,15 @@ def agreement() -> Dict[str, float]:
                 and (knowledge.get("confidence") or 0) >= 0.2
                 and best.get("name") in candidates
             ):
-                eligible.append(float(best.get("confidence") or 0))
-    result = {}
-    for threshold in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9):
-        result[str(threshold)] = sum(p >= threshold for p in eligible) / total
-        print(f"agreement at classifier probability {threshold}: {result[str(threshold)]:.3f} of {total} calibration out-of-scope questions answered")
+                eligible["any"].append(float(best.get("confidence") or 0))
+                if best.get("name") == candidates[0]:
+                    eligible["first"].append(float(best.get("confidence") or 0))
+    result: Dict[str, Dict[str, float]] = {"any": {}, "first": {}}
+    for rule, probabilities in eligible.items():
+        for threshold in (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9):
+            result[rule][str(threshold)] = sum(p >= threshold for p in probabilities) / total
+            print(f"agreement ({rule} candidate) at classifier probability {threshold}: "
+                  f"{result[rule][str(threshold)]:.3f} of {total} calibration out-of-scope questions answered")
     return result
 
 
@@ -378,7 +442,7 @@ def main() -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    runners = {"agreement": agreement, "swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers, real_embeddings=args.real_embeddings), "live": live}
+    runners = {"agreement": agreement, "answertext": answer_text, "swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers, real_embeddings=args.real_embeddings), "live": live}
     results = {name: runners[name]() for name in args.what}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

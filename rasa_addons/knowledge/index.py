@@ -4,7 +4,10 @@ a calibrated decision between "answer", "close call" and "no answer fits".
 Per language, every answer is represented by
 - its title and example questions, embedded as e5 *queries* (a citizen's
   question is compared with questions: query-to-query similarity),
-- its title and answer text, embedded as an e5 *passage*,
+- its title and answer text, embedded as an e5 *passage*, and a long answer
+  also in chunks of consecutive sentences (the passage similarity is the best
+  of the whole text and its chunks, so one paragraph that answers the
+  question is not diluted by the rest),
 - one BM25 document (title, examples and answer) of folded words and the
   character 4-grams inside them, so "sundhedskortet", "sundhedskort" and a
   typo still share most tokens.
@@ -40,11 +43,21 @@ ANSWER = "answer"
 CLOSE_CALL = "close_call"
 NO_ANSWER = "no_answer"
 
+# Part of the content hash of a publication (rasa_addons/knowledge/publish.py):
+# a change of what a publication holds republishes it.
+INDEX_FORMAT = "2"
+
+# Long answers are also embedded in chunks of whole sentences of at most this
+# many words (about 100-130 e5 tokens, the length of the passages e5 was
+# trained on); an answer that fits in one chunk is embedded whole only.
+CHUNK_WORDS = 80
+
 MAX_CANDIDATES = 3
 # A close call offers the answers whose score is this close to the best one
 # (at least two), so "Did you mean" never lists an answer that is far behind.
 CLOSE_CALL_SPREAD = 0.15
 _WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(«»”]*[A-ZÆØÅÄÖ0-9])")
 
 
 def tokens(text: str) -> List[str]:
@@ -57,6 +70,27 @@ def tokens(text: str) -> List[str]:
             padded = f"<{folded}>"
             result.extend("#" + padded[i : i + 4] for i in range(len(padded) - 3))
     return result
+
+
+def passage_chunks(text: str, title: str = "", max_words: int = CHUNK_WORDS) -> List[str]:
+    """The chunks of a long answer text: consecutive whole sentences of at most
+    `max_words` words (a longer sentence is a chunk of its own), each led by
+    the title when there is one. Empty when the text fits in one chunk."""
+    if len(text.split()) <= max_words:
+        return []
+    chunks: List[str] = []
+    current: List[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        words = len(sentence.split())
+        if current and sum(len(s.split()) for s in current) + words > max_words:
+            chunks.append(" ".join(current))
+            current = []
+        current.append(sentence)
+    if current:
+        chunks.append(" ".join(current))
+    if len(chunks) < 2:
+        return []
+    return [f"{title}. {chunk}" if title else chunk for chunk in chunks]
 
 
 def text_key(kind: str, text: str) -> str:
@@ -73,6 +107,7 @@ class Document:
     questions: List[str]  # title first, then the example questions
     passage: str
     bm25_text: str
+    chunks: List[str] = field(default_factory=list)  # of a long passage, see passage_chunks
 
 
 @dataclass
@@ -150,6 +185,36 @@ def _bm25(texts: Sequence[str]):
     return retriever
 
 
+def bm25_scores(retriever, query_tokens: List[str]) -> np.ndarray:
+    """BM25 score of every document for the query tokens: what bm25s's
+    `get_scores` computes, summed with one `np.bincount` over the query
+    tokens' postings instead of one `np.add.at` per token (that loop was half
+    of a search in a knowledge base of thousands of answers)."""
+    index = retriever.scores
+    vocabulary = retriever.vocab_dict
+    ids = [vocabulary[token] for token in query_tokens if token in vocabulary]
+    if not ids:
+        return np.zeros(index["num_docs"], dtype=np.float32)
+    indptr, indices, data = index["indptr"], index["indices"], index["data"]
+    postings = [slice(indptr[i], indptr[i + 1]) for i in ids]
+    scores = np.bincount(
+        np.concatenate([indices[p] for p in postings]),
+        weights=np.concatenate([data[p] for p in postings]),
+        minlength=index["num_docs"],
+    )
+    nonoccurrence = getattr(retriever, "nonoccurrence_array", None)  # BM25L and BM25+ only
+    if nonoccurrence is not None:
+        scores += nonoccurrence[ids].sum()
+    return scores.astype(np.float32)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best scores, best first and ties in document order
+    (as np.argmax); sorts k scores, not all of them."""
+    best = np.arange(scores.size) if scores.size <= k else np.argpartition(-scores, k - 1)[:k]
+    return best[np.lexsort((best, -scores[best]))]
+
+
 class LanguageIndex:
     """The searchable index of one language."""
 
@@ -159,6 +224,7 @@ class LanguageIndex:
         question_vectors: np.ndarray,
         passage_vectors: np.ndarray,
         calibration: Optional[Calibration] = None,
+        chunk_vectors: Optional[np.ndarray] = None,
     ) -> None:
         self.documents = documents
         self.answer_ids = [d.answer_id for d in documents]
@@ -171,6 +237,14 @@ class LanguageIndex:
         self._nonempty_starts = self.question_starts[self.has_questions]
         self.question_vectors = np.ascontiguousarray(question_vectors, dtype=np.float32)
         self.passage_vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32)
+        chunk_counts = np.array([len(d.chunks) for d in documents], dtype=np.int64)
+        self.has_chunks = chunk_counts > 0
+        self._chunk_starts = (np.concatenate([[0], np.cumsum(chunk_counts)[:-1]]).astype(np.int64))[self.has_chunks]
+        if chunk_vectors is None or not self.has_chunks.any():
+            chunk_vectors = np.zeros((0, self.passage_vectors.shape[1] if self.passage_vectors.ndim == 2 else 384))
+        if len(chunk_vectors) != int(chunk_counts.sum()):
+            raise ValueError(f"{len(chunk_vectors)} chunk vectors for {int(chunk_counts.sum())} chunks")
+        self.chunk_vectors = np.ascontiguousarray(chunk_vectors, dtype=np.float32)
         self.bm25 = _bm25([d.bm25_text for d in documents]) if documents else None
         self.calibration = calibration or Calibration()
 
@@ -192,10 +266,14 @@ class LanguageIndex:
         if question_mask is not None:
             similarities = np.where(question_mask, -1.0, similarities)
         passage = self.passage_vectors @ vector
+        if self._chunk_starts.size:
+            passage[self.has_chunks] = np.maximum(
+                passage[self.has_chunks], np.maximum.reduceat(self.chunk_vectors @ vector, self._chunk_starts)
+            )
         best_question = passage.copy()
         if self._nonempty_starts.size:
             best_question[self.has_questions] = np.maximum.reduceat(similarities, self._nonempty_starts)
-        lexical = (bm25 or self.bm25).get_scores(tokens(query)) if self.bm25 else np.zeros(len(self))
+        lexical = bm25_scores(bm25 or self.bm25, tokens(query)) if self.bm25 else np.zeros(len(self), dtype=np.float32)
         top = float(lexical.max()) if lexical.size else 0.0
         relative = lexical / top if top > 0 else np.zeros_like(lexical)
         return best_question, passage, relative.astype(np.float32)
@@ -209,7 +287,7 @@ class LanguageIndex:
         """Features of the decision: best score, its lead, and the best answer's similarities."""
         if scores.size == 0:
             return np.zeros(4)
-        order = np.argsort(-scores)[:2]
+        order = _top(scores, 2)
         first = scores[order[0]]
         second = scores[order[1]] if order.size > 1 else first - 1.0
         return np.array([first, first - second, best_question[order[0]], passage[order[0]]], dtype=np.float64)
@@ -222,7 +300,7 @@ class LanguageIndex:
         features = self.decision_features(scores, best_question, passage)
         probability = float(self.calibration.probability(features[None, :])[0])
         decision = self.calibration.decide(probability)
-        top = np.argsort(-scores)[:MAX_CANDIDATES]
+        top = _top(scores, MAX_CANDIDATES)
         if decision == CLOSE_CALL:
             near = [i for i in top if scores[i] >= scores[top[0]] - CLOSE_CALL_SPREAD]
             top = top[: max(2, len(near))]
@@ -257,13 +335,15 @@ def documents_for(kb, language: str) -> List[Document]:
     for answer in kb.for_language(language):
         entry = answer.entry(language)
         questions = [entry.title] + [e for e in entry.examples if e.casefold() != entry.title.casefold()]
+        passage = f"{entry.title}. {entry.answer}"
         documents.append(
             Document(
                 answer_id=answer.id,
                 title=entry.title,
                 questions=questions,
-                passage=f"{entry.title}. {entry.answer}",
+                passage=passage,
                 bm25_text=" ".join([entry.title, *entry.examples, entry.answer]),
+                chunks=passage_chunks(entry.answer, entry.title),
             )
         )
     return documents

@@ -88,7 +88,7 @@ def calibration_questions(directory: Path, language: str) -> List[str]:
 
 
 def _content_hash(directory: Path) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(retrieval.INDEX_FORMAT.encode())
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix in (".yml", ".txt"):
             digest.update(str(path.relative_to(directory)).encode())
@@ -128,8 +128,9 @@ def _load_language(path: Path, language: str, calibration: Dict[str, object]) ->
     with np.load(path / f"{language}.npz", allow_pickle=False) as arrays:
         questions = arrays["question_vectors"]
         passages = arrays["passage_vectors"]
+        chunks = arrays["chunk_vectors"] if "chunk_vectors" in arrays.files else None
     chosen = retrieval.Calibration.from_dict(calibration) if calibration else None
-    return retrieval.LanguageIndex(documents, questions, passages, chosen)
+    return retrieval.LanguageIndex(documents, questions, passages, chosen, chunk_vectors=chunks)
 
 
 def load_publication(root: Path, version: Optional[str] = None, with_index: bool = True) -> Publication:
@@ -160,7 +161,7 @@ def previous_vectors(root: Path) -> Dict[str, np.ndarray]:
         try:
             stored = json.loads((path / f"{language}.json").read_text(encoding="utf-8"))
             with np.load(path / f"{language}.npz", allow_pickle=False) as arrays:
-                for kind in ("question", "passage", "calibration"):
+                for kind in ("question", "passage", "chunk", "calibration"):
                     keys = stored.get(f"{kind}_keys") or []
                     vectors = arrays[f"{kind}_vectors"] if f"{kind}_vectors" in arrays.files else []
                     cache.update(zip(keys, vectors))
@@ -177,6 +178,7 @@ class BuiltLanguage:
     index: retrieval.LanguageIndex
     question_keys: List[str]
     passage_keys: List[str]
+    chunk_keys: List[str]
     out_of_scope: List[str]
     calibration_vectors: np.ndarray
     calibration_keys: List[str]
@@ -205,16 +207,19 @@ def build_language(
     passage_vectors, passage_keys, new_p = retrieval.embed_with_cache(
         [d.passage for d in documents], "passage", embed_passages, cache
     )
+    chunk_vectors, chunk_keys, new_c = retrieval.embed_with_cache(
+        [c for d in documents for c in d.chunks], "passage", embed_passages, cache
+    )
     out_of_scope = calibration_questions(directory, language)
     oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
-    language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors)
+    language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors, chunk_vectors=chunk_vectors)
     calibration, report = retrieval.calibrate(
         language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
     )
     language_index.calibration = calibration
     return BuiltLanguage(
-        documents, language_index, question_keys, passage_keys, out_of_scope, oos_vectors, oos_keys,
-        calibration, report, new_q + new_p + new_o, len(questions),
+        documents, language_index, question_keys, passage_keys, chunk_keys, out_of_scope, oos_vectors, oos_keys,
+        calibration, report, new_q + new_p + new_c + new_o, len(questions),
     )
 
 
@@ -266,6 +271,7 @@ def publish(
                     "documents": [d.__dict__ for d in built.documents],
                     "question_keys": built.question_keys,
                     "passage_keys": built.passage_keys,
+                    "chunk_keys": built.chunk_keys,
                     "calibration_keys": built.calibration_keys,
                     "calibration_questions": built.out_of_scope,
                 },
@@ -277,6 +283,7 @@ def publish(
             staging / f"{language}.npz",
             question_vectors=built.index.question_vectors,
             passage_vectors=built.index.passage_vectors,
+            chunk_vectors=built.index.chunk_vectors,
             calibration_vectors=built.calibration_vectors,
         )
         log(f"{language}: {len(built.documents)} answers, {built.question_count} questions; calibration {built.report}")

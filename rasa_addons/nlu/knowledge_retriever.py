@@ -111,7 +111,9 @@ def merge(
             )
             blocks.append(vectors[rows])
         documents.append(document)
-    merged = retrieval.LanguageIndex(documents, np.vstack(blocks), language_index.passage_vectors)
+    merged = retrieval.LanguageIndex(
+        documents, np.vstack(blocks), language_index.passage_vectors, chunk_vectors=language_index.chunk_vectors
+    )
     calibration, report = retrieval.calibrate(merged, calibration_questions, calibration_vectors)
     merged.calibration = calibration
     logger.info("Knowledge index with learned questions calibrated: %s", report)

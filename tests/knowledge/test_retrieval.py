@@ -3,6 +3,7 @@ the right answer, a close call, and honestly no answer."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rasa_addons.knowledge import index as retrieval
@@ -77,3 +78,37 @@ def test_publishing_calibrates_against_out_of_scope_questions(publication):
         report = publication.manifest["calibration_report"][language]
         assert report["out_of_scope_answered"] <= retrieval.MAX_FALSE_ANSWER_RATE
         assert report["leave_one_out_wrong_among_answered"] <= retrieval.MAX_WRONG_ANSWER_RATE
+
+
+def test_a_long_answer_is_also_searched_in_chunks_of_whole_sentences():
+    sentence = "Detta är en mening om familjehem och vad som gäller för ersättning."  # 12 words
+    text = " ".join([sentence] * 10)
+    chunks = retrieval.passage_chunks(text, "Familjehem")
+    assert len(chunks) >= 2
+    assert all(c.startswith("Familjehem. ") and c.endswith(".") for c in chunks)
+    assert all(len(c.split()) <= retrieval.CHUNK_WORDS + 1 for c in chunks)
+    assert " ".join(c.removeprefix("Familjehem. ") for c in chunks) == text
+    assert retrieval.passage_chunks(sentence, "Familjehem") == [], "a short answer is embedded whole only"
+
+
+def test_the_passage_similarity_of_a_chunked_answer_is_its_best_chunk_or_the_whole():
+    whole = np.eye(3, dtype=np.float32)[:2]  # two answers
+    chunks = np.array([[0.0, 0.0, 1.0], [0.6, 0.8, 0.0]], dtype=np.float32)  # both belong to the second answer
+    documents = [
+        retrieval.Document("a", "A", [], "a", "a"),
+        retrieval.Document("b", "B", [], "b", "b", chunks=["b1", "b2"]),
+    ]
+    index = retrieval.LanguageIndex(documents, np.zeros((0, 3), dtype=np.float32), whole, chunk_vectors=chunks)
+    _, passage, _ = index.component_scores("x", np.array([0.0, 0.0, 1.0], dtype=np.float32))
+    assert passage.tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="chunk vectors"):
+        retrieval.LanguageIndex(documents, np.zeros((0, 3), dtype=np.float32), whole, chunk_vectors=chunks[:1])
+
+
+def test_bm25_scores_match_bm25s():
+    texts = ["hur ansöker jag om bostadsbidrag", "bygglov för ett garage", "spärra bankid", "bostadsbidrag för pensionärer"]
+    bm25 = retrieval._bm25(texts)
+    for query in ("bostadsbidrag", "ansöka om bygglov för garage", "okänt ord", "bankid bankid"):
+        query_tokens = retrieval.tokens(query)
+        expected = bm25.get_scores(query_tokens) if any(t in bm25.vocab_dict for t in query_tokens) else np.zeros(len(texts))
+        assert np.allclose(retrieval.bm25_scores(bm25, query_tokens), expected, atol=1e-6)
