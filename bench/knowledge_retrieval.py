@@ -7,6 +7,7 @@
     python bench/knowledge_retrieval.py scale       a generated knowledge base of 5,000 answers per language
     python bench/knowledge_retrieval.py live        time for a published change to be answered by a running assistant
     python bench/knowledge_retrieval.py agreement   calibrates the classifier-agreement threshold (calibration data only)
+    python bench/knowledge_retrieval.py loo         the decisions on the base's own leave-one-out questions (index with learned phrasings)
     python bench/knowledge_retrieval.py             all of them
 
 SweFAQ questions are the example questions of the imported SweFAQ answers, so
@@ -290,6 +291,42 @@ def agreement() -> Dict[str, float]:
     return result
 
 
+def loo_decisions() -> Dict[str, Dict[str, int]]:
+    """What the decision does with the knowledge base's own leave-one-out
+    questions, in the index the Rasa process assembles (the publication plus
+    the learned phrasings of data/nlu, calibrated again): how many are right
+    or wrong first, and answered, offered as a close call or refused. Where
+    "Did you mean" and "no answer" come from, without the held-out sets."""
+    from collections import Counter
+
+    from bench.heldout import training_examples
+    from rasa_addons.nlu.knowledge_retriever import _calibration_questions, merge
+
+    publication = load_publication(index_root(), ensure_published())
+    learned = training_examples()
+    result: Dict[str, Dict[str, int]] = {}
+    for language, language_index in publication.languages.items():
+        rows = [(text, topic) for text, topic, lang in learned if lang == language and topic in language_index.position]
+        texts = [text for text, _ in rows]
+        vectors = sentence_embeddings.embed(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+        questions, question_vectors = _calibration_questions(publication, language)
+        merged = merge(language_index, (texts, [topic for _, topic in rows], vectors), questions, question_vectors)
+        features, correct, gold = retrieval.leave_one_out(merged)
+        decisions = [merged.calibration.decide(p) for p in merged.calibration.probability(features)]
+        calibration = merged.calibration
+        print(f"leave-one-out {language}: answer threshold {calibration.answer_threshold:.2f}, "
+              f"close call threshold {calibration.close_threshold:.2f}")
+        for part in ("catalogue", "swefaq"):
+            chosen = [k for k, g in enumerate(gold) if merged.answer_ids[g].startswith("swefaq_") == (part == "swefaq")]
+            if not chosen:
+                continue
+            counts = Counter(("right" if correct[k] else "wrong") + " " + decisions[k] for k in chosen)
+            result[f"{language} {part}"] = dict(sorted(counts.items()))
+            print(f"    {part} ({len(chosen)} questions, right first {np.mean(correct[chosen]):.3f}): "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return result
+
+
 # ---------------------------------------------------------------- scale
 
 _WORDS = {
@@ -466,7 +503,7 @@ def main() -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    runners = {"agreement": agreement, "answertext": answer_text, "swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers, real_embeddings=args.real_embeddings), "live": live}
+    runners = {"agreement": agreement, "loo": loo_decisions, "answertext": answer_text, "swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers, real_embeddings=args.real_embeddings), "live": live}
     results = {name: runners[name]() for name in args.what}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
