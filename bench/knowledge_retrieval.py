@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List
 
@@ -241,8 +242,10 @@ def out_of_scope() -> Dict[str, float]:
         summary[language] = {"questions": len(questions), "answer_rate": rate, "close_call_rate": close / len(questions)}
         print(f"out of scope {language} ({len(questions)}): answered {rate:.3f} "
               f"(knowledge {answered}, personal topic {personal}), close call {close / len(questions):.3f}")
-        for question, given in wrong:
-            print(f"    answered: {question!r} -> {given}")
+        # Only what was answered, never the questions: the set stays unseen by
+        # whoever writes content or calibration questions from these numbers.
+        for given, count in sorted(Counter(given for _question, given in wrong).items()):
+            print(f"    answered with {given}: {count}")
     summary["both"] = {"questions": total, "answer_rate": answered_total / total}
     print(f"out of scope da+sv ({total}): answered {answered_total / total:.3f}")
     return summary
