@@ -36,7 +36,10 @@ import httpx
 import websockets
 
 HERE = Path(__file__).resolve().parent
-SERVICE_DIR = HERE.parent / "handoff"
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+from bench.bridge_processes import SERVICE_DIR, BridgeDidNotStart, start_bridge, stop_bridges, wait_healthy  # noqa: E402
+
 HOST = "127.0.0.1"  # the benchmark only ever talks to loopback
 PASSWORD = "bench password " + secrets.token_hex(4)
 ALL_DAY_QUEUES = """
@@ -109,9 +112,7 @@ class Bridge:
         for i in range(self.args.instances):
             port = free_port()
             env = {**self.env, "HANDOFF_PORT": str(port)}
-            log = open(self.workdir / f"bridge-{i}.log", "wb")
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR,
-                                               env=env, stdout=log, stderr=log))
+            self.procs.append(start_bridge(env, self.workdir / f"bridge-{i}.log"))
             self.urls.append(f"http://{HOST}:{port}")
             if i == 0:
                 await self._wait(self.urls[0], self.procs[0])  # first one runs the migrations alone
@@ -121,28 +122,14 @@ class Bridge:
         subprocess.run([sys.executable, "-m", "handoff_bridge", "create-agent", "bench-sup", "--role", "supervisor",
                         "--capacity", "20"], cwd=SERVICE_DIR, env=env, check=True, capture_output=True, timeout=60)
 
-    async def _wait(self, url, proc, timeout=60):
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=2) as c:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    raise SystemExit(f"bridge exited ({proc.returncode}); see {self.workdir}")
-                try:
-                    if (await c.get(f"{url}/healthz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise SystemExit(f"bridge at {url} did not start")
+    async def _wait(self, url, proc):
+        try:
+            await wait_healthy(url, proc)
+        except BridgeDidNotStart as error:
+            raise SystemExit(f"{error}; see {self.workdir}") from None
 
     def stop(self):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_bridges(self.procs)
         if self.args.backend == "postgres":
             subprocess.run([sys.executable, "-c", _DROP_SCHEMA, self.args.postgres_url, self.schema],
                            cwd=SERVICE_DIR, env=self.env, timeout=60)

@@ -19,15 +19,14 @@ import asyncio
 import os
 import random
 import secrets
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from conftest import RunningServer
 from helpers import messages, new_conversation
-from test_e2e_rasa import ASSISTANT_PYTHON, MODEL, REPO, free_port, wait_until_up
+from tests.support.assistant import MODEL, RASA_STARTUP_SECONDS, VENV_BIN, assistant_env, assistant_specs
+from tests.support.processes import free_port, running_processes
 
 from handoff_bridge.app import create_app
 from handoff_bridge.rasa import rendezvous_order
@@ -55,49 +54,25 @@ def instances(tmp_path_factory):
     """Two Rasa instances and two action servers: {"rasa": [...], "actions": [...], "urls": [...]}."""
     if os.environ.get("RASA_URL"):
         pytest.skip("uses its own Rasa instances")
-    if not (ASSISTANT_PYTHON.exists() and MODEL.exists()):
+    if not ((VENV_BIN / "python").exists() and MODEL.exists()):
         pytest.skip("the assistant is not built: run the top-level `make setup train`")
     workdir = tmp_path_factory.mktemp("instances")
     token, action_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     action_ports, rasa_ports = [free_port(), free_port()], [free_port(), free_port()]
     action_urls = [f"http://127.0.0.1:{p}/webhook" for p in action_ports]
-    started: dict[str, list] = {"rasa": [], "actions": [], "logs": []}
-    try:
-        for i in range(2):
-            env = {
-                **os.environ, **PRODUCTION,
-                "PYTHONPATH": str(REPO), "RASA_TELEMETRY_ENABLED": "false", "PYTHONUNBUFFERED": "1",
-                "RASA_TOKEN": token, "ACTION_SERVER_TOKEN": action_token,
-                "ACTION_SERVER_URL": action_urls[i], "ACTION_SERVER_FALLBACK_URLS": action_urls[1 - i],
-            }
-            for kind, command in (
-                ("actions", [str(ASSISTANT_PYTHON), "-m", "rasa_addons.action_server", "--actions", "actions",
-                             "--port", str(action_ports[i])]),
-                ("rasa", [str(ASSISTANT_PYTHON), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
-                          "--interface", "127.0.0.1", "--port", str(rasa_ports[i]), "--enable-api",
-                          "--auth-token", token, "--credentials", "credentials.yml",
-                          "--endpoints", "deploy/production/endpoints.yml"]),
-            ):
-                log = workdir / f"{kind}{i + 1}.log"
-                started[kind].append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"),
-                                                      stderr=subprocess.STDOUT))
-                started["logs"].append(log)
-        for i in range(2):
-            wait_until_up("action server", f"http://127.0.0.1:{action_ports[i]}/health",
-                          started["actions"][i], workdir / f"actions{i + 1}.log")
-            wait_until_up("rasa", f"http://127.0.0.1:{rasa_ports[i]}/webhooks/bridge/",
-                          started["rasa"][i], workdir / f"rasa{i + 1}.log")
-        started["urls"] = [f"http://127.0.0.1:{p}" for p in rasa_ports]
-        started["token"] = token
-        yield started
-    finally:
-        for process in started["rasa"] + started["actions"]:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    specs = []
+    for i in range(2):
+        env = assistant_env({**os.environ, **PRODUCTION}, token=token, action_token=action_token,
+                            action_port=action_ports[i], ACTION_SERVER_FALLBACK_URLS=action_urls[1 - i])
+        specs += assistant_specs(workdir, env, token=token, action_port=action_ports[i], rasa_port=rasa_ports[i],
+                                 endpoints="deploy/production/endpoints.yml", suffix=str(i + 1))
+    with running_processes(specs, startup_seconds=RASA_STARTUP_SECONDS) as processes:
+        yield {
+            "rasa": [processes["rasa1"], processes["rasa2"]],
+            "actions": [processes["action server1"], processes["action server2"]],
+            "urls": [f"http://127.0.0.1:{p}" for p in rasa_ports],
+            "token": token,
+        }
 
 
 @pytest.fixture

@@ -16,15 +16,14 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-from tests.support import log_audit
 import pytest
+from tests.support.assistant import MODEL, VENV_BIN, assistant_env, assistant_specs
+from tests.support.processes import free_port, running_processes
 from conftest import RunningServer
 from helpers import WsClient, is_msg, login, make_agent, new_conversation
 
@@ -33,9 +32,7 @@ from handoff_bridge.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-ASSISTANT_PYTHON = REPO / ".venv" / "bin" / "python"
-MODEL = REPO / "models" / "ddh.tar.gz"
+ASSISTANT_PYTHON = VENV_BIN / "python"
 QUESTION = os.environ.get("HANDOFF_E2E_QUESTION", "Hvordan får jeg et nyt pas?")
 ASK_PERSON = os.environ.get("HANDOFF_E2E_ASK_PERSON", "Jeg vil gerne tale med en medarbejder")
 # Answered by an action (FAQ answers are Rasa's own responses and need no action server).
@@ -72,25 +69,11 @@ class Assistant:
         self.process(name).send_signal(signal.SIGCONT)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def wait_until_up(name: str, url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not answers(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{name} did not start:\n{log.read_text()[-3000:]}", pytrace=False)
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -107,41 +90,13 @@ def assistant(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("assistant")
     rasa_token, action_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     bridge_port, action_port, rasa_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "RASA_TOKEN": rasa_token,
-        "ACTION_SERVER_TOKEN": action_token,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "RASA_TRACKER_DB": str(workdir / "tracker.db"),
-    }
-    running = Assistant(f"http://127.0.0.1:{rasa_port}", rasa_token, bridge_port,
-                        action_url=f"http://127.0.0.1:{action_port}", action_token=action_token)
-    try:
-        for name, command, health in (
-            ("action server",
-             [str(ASSISTANT_PYTHON), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
-             f"http://127.0.0.1:{action_port}/health"),
-            ("rasa",
-             [str(ASSISTANT_PYTHON), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
-              "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api", f"--auth-token={rasa_token}",
-              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-             f"http://127.0.0.1:{rasa_port}/status?token={rasa_token}"),
-        ):
-            log = workdir / f"{name.replace(' ', '_')}.log"
-            log_audit.watch(log, env)
-            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-            running.processes[name] = process
-            wait_until_up(name, health, process, log)
-        yield running
-    finally:
-        for process in running.processes.values():
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = assistant_env(os.environ, token=rasa_token, action_token=action_token, action_port=action_port,
+                        RASA_TRACKER_DB=str(workdir / "tracker.db"))
+    specs = assistant_specs(workdir, env, token=rasa_token, action_port=action_port, rasa_port=rasa_port)
+    with running_processes(specs, startup_seconds=STARTUP_SECONDS) as processes:
+        yield Assistant(f"http://127.0.0.1:{rasa_port}", rasa_token, bridge_port,
+                        action_url=f"http://127.0.0.1:{action_port}", action_token=action_token,
+                        processes=processes)
 
 
 @pytest.fixture

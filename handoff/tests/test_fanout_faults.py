@@ -31,7 +31,8 @@ import pytest
 import websockets
 from conftest import SERVICE_DIR, clean_tables, free_port
 from helpers import DEFAULT_PASSWORD, CuttableProxy, login, new_conversation
-from test_multi_instance import instance_env, wait_healthy
+from bench.bridge_processes import start_bridge, stop_bridges, wait_healthy
+from test_multi_instance import instance_env
 
 pytestmark = pytest.mark.multi_instance
 
@@ -137,11 +138,9 @@ async def instances_behind_proxy(backend_settings, fake_rasa, redis_proxy, tmp_p
     procs, urls = [], []
     for name in ("a", "b"):
         port = free_port()
-        log = open(tmp_path / f"instance-{name}.log", "wb")
         env = fault_env(backend_settings, port, fake_rasa.url, redis_url)
         log_audit.watch(tmp_path / f"instance-{name}.log", env)
-        procs.append(subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR,
-                                      env=env, stdout=log, stderr=log))
+        procs.append(start_bridge(env, tmp_path / f"instance-{name}.log"))
         urls.append(f"http://127.0.0.1:{port}")
     try:
         await asyncio.gather(*(wait_healthy(u, p) for u, p in zip(urls, procs)))
@@ -152,14 +151,7 @@ async def instances_behind_proxy(backend_settings, fake_rasa, redis_proxy, tmp_p
                        cwd=SERVICE_DIR, env=env, check=True, capture_output=True, timeout=60)
         yield urls, procs
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_bridges(procs)
 
 
 async def claimed_conversations(citizen_side: httpx.AsyncClient, agent_side: httpx.AsyncClient, anna: dict):

@@ -8,11 +8,11 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 
 import httpx
-from tests.support import log_audit
 import pytest
+from bench.bridge_processes import start_bridge, stop_bridges, wait_healthy
+from tests.support import log_audit
 from conftest import RASA_TOKEN, SERVICE_DIR, clean_tables, free_port
 from helpers import DEFAULT_PASSWORD, WsClient, is_msg, login, new_conversation
 
@@ -40,21 +40,6 @@ def instance_env(settings, port, rasa_url):
     return env
 
 
-async def wait_healthy(url, proc, timeout=60):
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as c:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"instance exited with {proc.returncode}")
-            try:
-                if (await c.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} did not become healthy")
-
-
 @pytest.fixture
 async def two_instances(backend_settings, fake_rasa, tmp_path):
     if backend_settings.is_sqlite:
@@ -63,11 +48,9 @@ async def two_instances(backend_settings, fake_rasa, tmp_path):
     procs, urls = [], []
     for name in ("a", "b"):
         port = free_port()
-        log = open(tmp_path / f"instance-{name}.log", "wb")
         env = instance_env(backend_settings, port, fake_rasa.url)
         log_audit.watch(tmp_path / f"instance-{name}.log", env)
-        procs.append(subprocess.Popen([sys.executable, "-m", "handoff_bridge", "serve"], cwd=SERVICE_DIR,
-                                      env=env, stdout=log, stderr=log))
+        procs.append(start_bridge(env, tmp_path / f"instance-{name}.log"))
         urls.append(f"http://127.0.0.1:{port}")
     try:
         await asyncio.gather(*(wait_healthy(u, p) for u, p in zip(urls, procs)))
@@ -79,13 +62,7 @@ async def two_instances(backend_settings, fake_rasa, tmp_path):
                            cwd=SERVICE_DIR, env=env, check=True, capture_output=True, timeout=60)
         yield urls
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_bridges(procs)
 
 
 async def test_citizen_on_one_instance_talks_to_agent_on_another(two_instances, fake_rasa):

@@ -24,6 +24,14 @@ BATCH_SIZE = 64
 # remember the latest few so each message is embedded once.
 _RECENT_QUERIES: "OrderedDict[Text, np.ndarray]" = OrderedDict()
 _RECENT_LIMIT = 64
+# Training embeds the same example questions in more than one component of one
+# process (the intent classifier embeds every example, the knowledge retriever
+# the knowledge questions among them again): vectors of texts embedded in a
+# batch (training data and held-out sets, never one citizen message) are kept,
+# so each text is embedded once. A text's vector does not depend on the batch
+# it is embedded in, so the trained model is the same. Bounded: emptied when full.
+_BATCH_QUERIES: "dict[Text, np.ndarray]" = {}
+_BATCH_LIMIT = 20_000
 
 
 def _get_model() -> Any:
@@ -59,7 +67,20 @@ def embed(texts: List[Text]) -> np.ndarray:
             while len(_RECENT_QUERIES) > _RECENT_LIMIT:
                 _RECENT_QUERIES.popitem(last=False)
         return vector
-    return _encode(texts, as_query=True)
+    if not texts:
+        return _encode(texts, as_query=True)
+    unique = list(dict.fromkeys(texts))
+    with _lock:
+        known = {text: _BATCH_QUERIES[text] for text in unique if text in _BATCH_QUERIES}
+    missing = [text for text in unique if text not in known]
+    if missing:
+        fresh = _encode(missing, as_query=True)
+        known.update(zip(missing, fresh))
+        with _lock:
+            if len(_BATCH_QUERIES) + len(missing) > _BATCH_LIMIT:
+                _BATCH_QUERIES.clear()
+            _BATCH_QUERIES.update(zip(missing, fresh))
+    return np.vstack([known[text] for text in texts])
 
 
 def embed_passages(texts: List[Text]) -> np.ndarray:

@@ -1,5 +1,9 @@
 """The assistant as it runs in production: the Rasa server and the action
-server as real processes, talking to the sandboxed municipal systems."""
+server as real processes, talking to the sandboxed municipal systems.
+
+assistant_env and assistant_specs describe one instance; the assistant's own
+tests, the bridge's end-to-end, failover and acceptance tests start theirs
+with them (processes.running_processes)."""
 
 from __future__ import annotations
 
@@ -8,13 +12,13 @@ import os
 import secrets
 import urllib.error
 import urllib.request
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from tests.support.login_tokens import LoginIssuer
-from tests.support.processes import free_port, running_process
+from tests.support.processes import ProcessSpec, free_port, running_processes
 from tests.support.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +85,57 @@ class Assistant:
             return json.loads(response.read())
 
 
+def assistant_specs(
+    workdir: Path,
+    env: Dict[str, str],
+    *,
+    token: str,
+    action_port: int,
+    rasa_port: int,
+    endpoints: str = "endpoints.yml",
+    suffix: str = "",
+) -> List[ProcessSpec]:
+    """The action server and the Rasa server of one assistant instance, to start
+    with processes.running_processes. `env` is the instance's environment
+    (RASA_TOKEN, ACTION_SERVER_TOKEN, ACTION_SERVER_URL and the stores it
+    uses); its logs are actions{suffix}.log and rasa{suffix}.log in `workdir`."""
+    python = str(VENV_BIN / "python")
+    return [
+        ProcessSpec(
+            f"action server{suffix}",
+            [python, "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
+            REPO, env, workdir / f"actions{suffix}.log", f"http://127.0.0.1:{action_port}/health",
+        ),
+        ProcessSpec(
+            f"rasa{suffix}",
+            [
+                python, "-m", "rasa_addons.server", "run", "--model", str(MODEL),
+                "--interface", "127.0.0.1", "--port", str(rasa_port),
+                "--enable-api", f"--auth-token={token}",
+                "--credentials", "credentials.yml", "--endpoints", endpoints,
+            ],
+            REPO, env, workdir / f"rasa{suffix}.log",
+            # The bridge channel answers only once the model is loaded.
+            f"http://127.0.0.1:{rasa_port}/status?token={token}",
+        ),
+    ]
+
+
+def assistant_env(base: Mapping[str, str], *, token: str, action_token: str, action_port: int,
+                  **more: str) -> Dict[str, str]:
+    """The environment of an assistant instance: `base`, the tokens, its action server, and `more`."""
+    return {
+        **base,
+        "PYTHONPATH": str(REPO),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",
+        "RASA_TOKEN": token,
+        "ACTION_SERVER_TOKEN": action_token,
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        **more,
+    }
+
+
 @contextmanager
 def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Iterator[Assistant]:
     from tests.support.knowledge import publish_into
@@ -92,51 +147,17 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         publish_into(knowledge_root)
     login = LoginIssuer()
     action_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",
-        "RASA_TOKEN": token,
-        "ACTION_SERVER_TOKEN": action_token,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "RASA_TRACKER_DB": str(workdir / "tracker.db"),
-        "DDH_KNOWLEDGE_INDEX": str(knowledge_root),
+    env = assistant_env(
+        os.environ, token=token, action_token=action_token, action_port=action_port,
+        RASA_TRACKER_DB=str(workdir / "tracker.db"),
+        DDH_KNOWLEDGE_INDEX=str(knowledge_root),
         **(sandbox.adapter_env() if sandbox else {}),
         **login.env(),
-    }
-    with ExitStack() as stack:
-        stack.enter_context(
-            running_process(
-                "action server",
-                [str(VENV_BIN / "python"), "-m", "rasa_addons.action_server", "--actions", "actions", "--port", str(action_port)],
-                cwd=REPO,
-                env=env,
-                log_path=workdir / "actions.log",
-                health_url=f"http://127.0.0.1:{action_port}/health",
-                startup_seconds=RASA_STARTUP_SECONDS,
-            )
-        )
-        url = f"http://127.0.0.1:{rasa_port}"
-        stack.enter_context(
-            running_process(
-                "rasa",
-                [
-                    str(VENV_BIN / "python"), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
-                    "--interface", "127.0.0.1", "--port", str(rasa_port),
-                    "--enable-api", f"--auth-token={token}",
-                    "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                ],
-                cwd=REPO,
-                env=env,
-                log_path=workdir / "rasa.log",
-                # The bridge channel answers only once the model is loaded.
-                health_url=f"{url}/status?token={token}",
-                startup_seconds=RASA_STARTUP_SECONDS,
-            )
-        )
+    )
+    specs = assistant_specs(workdir, env, token=token, action_port=action_port, rasa_port=rasa_port)
+    with running_processes(specs, startup_seconds=RASA_STARTUP_SECONDS):
         yield Assistant(
-            url=url,
+            url=f"http://127.0.0.1:{rasa_port}",
             token=token,
             sandbox=sandbox,
             login=login,

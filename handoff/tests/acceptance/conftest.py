@@ -24,9 +24,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,15 +37,15 @@ if str(REPO) not in sys.path:
     # The assistant's test support (sandbox and process helpers) is shared with its own tests.
     sys.path.insert(0, str(REPO))
 
-from tests.support.processes import free_port, stop  # noqa: E402
+from tests.support.assistant import MODEL, VENV_BIN, assistant_env, assistant_specs  # noqa: E402
+from tests.support.processes import ProcessSpec, free_port, running_processes  # noqa: E402
 from tests.support.sandbox import SANDBOX_PYTHON, Sandbox, running_sandbox  # noqa: E402
 
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS, collect_console_errors  # noqa: E402,F401
-from tests.support import log_audit  # noqa: E402
+# Chromium and the `browser` fixture are the browser tests' (support/browser.py).
+from support.browser import CHROMIUM, browser, chromium_missing, collect_console_errors, new_context  # noqa: E402,F401
 
-ASSISTANT_PYTHON = REPO / ".venv" / "bin" / "python"
+ASSISTANT_PYTHON = VENV_BIN / "python"
 BRIDGE_PYTHON = HANDOFF_DIR / ".venv" / "bin" / "python"
-MODEL = REPO / "models" / "ddh.tar.gz"
 STARTUP_SECONDS = 300
 AGENT_LOGIN = "anna"
 AGENT_PASSWORD = "correct horse battery staple"
@@ -67,7 +64,7 @@ def spellings(number: str) -> set[str]:
 @dataclass
 class Service:
     name: str
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     log_path: Path
     health_url: str
 
@@ -113,39 +110,6 @@ def _dump_sqlite(path: Path) -> str:
                            for table in tables}, ensure_ascii=False)
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (OSError, urllib.error.HTTPError):
-        return False
-
-
-def _start(name: str, command: list[str], *, cwd: Path, env: dict, workdir: Path, health_url: str) -> Service:
-    log_path = workdir / f"{name.replace(' ', '_')}.log"
-    log_file = log_path.open("w")
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    log_file.close()
-    # Its log is checked for every configured secret at the end of the session.
-    log_audit.watch(log_path, env)
-    return Service(name, process, log_path, health_url)
-
-
-def _wait_until_up(services: list[Service]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    waiting = list(services)
-    while waiting:
-        for service in list(waiting):
-            if service.process.poll() is not None:
-                pytest.fail(f"the {service.name} exited with {service.process.returncode}:\n"
-                            f"{service.log_path.read_text()[-4000:]}", pytrace=False)
-            if _answers(service.health_url):
-                waiting.remove(service)
-        if waiting and time.monotonic() > deadline:
-            pytest.fail(f"not up within {STARTUP_SECONDS} s: {', '.join(s.name for s in waiting)}", pytrace=False)
-        time.sleep(0.3)
-
-
 def _queues(path: Path) -> Path:
     """Both languages' queues open around the clock, so an escalation always reaches the queue."""
     days = "\n".join(f"      {d}: ['00:00-24:00']" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
@@ -183,8 +147,8 @@ def _local_env(workdir: Path) -> dict:
 def stack(tmp_path_factory):
     if not (ASSISTANT_PYTHON.exists() and MODEL.exists() and SANDBOX_PYTHON.exists()):
         pytest.skip("the assistant or the sandbox is not built: run the top-level `make setup train`")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (make -C handoff setup installs it)")
+    if chromium_missing():
+        pytest.skip(chromium_missing())
     workdir = tmp_path_factory.mktemp("acceptance")
     local = _local_env(workdir)
     rasa_token, action_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -197,23 +161,17 @@ def stack(tmp_path_factory):
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOFF_", "SANDBOX_", "RASA_", "IDENTITY_"))}
 
     with running_sandbox(workdir) as sandbox:
-        assistant_env = {
-            **base_env,
-            "PYTHONPATH": str(REPO),
-            "PYTHONUNBUFFERED": "1",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "RASA_TOKEN": rasa_token,
-            "ACTION_SERVER_TOKEN": action_token,
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-            "RASA_TRACKER_DB": str(tracker_db),
-            "SANIC_HOST": "127.0.0.1",
-            "IDENTITY_JWT_KEY_FILE": local["IDENTITY_JWT_KEY_FILE"],
-            "IDENTITY_JWT_AUDIENCE": local["IDENTITY_JWT_AUDIENCE"],
-            "IDENTITY_JWT_ISSUER": local["IDENTITY_JWT_ISSUER"],
+        env = assistant_env(
+            base_env, token=rasa_token, action_token=action_token, action_port=action_port,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            RASA_TRACKER_DB=str(tracker_db),
+            SANIC_HOST="127.0.0.1",
+            IDENTITY_JWT_KEY_FILE=local["IDENTITY_JWT_KEY_FILE"],
+            IDENTITY_JWT_AUDIENCE=local["IDENTITY_JWT_AUDIENCE"],
+            IDENTITY_JWT_ISSUER=local["IDENTITY_JWT_ISSUER"],
             **sandbox.adapter_env(),
-        }
+        )
         bridge_env = {
             **base_env,
             "PYTHONUNBUFFERED": "1",
@@ -231,24 +189,16 @@ def stack(tmp_path_factory):
             # The most talkative level: a number must not be in any of it.
             "HANDOFF_LOG_LEVEL": "DEBUG",
         }
-        services = [
-            _start("action server", [str(ASSISTANT_PYTHON), "-m", "rasa_addons.action_server", "--actions", "actions",
-                                     "--port", str(action_port)],
-                   cwd=REPO, env=assistant_env, workdir=workdir, health_url=f"http://127.0.0.1:{action_port}/health"),
-            _start("rasa", [str(ASSISTANT_PYTHON), "-m", "rasa_addons.server", "run", "--model", str(MODEL),
-                            "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api",
-                            f"--auth-token={rasa_token}", "--credentials", "credentials.yml",
-                            "--endpoints", "endpoints.yml"],
-                   cwd=REPO, env=assistant_env, workdir=workdir,
-                   health_url=f"{rasa_url}/status?token={rasa_token}"),
-            _start("bridge", [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "serve"],
-                   cwd=HANDOFF_DIR, env=bridge_env, workdir=workdir, health_url=f"{bridge_url}/healthz"),
+        specs = assistant_specs(workdir, env, token=rasa_token, action_port=action_port, rasa_port=rasa_port) + [
+            ProcessSpec("bridge", [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "serve"], HANDOFF_DIR, bridge_env,
+                        workdir / "bridge.log", f"{bridge_url}/healthz"),
         ]
-        running = Stack(workdir=workdir, bridge_url=bridge_url, bridge_env=bridge_env, bridge_db=bridge_db,
-                        tracker_db=tracker_db, sandbox=sandbox, services=list(services))
-        running.services.append(Service("sandbox", None, sandbox.log_path, f"{sandbox.base_url}/health"))
-        try:
-            _wait_until_up(services)
+        with running_processes(specs, startup_seconds=STARTUP_SECONDS) as processes:
+            running = Stack(workdir=workdir, bridge_url=bridge_url, bridge_env=bridge_env, bridge_db=bridge_db,
+                            tracker_db=tracker_db, sandbox=sandbox,
+                            services=[Service(spec.name, processes[spec.name], spec.log_path, spec.health_url)
+                                      for spec in specs])
+            running.services.append(Service("sandbox", None, sandbox.log_path, f"{sandbox.base_url}/health"))
             created = subprocess.run(
                 [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", AGENT_LOGIN, "--name", "Anna",
                  "--languages", "da,sv", "--capacity", "3"],
@@ -256,9 +206,6 @@ def stack(tmp_path_factory):
                 capture_output=True, text=True, timeout=60)
             assert created.returncode == 0, created.stderr
             yield running
-        finally:
-            for service in services:
-                stop(service.process)
 
 
 @pytest.fixture(autouse=True)
@@ -269,33 +216,16 @@ def fresh_sandbox(stack):
     stack.sandbox.reset()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield b
-    b.close()
-    pw.stop()
-
-
 @pytest.fixture
-def new_page(browser):
-    contexts = []
-
+def new_page(new_context):
     def make(language: str = "da"):
-        ctx = browser.new_context(locale="sv-SE" if language == "sv" else "da-DK",
-                                  viewport={"width": 1280, "height": 900})
         # Every turn goes through the real assistant: allow for a loaded machine.
-        ctx.set_default_timeout(30_000)
-        contexts.append(ctx)
+        ctx = new_context(timeout_ms=30_000, locale="sv-SE" if language == "sv" else "da-DK",
+                          viewport={"width": 1280, "height": 900})
         return ctx.new_page()
 
     expect.set_options(timeout=30_000)
-    yield make
-    for ctx in contexts:
-        ctx.close()
+    return make
 
 
 WIDGET = {

@@ -16,7 +16,7 @@
   var DDH = window.DDH;
   DDH.addTexts({
     da: {
-      skip: "Gå til indholdet", consoleTitle: "Den Digitale Hotline – konsol", status: "Status",
+      status: "Status",
       status_available: "Klar", status_busy: "Optaget", status_away: "Pause", status_offline: "Offline",
       queueTitle: "Kø", claimNext: "Tag næste", claim: "Tag", preview: "Vis",
       myChats: "Mine chats", callbacks: "Opkald", noChat: "Ingen chat valgt",
@@ -39,7 +39,7 @@
       transferred: "Chatten er overdraget.", you: "dig", unread: "ny"
     },
     sv: {
-      skip: "Gå till innehållet", consoleTitle: "Den Digitale Hotline – konsol", status: "Status",
+      status: "Status",
       status_available: "Redo", status_busy: "Upptagen", status_away: "Paus", status_offline: "Offline",
       queueTitle: "Kö", claimNext: "Ta nästa", claim: "Ta", preview: "Visa",
       myChats: "Mina chattar", callbacks: "Uppringningar", noChat: "Ingen chatt vald",
@@ -94,19 +94,24 @@
 
   // ---------------------------------------------------------------- start
 
+  // The agent's availability, in the top bar beside the account name (shown once signed in).
+  var statusSelect = el("select", { id: "status", hidden: true });
+  ["available", "busy", "away", "offline"].forEach(function (status) {
+    statusSelect.appendChild(el("option", { value: status, "data-t": "status_" + status }));
+  });
+  var statusTools = [el("label", { "for": "status", "data-t": "status", hidden: true, id: "status-label" }), statusSelect];
+
   DDH.init(function (agent) {
     me = agent;
     document.title = baseTitle = t("consoleTitle");
-    $("agent-name").textContent = agent.display_name;
     $("status").hidden = false;
     $("status-label").hidden = false;
-    $("logout").hidden = false;
     $("status").value = agent.status;
     Promise.all([loadTags(), loadQueues(), loadChats(), loadCallbacks(), loadAgents()]).catch(showError);
     connect();
     setInterval(renderQueues, 5000);
     setInterval(loadQueues, 30000);
-  });
+  }, { title: "consoleTitle", tools: statusTools });
 
   $("status").addEventListener("change", function () {
     DDH.unlockAudio();

@@ -13,8 +13,7 @@
 
   DDH.addTexts({
     da: {
-      skip: "Gå til indholdet", editorTitle: "Den Digitale Hotline – redaktion", navLabel: "Sider",
-      navInbox: "Indbakke", navAnswers: "Svar", answersTitle: "Svar", newAnswer: "Nyt svar",
+      answersTitle: "Svar", newAnswer: "Nyt svar",
       newId: "Id (små bogstaver, tal og _; kan ikke ændres senere)", create: "Opret", cancel: "Annuller",
       search: "Søg i svar", count: "{n} svar", category: "Kategori", chooseCategory: "Vælg en kategori",
       source: "Kilde (hvor fakta kommer fra)", lastVerified: "Sidst kontrolleret",
@@ -63,8 +62,7 @@
       err_invalid_content: "Indholdet har fejl; se listen.", err_forbidden: "Kun redaktører har adgang til denne side."
     },
     sv: {
-      skip: "Gå till innehållet", editorTitle: "Den Digitale Hotline – redaktion", navLabel: "Sidor",
-      navInbox: "Inkorg", navAnswers: "Svar", answersTitle: "Svar", newAnswer: "Nytt svar",
+      answersTitle: "Svar", newAnswer: "Nytt svar",
       newId: "Id (små bokstäver, siffror och _; kan inte ändras senare)", create: "Skapa", cancel: "Avbryt",
       search: "Sök bland svar", count: "{n} svar", category: "Kategori", chooseCategory: "Välj en kategori",
       source: "Källa (var fakta kommer ifrån)", lastVerified: "Senast kontrollerad",
@@ -844,9 +842,7 @@
     });
   }
 
-  function start(editor) {
-    $("agent-name").textContent = editor.display_name;
-    $("logout").hidden = false;
+  function start() {
     $("preview-language").value = DDH.lang;
     Promise.all([
       DDH.api("GET", API + "/categories"),
@@ -867,11 +863,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var nav = document.querySelector(".topnav");
-    if (nav) {
-      nav.setAttribute("aria-label", t("navLabel"));
-    }
     wire();
-    DDH.init(start, { api: API, account: "editor" });
+    DDH.init(start, { api: API, account: "editor", title: "editorTitle", nav: "editor", current: "answers" });
   });
 })();

@@ -12,8 +12,6 @@
   var DDH = window.DDH;
   DDH.addTexts({
     da: {
-      skip: "Gå til indholdet", inboxTitle: "Den Digitale Hotline – indbakke", navInbox: "Indbakke",
-      navAnswers: "Svar", pagesNav: "Sider",
       onlyEditors: "Denne side er kun for redaktører.",
       inboxIntro: "Her er de spørgsmål, assistenten ikke svarede godt på: intet svar passede, den spurgte igen, " +
         "svaret hjalp ikke, eller borgeren blev sendt videre, fordi assistenten ikke kunne hjælpe. Lignende " +
@@ -53,8 +51,6 @@
       actionFailed: "Det lykkedes ikke: {message}"
     },
     sv: {
-      skip: "Gå till innehållet", inboxTitle: "Den Digitale Hotline – inkorg", navInbox: "Inkorg",
-      navAnswers: "Svar", pagesNav: "Sidor",
       onlyEditors: "Den här sidan är bara för redaktörer.",
       inboxIntro: "Här finns frågorna som assistenten inte svarade bra på: inget svar passade, den ställde en " +
         "motfråga, svaret hjälpte inte, eller invånaren skickades vidare för att assistenten inte kunde hjälpa. " +
@@ -365,9 +361,6 @@
   });
 
   DDH.init(function (agent) {
-    document.getElementById("agent-name").textContent = agent.display_name;
-    document.getElementById("logout").hidden = false;
-    document.getElementById("pages-nav").setAttribute("aria-label", t("pagesNav"));
     if (agent.role !== "editor") {
       document.getElementById("forbidden").hidden = false;
       form.hidden = true;
@@ -376,5 +369,5 @@
     setDays(7);
     fromAddress();
     load();
-  }, "/api/v1/editor");
+  }, { api: "/api/v1/editor", account: "editor", title: "inboxTitle", nav: "editor", current: "inbox" });
 })();

@@ -1,13 +1,22 @@
 /*
- * Shared by the agent console and the supervisor view: API calls, DOM helpers,
- * Danish/Swedish interface texts and the login form. No dependencies.
+ * Shared by the staff pages (agent console, supervisor view and insight page,
+ * review inbox and answer editor): API calls, DOM helpers, Danish/Swedish
+ * interface texts, and the frame every page draws from a small description:
+ * skip link, top bar (page heading, the role's page navigation, language
+ * picker, account name, logout) and sign-in form. No dependencies.
  * Everything from the server is rendered with textContent.
  */
 (function () {
   "use strict";
 
+  // The texts of the shared frame and the messages every page uses; pages add theirs with DDH.addTexts.
   var TEXTS = {
     da: {
+      skip: "Gå til indholdet", navLabel: "Sider",
+      consoleTitle: "Den Digitale Hotline – konsol", supervisorTitle: "Den Digitale Hotline – overblik",
+      insightTitle: "Den Digitale Hotline – indsigt", inboxTitle: "Den Digitale Hotline – indbakke",
+      editorTitle: "Den Digitale Hotline – redaktion",
+      navOverview: "Overblik", navInsight: "Indsigt", navInbox: "Indbakke", navAnswers: "Svar",
       login: "Log ind", loginTitle: "Log ind", user: "Brugernavn", password: "Adgangskode",
       loginFailed: "Forkert brugernavn eller adgangskode.", logout: "Log ud", language: "Sprog",
       wrongPage: "Kontoen logger ind et andet sted: redaktører på /editor/, medarbejdere og supervisorer på /console/ og /supervisor/.",
@@ -22,6 +31,11 @@
       connection: "Live-forbindelsen er afbrudt. Forbinder igen …"
     },
     sv: {
+      skip: "Gå till innehållet", navLabel: "Sidor",
+      consoleTitle: "Den Digitale Hotline – konsol", supervisorTitle: "Den Digitale Hotline – översikt",
+      insightTitle: "Den Digitale Hotline – insikt", inboxTitle: "Den Digitale Hotline – inkorg",
+      editorTitle: "Den Digitale Hotline – redaktion",
+      navOverview: "Översikt", navInsight: "Insikt", navInbox: "Inkorg", navAnswers: "Svar",
       login: "Logga in", loginTitle: "Logga in", user: "Användarnamn", password: "Lösenord",
       loginFailed: "Fel användarnamn eller lösenord.", logout: "Logga ut", language: "Språk",
       wrongPage: "Kontot loggar in någon annanstans: redaktörer på /editor/, handläggare och arbetsledare på /console/ och /supervisor/.",
@@ -36,6 +50,15 @@
       connection: "Liveanslutningen bröts. Ansluter igen …"
     }
   };
+
+  // The page navigation of each role: [page, address, text key].
+  var NAVIGATION = {
+    supervisor: [["overview", "/supervisor/", "navOverview"], ["insight", "/supervisor/insight.html", "navInsight"]],
+    editor: [["inbox", "/editor/", "navInbox"], ["answers", "/editor/answers.html", "navAnswers"]]
+  };
+
+  // The languages of the interface, each named in its own language.
+  var LANGUAGES = [["da", "Dansk"], ["sv", "Svenska"]];
 
   function pickLanguage() {
     var saved = null;
@@ -167,25 +190,68 @@
       }
     },
 
-    /* Fills [data-t] elements with their text, and sets up the language switch and login form.
-       options.api: the API the page signs in to ("/api/v1/agent", or "/api/v1/editor" for the
-       editor pages); options.account: the login answer's key for the account ("agent", "editor"). */
-    init: function (onLoggedIn, options) {
-      // A page may name only the API it signs in to (the review inbox: "/api/v1/editor").
-      if (typeof options === "string") {
-        options = { api: options, account: options === "/api/v1/editor" ? "editor" : "agent" };
+    /* Draws the frame of a staff page from its description: the skip link and the top bar
+       at the start of the body, the sign-in form at the start of <main id="main">.
+       page.title: text key of the page heading; page.nav: the role whose page navigation the
+       top bar shows ("supervisor", "editor"), page.current: the page of it that is shown;
+       page.tools: the page's own controls, placed in the top bar before the logout button. */
+    frame: function (page) {
+      var el = DDH.el;
+      var header = el("header", { className: "topbar" });
+      header.appendChild(el("h1", { className: "brand", "data-t": page.title }));
+      if (page.nav) {
+        var nav = el("nav", { className: "topnav", "aria-label": DDH.t("navLabel") });
+        NAVIGATION[page.nav].forEach(function (item) {
+          nav.appendChild(el("a", {
+            href: item[1], "aria-current": item[0] === page.current ? "page" : null, "data-t": item[2]
+          }));
+        });
+        header.appendChild(nav);
       }
-      var api = (options && options.api) || "/api/v1/agent";
-      var account = (options && options.account) || "agent";
+      var tools = el("div", { className: "topbar-tools" });
+      tools.appendChild(el("label", { "for": "language", "data-t": "language" }));
+      var switcher = el("select", { id: "language" });
+      LANGUAGES.forEach(function (lang) { switcher.appendChild(el("option", { value: lang[0] }, lang[1])); });
+      tools.appendChild(switcher);
+      tools.appendChild(el("span", { id: "agent-name", className: "agent-name" }));
+      (page.tools || []).forEach(function (node) { tools.appendChild(node); });
+      tools.appendChild(el("button", { type: "button", id: "logout", hidden: true, "data-t": "logout" }));
+      header.appendChild(tools);
+      document.body.insertBefore(header, document.body.firstChild);
+      document.body.insertBefore(el("a", { className: "skip", href: "#main", "data-t": "skip" }), header);
+
+      var login = el("section", { id: "login-view", className: "login", hidden: true, "aria-labelledby": "login-h" });
+      login.appendChild(el("h2", { id: "login-h", "data-t": "loginTitle" }));
+      var form = el("form", { id: "login-form", novalidate: true });
+      form.appendChild(el("label", { "for": "login-name", "data-t": "user" }));
+      form.appendChild(el("input", { id: "login-name", name: "login", autocomplete: "username", required: true }));
+      form.appendChild(el("label", { "for": "login-password", "data-t": "password" }));
+      form.appendChild(el("input", {
+        id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true
+      }));
+      form.appendChild(el("p", { id: "login-error", className: "error", role: "alert", hidden: true }));
+      form.appendChild(el("button", { type: "submit", className: "primary", "data-t": "login" }));
+      login.appendChild(form);
+      var main = document.getElementById("main");
+      main.insertBefore(login, main.firstChild);
+    },
+
+    /* Draws the page's frame (DDH.frame: page.title, page.nav, page.current, page.tools), fills
+       [data-t] elements with their text, and sets up the language picker and the sign-in form.
+       page.api: the API the page signs in to ("/api/v1/agent", or "/api/v1/editor" for the
+       editor pages); page.account: the login answer's key for the account ("agent", "editor").
+       Signed in, the top bar shows the account's name and the logout button, then onLoggedIn runs. */
+    init: function (onLoggedIn, page) {
+      var api = page.api || "/api/v1/agent";
+      var account = page.account || "agent";
+      DDH.frame(page);
       document.documentElement.lang = DDH.lang;
       Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (node) {
         node.textContent = DDH.t(node.getAttribute("data-t"));
       });
       var switcher = document.getElementById("language");
-      if (switcher) {
-        switcher.value = DDH.lang;
-        switcher.addEventListener("change", function () { DDH.setLanguage(switcher.value); });
-      }
+      switcher.value = DDH.lang;
+      switcher.addEventListener("change", function () { DDH.setLanguage(switcher.value); });
       var loginView = document.getElementById("login-view");
       var appView = document.getElementById("app-view");
       var form = document.getElementById("login-form");
@@ -195,6 +261,8 @@
       function show(agent) {
         loginView.hidden = true;
         appView.hidden = false;
+        document.getElementById("agent-name").textContent = agent.display_name;
+        logout.hidden = false;
         onLoggedIn(agent);
       }
 
@@ -214,11 +282,9 @@
           form.elements.password.focus();
         });
       });
-      if (logout) {
-        logout.addEventListener("click", function () {
-          DDH.api("POST", api + "/logout").finally(function () { window.location.reload(); });
-        });
-      }
+      logout.addEventListener("click", function () {
+        DDH.api("POST", api + "/logout").finally(function () { window.location.reload(); });
+      });
       DDH.api("GET", api + "/me").then(show).catch(function () {
         loginView.hidden = false;
         appView.hidden = true;

@@ -10,8 +10,7 @@
   var DDH = window.DDH;
   DDH.addTexts({
     da: {
-      skip: "Gå til indholdet", insightTitle: "Den Digitale Hotline – indsigt", navOverview: "Overblik",
-      navInsight: "Indsigt", pagesNav: "Sider", filtersTitle: "Periode og filtre", fromLabel: "Fra", toLabel: "Til",
+      filtersTitle: "Periode og filtre", fromLabel: "Fra", toLabel: "Til",
       municipalityLabel: "Kommune", topicLabel: "Emne", all: "Alle", show: "Vis", quickPeriods: "Hurtigvalg:",
       last7: "Seneste 7 dage", last30: "Seneste 30 dage", last365: "Seneste år",
       badPeriod: "Vælg en periode på højst et år, hvor fra-datoen ikke ligger efter til-datoen.",
@@ -60,8 +59,7 @@
       csv: "Hent CSV", csvLabel: "Hent CSV: {table}", noRows: "Ingen data i perioden."
     },
     sv: {
-      skip: "Gå till innehållet", insightTitle: "Den Digitale Hotline – insikt", navOverview: "Översikt",
-      navInsight: "Insikt", pagesNav: "Sidor", filtersTitle: "Period och filter", fromLabel: "Från", toLabel: "Till",
+      filtersTitle: "Period och filter", fromLabel: "Från", toLabel: "Till",
       municipalityLabel: "Kommun", topicLabel: "Ämne", all: "Alla", show: "Visa", quickPeriods: "Snabbval:",
       last7: "Senaste 7 dagarna", last30: "Senaste 30 dagarna", last365: "Senaste året",
       badPeriod: "Välj en period på högst ett år där från-datumet inte ligger efter till-datumet.",
@@ -513,10 +511,7 @@
   }
 
   DDH.init(function (agent) {
-    document.getElementById("agent-name").textContent = agent.display_name;
-    document.getElementById("logout").hidden = false;
     document.title = t("insightTitle");
-    document.querySelector(".topnav").setAttribute("aria-label", t("pagesNav"));
     if (agent.role !== "supervisor") {
       document.getElementById("forbidden").hidden = false;
       document.getElementById("filters").hidden = true;
@@ -550,5 +545,5 @@
     }).catch(function () {
       // codes are shown instead of labels
     }).finally(load);
-  });
+  }, { title: "insightTitle", nav: "supervisor", current: "insight" });
 })();

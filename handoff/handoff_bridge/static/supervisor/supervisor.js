@@ -10,7 +10,7 @@
   var DDH = window.DDH;
   DDH.addTexts({
     da: {
-      skip: "Gå til indholdet", supervisorTitle: "Den Digitale Hotline – overblik", liveTitle: "Lige nu",
+      liveTitle: "Lige nu",
       queuesCaption: "Køer", queueCol: "Kø", stateCol: "Åben", waitingCol: "Venter", longestCol: "Længste ventetid",
       chartCol: "Diagram", today: "I dag", week: "Seneste 7 dage", yes: "ja", no: "nej",
       waitingNow: "Venter i kø", longestNow: "Længste ventetid", online: "Medarbejdere online",
@@ -20,11 +20,11 @@
       ratings: "{n} vurderinger", byReason: "Eskaleringer efter årsag", reasonCol: "Årsag", countCol: "Antal",
       tagsCaption: "Tags ved lukning", tagCol: "Tag", ratingCaption: "Vurderinger", scoreCol: "Karakter",
       daysCaption: "Samtaler pr. dag", dayCol: "Dag", botOnlyCol: "Straksafklaret", noData: "Ingen data endnu.",
-      updated: "Opdateret {time}", answered: "{n} besvaret", navOverview: "Overblik", navInsight: "Indsigt", pagesNav: "Sider",
+      updated: "Opdateret {time}", answered: "{n} besvaret",
       botOnlyDefinition: "Svar givet og ikke afvist, intet gentaget spørgsmål, intet opgivet opklarende spørgsmål, ingen mislykket identitetskontrol, ingen eskalering."
     },
     sv: {
-      skip: "Gå till innehållet", supervisorTitle: "Den Digitale Hotline – översikt", liveTitle: "Just nu",
+      liveTitle: "Just nu",
       queuesCaption: "Köer", queueCol: "Kö", stateCol: "Öppen", waitingCol: "Väntar", longestCol: "Längsta väntetid",
       chartCol: "Diagram", today: "I dag", week: "Senaste 7 dagarna", yes: "ja", no: "nej",
       waitingNow: "Väntar i kö", longestNow: "Längsta väntetid", online: "Handläggare online",
@@ -34,7 +34,7 @@
       ratings: "{n} betyg", byReason: "Eskaleringar per orsak", reasonCol: "Orsak", countCol: "Antal",
       tagsCaption: "Taggar vid stängning", tagCol: "Tagg", ratingCaption: "Betyg", scoreCol: "Betyg",
       daysCaption: "Samtal per dag", dayCol: "Dag", botOnlyCol: "Lösta direkt", noData: "Inga data ännu.",
-      updated: "Uppdaterad {time}", answered: "{n} besvarade", navOverview: "Översikt", navInsight: "Insikt", pagesNav: "Sidor",
+      updated: "Uppdaterad {time}", answered: "{n} besvarade",
       botOnlyDefinition: "Svar givet och inte avvisat, ingen upprepad fråga, ingen övergiven motfråga, ingen misslyckad identitetskontroll, ingen eskalering."
     }
   });
@@ -44,10 +44,7 @@
   var locale = DDH.lang === "sv" ? "sv-SE" : "da-DK";
 
   DDH.init(function (agent) {
-    document.getElementById("agent-name").textContent = agent.display_name;
-    document.getElementById("logout").hidden = false;
     document.title = t("supervisorTitle");
-    document.querySelector(".topnav").setAttribute("aria-label", t("pagesNav"));
     if (agent.role !== "supervisor") {
       document.getElementById("forbidden").hidden = false;
       Array.prototype.forEach.call(document.querySelectorAll("#app-view > section, #app-view > .periods"), function (n) {
@@ -63,7 +60,7 @@
     });
     setInterval(refreshLive, 10000);
     setInterval(refreshPeriods, 60000);
-  });
+  }, { title: "supervisorTitle", nav: "supervisor", current: "overview" });
 
   function percent(share) {
     return share === null || share === undefined ? "–" : Math.round(share * 100) + " %";
