@@ -6,7 +6,8 @@ sending held-out citizen messages one after the other, the next as soon as the
 previous is answered (closed loop: the hardest case for the server), or after
 a pause like a citizen reading and typing (--think-seconds). Every
 request goes through the bridge channel, as in production. Prints p50/p95
-latency and messages per second per level.
+latency, messages per second and the CPU time the Rasa and action server
+processes spent per message, per level.
 
 Usage:
   python bench/rasa_latency.py                              # models/ddh.tar.gz
@@ -195,7 +196,13 @@ def measure(model: Path, messages: List[str], production: bool = False, workers:
                      "--pid", str(processes[1].pid), "-o", str(profile)],
                     stdout=log, stderr=subprocess.STDOUT,
                 ))
-            results = {level: asyncio.run(play(urls, token, level, messages, think)) for level in levels}
+            servers = processes[:2 * instances]
+            results = {}
+            for level in levels:
+                before = cpu_seconds(servers)
+                results[level] = asyncio.run(play(urls, token, level, messages, think))
+                results[level]["cpu_ms_per_message"] = (
+                    1000 * (cpu_seconds(servers) - before) / max(1, results[level]["messages"]))
             if profile is not None:
                 processes[-1].send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
                 processes.pop().wait(timeout=60)
@@ -208,6 +215,23 @@ def measure(model: Path, messages: List[str], production: bool = False, workers:
                 except subprocess.TimeoutExpired:
                     process.kill()
             log.close()
+
+
+def cpu_seconds(processes: List[subprocess.Popen]) -> float:
+    """CPU time (user + system, every thread) the processes have used so far.
+
+    Unlike wall-clock figures it hardly moves when other work shares the
+    machine's cores, so it shows what a change costs per message on a busy
+    machine (PostgreSQL and Redis are not counted: other work uses them too)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def profile_path(base: Path | None, label: str) -> Path | None:
@@ -268,7 +292,8 @@ def main() -> None:
     setup = (f"{'production' if args.production else 'embedded'}, {args.workers} worker(s), "
              f"think time {args.think_seconds} s, load average {os.getloadavg()[0]:.2f}")
     print(f"setup: {setup}")
-    print(f"{'model':<34}{'conversations':>14}{'messages':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}")
+    print(f"{'model':<34}{'conversations':>14}{'messages':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}"
+          f"{'CPU ms/msg':>12}")
     runs = [(model, args.instances, True) for model in models]
     if args.baseline:
         runs = [(model, 1, False) for model in models] + runs
@@ -279,7 +304,8 @@ def main() -> None:
         report[label] = results
         for level, r in results.items():
             print(f"{label:<34}{level:>14}{r['messages']:>10}{r['errors']:>8}"
-                  f"{r['p50_ms']:>9.0f}{r['p95_ms']:>9.0f}{r['messages_per_second']:>8.1f}", flush=True)
+                  f"{r['p50_ms']:>9.0f}{r['p95_ms']:>9.0f}{r['messages_per_second']:>8.1f}"
+                  f"{r['cpu_ms_per_message']:>12.1f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -24,6 +24,14 @@ instances serve the same conversations; none changes what the bot answers:
 - the saved tracker of a turn is made available to the bridge channel
   (`TurnRecord`), so it answers without reading the tracker back.
 
+- understanding off the event loop: Rasa runs the NLU graph (language,
+  topic, sentence embedding, knowledge search) synchronously in the server's
+  event loop, so while one message is understood no other conversation's
+  tracker read, save or lock call can proceed. `MessageProcessor.parse_message`
+  now runs in one worker thread per process (`NLU_THREAD_NAME`), one message
+  at a time, in Rasa's own code; the embedding (C, without the GIL) and the
+  database and Redis waits of other turns overlap.
+
 - one OpenMP thread for the sentence embeddings (OMP_NUM_THREADS=1 unless
   set): a turn runs on one core anyway, and with two threads each embedding
   spent 4-5 times the CPU (spin-waiting) on a machine with other work:
@@ -38,8 +46,11 @@ until each patch has been checked against the new code.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import functools
 import hashlib
+import threading
 import logging
 import os
 from contextlib import contextmanager
@@ -335,6 +346,38 @@ def _install_turn_record() -> None:
     MessageProcessor.save_tracker = save_tracker
 
 
+# ------------------------------------------------------------ understanding off the event loop
+
+NLU_THREAD_NAME = "ddh-nlu"
+_nlu_thread = threading.local()
+
+
+def _run_to_completion(coroutine_function: Any, *args: Any) -> Any:
+    """In the NLU thread: run Rasa's coroutine on that thread's own event loop."""
+    loop = getattr(_nlu_thread, "loop", None)
+    if loop is None:
+        loop = _nlu_thread.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coroutine_function(*args))
+
+
+def _install_parse_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor.parse_message
+    # One thread: the NLU components are used by one message at a time, as in Rasa.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=NLU_THREAD_NAME)
+
+    async def parse_message(self, message, tracker=None, only_output_properties: bool = True):
+        if self.http_interpreter:  # a remote NLU server: already a network call
+            return await original(self, message, tracker, only_output_properties)
+        call = functools.partial(_run_to_completion, original, self, message, tracker, only_output_properties)
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+    MessageProcessor.parse_message = parse_message
+
+
 # ------------------------------------------------------------ install
 
 # Every Rasa function patched here or relied upon by a patch (or by
@@ -351,6 +394,7 @@ PINNED = {
     "rasa.core.tracker_store:SQLTrackerStore.save": "57165e46eab3de08",
     "rasa.core.processor:MessageProcessor.save_tracker": "e4532dd4d2970f5d",
     "rasa.core.processor:MessageProcessor.handle_message": "0c41d4780d2d4676",
+    "rasa.core.processor:MessageProcessor.parse_message": "b98d8e49b9f2c433",
     "rasa.core.lock_store:LockStore.lock": "8b9b716c031a3444",
 }
 
@@ -376,5 +420,6 @@ def install() -> bool:
     _install_action_endpoint()
     _install_counted_save()
     _install_turn_record()
+    _install_parse_thread()
     _installed = True
     return True

@@ -200,8 +200,17 @@ class KnowledgeRetriever(GraphComponent):
         except (ValueError, FileNotFoundError):
             logger.warning("The model holds no learned questions; the knowledge base is searched as published.")
         component = cls(config, model_storage, resource, LearnedQuestions(learned))
-        component._live().get()  # load the publication at start-up, not on the first message
+        component.prepare()
         return component
+
+    def prepare(self) -> None:
+        """Load the publication and assemble its index with the learned
+        questions at start-up, not on the first question: assembling
+        calibrates the index again (seconds of CPU), and on the first
+        question it held up every conversation of the instance."""
+        publication = self._live().get()
+        if publication is not None:
+            self._index_for(publication)
 
     # ------------------------------------------------------------ searching
 

@@ -77,3 +77,19 @@ def test_the_bridge_sees_the_answer_or_out_of_scope_as_the_topic():
     assert nlu_summary(unanswered)["topic"] == "out_of_scope"
     assert nlu_summary(asked_back)["topic"] == "knowledge_question"
     assert nlu_summary({"intent": {"name": "greet", "confidence": 0.9}, "language": "sv"})["topic"] == "greet"
+
+
+def test_loading_assembles_the_index_before_the_first_question(tmp_path):
+    from contextlib import contextmanager
+
+    class NoStoredQuestions:
+        @contextmanager
+        def read_from(self, resource):
+            raise ValueError("nothing stored")
+            yield
+
+    publish_into(tmp_path)
+    component = KnowledgeRetriever.load({"index_root": str(tmp_path), "check_interval": 60}, NoStoredQuestions(), None, None)
+    publication = component._live().get()
+    assert component._merged_for == publication.version
+    assert set(component._merged) == set(publication.languages)

@@ -195,3 +195,65 @@ def test_the_server_limits_openmp_before_rasa_loads_it():
     out = subprocess.run([sys.executable, "-c", probe], env={**env, rasa_patches.SWITCH_ENV: "off"},
                          capture_output=True, text=True, timeout=300)
     assert out.stdout.startswith("None "), out.stderr[-2000:]
+
+
+# ------------------------------------------------------------ understanding off the event loop
+
+
+def _processor_understanding(parse_with_graph):
+    from rasa.core.processor import MessageProcessor
+
+    processor = object.__new__(MessageProcessor)
+    processor.http_interpreter = None
+    processor._parse_message_with_graph = parse_with_graph
+    processor._check_for_unseen_features = lambda parse_data: None
+    return processor
+
+
+def test_understanding_runs_in_its_thread_while_the_event_loop_serves_other_conversations():
+    import threading
+
+    from rasa.core.channels.channel import UserMessage
+
+    loop_free = threading.Event()
+    seen = {}
+
+    def parse_with_graph(message, tracker, only_output_properties):
+        seen["thread"] = threading.current_thread().name
+        # Set by the event loop below: reached only if the loop is not waiting for this parse.
+        seen["loop_was_free"] = loop_free.wait(timeout=10)
+        return {"text": message.text, "intent": {"name": "greet", "confidence": 1.0}, "entities": []}
+
+    processor = _processor_understanding(parse_with_graph)
+
+    async def scenario():
+        parsing = asyncio.ensure_future(processor.parse_message(UserMessage("hej", sender_id="a")))
+        while "thread" not in seen:
+            await asyncio.sleep(0.01)
+        loop_free.set()  # another conversation's work on the loop
+        return await parsing
+
+    parse_data = asyncio.run(scenario())
+    assert parse_data["intent"]["name"] == "greet" and parse_data["text"] == "hej"
+    assert seen["thread"].startswith(rasa_patches.NLU_THREAD_NAME)
+    assert seen["loop_was_free"]
+
+
+def test_understanding_in_its_thread_answers_as_rasa_does_and_passes_errors_on():
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    def parse_with_graph(message, tracker, only_output_properties):
+        if message.text == "fejl":
+            raise RuntimeError("graph failed")
+        # Rasa gives the parse an empty tracker of the conversation when none is passed.
+        return {"text": message.text, "intent": {"name": "affirm", "confidence": 0.9}, "entities": [],
+                "sender": tracker.sender_id, "only_output": only_output_properties}
+
+    processor = _processor_understanding(parse_with_graph)
+    parse_data = asyncio.run(processor.parse_message(UserMessage("ja", sender_id="b"), only_output_properties=False))
+    assert parse_data == {"text": "ja", "intent": {"name": "affirm", "confidence": 0.9}, "entities": [],
+                          "sender": "b", "only_output": False}
+    with pytest.raises(RuntimeError, match="graph failed"):
+        asyncio.run(processor.parse_message(UserMessage("fejl", sender_id="b")))
+    assert MessageProcessor.parse_message.__module__ == rasa_patches.__name__
