@@ -10,7 +10,7 @@ import logging
 from sanic import Blueprint, Request, json, text
 from sanic.response import empty
 
-from ..errors import ApiError, bad_request
+from ..errors import ApiError, Invalid
 from ..events import AGENTS_CHANNEL, agent_channel, conv_channel
 from ..services import agents as agent_svc
 from ..services import audit as audit_svc
@@ -99,7 +99,7 @@ async def claim_next(request: Request):
     body = optional_json_body(request)
     queue = body.get("queue") if isinstance(body, dict) else None
     if queue is not None and not isinstance(queue, str):
-        raise bad_request("invalid_queue", "queue must be a queue name")
+        raise Invalid("invalid_queue", "queue must be a queue name")
     result = await agent_svc.claim(deps(request), agent, queue_name=queue)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
@@ -180,7 +180,7 @@ async def canned(request: Request):
     await current_agent(request)
     language = request.args.get("language")
     if language is not None and language not in ("da", "sv"):
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
     return json({"canned": await agent_svc.list_canned(deps(request), language)})
 
 
@@ -266,9 +266,9 @@ async def audit_export(request: Request, conversation_id: str):
     agent = await current_agent(request)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise bad_request("invalid_format", "format must be json or csv")
+        raise Invalid("invalid_format", "format must be json or csv")
     if not 1 <= len(conversation_id) <= 64:
-        raise bad_request("invalid_conversation_id", "conversation id must be 1-64 characters")
+        raise Invalid("invalid_conversation_id", "conversation id must be 1-64 characters")
     d = deps(request)
     await audit_svc.record(d, conversation_id, "export", agent=agent, detail={"format": fmt})
     entries = await audit_svc.entries_for(d, conversation_id)

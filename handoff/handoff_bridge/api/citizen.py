@@ -11,7 +11,7 @@ import time
 from sanic import Blueprint, Request, json
 from sanic.response import empty
 
-from ..errors import ApiError
+from ..errors import ApiError, Invalid
 from ..events import conv_channel
 from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
@@ -117,7 +117,7 @@ async def send_message(request: Request, conversation_id: str):
 def _login_token(body: dict) -> str | None:
     login_token = body.get("login_token")
     if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
-        raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
+        raise Invalid("invalid_login_token", "login_token must be a string of at most 4096 characters")
     return login_token
 
 

@@ -9,7 +9,7 @@ import re
 from sanic import Request
 
 from ..db.models import INT32_MAX
-from ..errors import ApiError, bad_request
+from ..errors import Invalid, NotFound, forbidden
 from ..services import agents as agent_svc
 
 SESSION_COOKIE = "handoff_session"
@@ -77,7 +77,7 @@ def unstorable(value, depth: int = 0) -> bool:
 
 
 def _unstorable_error():
-    return bad_request("invalid_text", "text must not contain NUL characters or unpaired surrogates")
+    return Invalid("invalid_text", "text must not contain NUL characters or unpaired surrogates")
 
 
 # No API object nests deeper than a few levels. Refusing deeper input before
@@ -115,15 +115,15 @@ def loads(raw):
 def json_body(request: Request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     if not request.body:
-        raise bad_request("missing_body", "a JSON object body is required")
+        raise Invalid("missing_body", "a JSON object body is required")
     if too_deep(request.body):
-        raise bad_request("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise Invalid("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = loads(request.body)
     except (ValueError, RecursionError) as exc:  # includes invalid UTF-8, NaN and Infinity
-        raise bad_request("invalid_json", "the body is not valid JSON (UTF-8, finite numbers)") from exc
+        raise Invalid("invalid_json", "the body is not valid JSON (UTF-8, finite numbers)") from exc
     if not isinstance(data, dict):
-        raise bad_request("invalid_json", "the body must be a JSON object")
+        raise Invalid("invalid_json", "the body must be a JSON object")
     if unstorable(data):
         raise _unstorable_error()
     return data
@@ -168,7 +168,7 @@ def check_request_text(request: Request) -> None:
         if isinstance(value, str) and _UNSTORABLE.search(value):
             raise _unstorable_error()
         if isinstance(value, int) and not 1 <= value <= INT32_MAX:
-            raise ApiError("not_found", "no such id", 404)
+            raise NotFound("not_found", "no such id")
     for values in request.args.values():
         if any(_UNSTORABLE.search(v) for v in values):
             raise _unstorable_error()
@@ -188,9 +188,9 @@ def int_arg(request: Request, name: str, default: int, lo: int, hi: int) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise bad_request("invalid_query", f"{name} must be an integer") from exc
+        raise Invalid("invalid_query", f"{name} must be an integer") from exc
     if not lo <= value <= hi:
-        raise bad_request("invalid_query", f"{name} must be between {lo} and {hi}")
+        raise Invalid("invalid_query", f"{name} must be between {lo} and {hi}")
     return value
 
 
@@ -201,9 +201,9 @@ def float_arg(request: Request, name: str, default: float, lo: float, hi: float)
     try:
         value = float(raw)
     except ValueError as exc:
-        raise bad_request("invalid_query", f"{name} must be a number") from exc
+        raise Invalid("invalid_query", f"{name} must be a number") from exc
     if not math.isfinite(value):
-        raise bad_request("invalid_query", f"{name} must be a finite number")
+        raise Invalid("invalid_query", f"{name} must be a finite number")
     return max(lo, min(hi, value))
 
 

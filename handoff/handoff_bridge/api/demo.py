@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sanic import Blueprint, Request, json
 
-from ..errors import ApiError, bad_request, not_found
+from ..errors import Invalid, Unavailable, not_found
 from ..security import client_address, too_many
 from .common import deps, json_body
 
@@ -54,7 +54,7 @@ def _enabled_key(request: Request) -> ec.EllipticCurvePrivateKey:
         return _signing_key(Path(settings.demo_login_key_file))
     except (OSError, ValueError) as exc:
         log.error("demo sign-in key unusable: %s", type(exc).__name__)
-        raise ApiError("demo_login_unavailable", "the demo sign-in key cannot be read", 503) from None
+        raise Unavailable("demo_login_unavailable", "the demo sign-in key cannot be read") from None
 
 
 @bp.get("/login", ctx_auth="public")
@@ -77,7 +77,7 @@ async def demo_login(request: Request):
         raise too_many(retry, "demo sign-ins")
     national_id = json_body(request).get("national_id")
     if not isinstance(national_id, str) or not _NATIONAL_ID.match(national_id):
-        raise bad_request("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
+        raise Invalid("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
     now = dt.datetime.now(dt.timezone.utc)
     token = jwt.encode(
         {

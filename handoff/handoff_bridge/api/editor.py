@@ -13,7 +13,7 @@ import functools
 from sanic import Blueprint, Request, json
 from sanic.response import empty
 
-from ..errors import bad_request
+from ..errors import Invalid
 from ..services import agents as agent_svc
 from ..services import answers as answers_svc
 from ..services import publishing
@@ -70,10 +70,10 @@ async def list_answers(request: Request):
     await require_editor(request)
     language = request.args.get("language")
     if language is not None and language not in ("da", "sv"):
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
     query = (request.args.get("q") or "").strip().casefold()
     if len(query) > 200:
-        raise bad_request("invalid_query", "q must be at most 200 characters")
+        raise Invalid("invalid_query", "q must be at most 200 characters")
     async with deps(request).sessionmaker() as session:
         answers = await answers_svc.list_answers(session, language=language)
     if query:
@@ -191,7 +191,7 @@ async def job(request: Request, job_id: str):
     """A check, gate or publish that took longer than a request: running (202), or its answer."""
     editor = await require_editor(request)
     if len(job_id) > 64:
-        raise bad_request("invalid_job_id", "no such job")
+        raise Invalid("invalid_job_id", "no such job")
     status, body = _jobs(request).outcome(job_id, editor.id)
     return json(body, status=status)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request, json, text
 
-from ..errors import bad_request
+from ..errors import Invalid
 from ..services import insight as insight_svc
 from .common import deps, require_supervisor
 
@@ -25,7 +25,7 @@ async def report(request: Request):
 async def export(request: Request, table: str):
     await require_supervisor(request)
     if table not in insight_svc.TABLES:
-        raise bad_request("invalid_table", "table must be one of " + ", ".join(insight_svc.TABLES))
+        raise Invalid("invalid_table", "table must be one of " + ", ".join(insight_svc.TABLES))
     q = _query(request)
     data = await insight_svc.report(deps(request), q, table=table)
     filename = f"insight-{table}-{q.first.isoformat()}-{q.last.isoformat()}.csv"

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ..errors import bad_request
+from ..errors import Invalid
 from .common import json_body
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -36,7 +36,7 @@ def parse_body(request, model: type[Model]) -> Model:
     except ValidationError as exc:
         problems = [{"field": ".".join(str(step) for step in e["loc"]), "message": e["msg"]}
                     for e in exc.errors(include_url=False, include_input=False)][:50]
-        raise bad_request("invalid_body", "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
+        raise Invalid("invalid_body", "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
                           problems=problems) from None
 
 

@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints
 from sanic import Blueprint, Request, json
 
 from ..db.models import INBOX_STATUSES, INT32_MAX
-from ..errors import bad_request
+from ..errors import Invalid
 from ..services import review_inbox as inbox_svc
 from .common import deps, int_arg, require_editor
 from .models import AnswerId, Body, Language, parse_body
@@ -48,7 +48,7 @@ def _languages(request: Request) -> tuple[str, ...]:
     if language in (None, ""):
         return ("da", "sv")
     if language not in ("da", "sv"):
-        raise bad_request("invalid_query", "language must be da or sv")
+        raise Invalid("invalid_query", "language must be da or sv")
     return (language,)
 
 
@@ -57,7 +57,7 @@ async def groups(request: Request):
     await require_editor(request)
     status = request.args.get("status") or inbox_svc.INBOX_OPEN
     if status not in (*INBOX_STATUSES, "all"):
-        raise bad_request("invalid_query", "status must be one of " + ", ".join((*INBOX_STATUSES, "all")))
+        raise Invalid("invalid_query", "status must be one of " + ", ".join((*INBOX_STATUSES, "all")))
     period = inbox_svc.period_from_args({k: request.args.get(k) for k in ("from", "to", "tz")})
     limit = int_arg(request, "limit", 100, 1, inbox_svc.MAX_GROUPS)
     return json(await inbox_svc.groups(deps(request), period, languages=_languages(request), status=status,
