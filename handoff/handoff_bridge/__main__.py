@@ -1,4 +1,4 @@
-"""Command line: `python -m handoff_bridge {serve,migrate,create-agent,purge}`."""
+"""Command line: `python -m handoff_bridge {serve,migrate,create-agent,purge,openapi,...}`."""
 
 from __future__ import annotations
 
@@ -138,6 +138,27 @@ async def _purge(settings: Settings) -> dict:
         await engine.dispose()
 
 
+def write_openapi(out: str, check: bool) -> int:
+    """The OpenAPI document generated from the routes, written to `out` (or, with
+    `check`, compared with it: 1 when it is out of date)."""
+    from pathlib import Path
+
+    from .app import create_app
+    from .openapi import build_document, render
+
+    app = create_app(Settings(env="development", _env_file=None), name="openapi")
+    text = render(build_document(app))
+    path = Path(out)
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            print(f"{path} is out of date: run `make -C handoff openapi`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handoff_bridge")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     ke = sub.add_parser("knowledge-export", help="write the published content to knowledge/*.yml (unchanged files stay as they are)")
     ke.add_argument("--to", dest="directory", default="../knowledge")
     sub.add_parser("purge", help="delete conversations older than HANDOFF_RETENTION_DAYS and retry pending Rasa deletions")
+    oa = sub.add_parser("openapi", help="write the OpenAPI document generated from the routes")
+    oa.add_argument("out", nargs="?", default=str(SERVICE_DIR / "openapi.yaml"))
+    oa.add_argument("--check", action="store_true", help="only compare: exit 1 when the file is out of date")
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        return write_openapi(args.out, args.check)
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -24,7 +24,7 @@ from .db.engine import make_engine, make_sessionmaker
 from .deps import Deps
 from .errors import ApiError
 from .events import LocalBus, RedisBus
-from .openapi import load_document
+from .openapi import build_document
 from .log_redaction import install_url_redaction
 from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
@@ -37,6 +37,7 @@ from .services.retention import retention_loop
 from .services.setup import load_active_queues, sweeper, sync_config
 from .settings import Settings
 from .web import install as install_web
+from .api.contract import Reply, operation
 
 log = logging.getLogger("handoff.app")
 _app_counter = itertools.count(1)
@@ -160,6 +161,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
     # Routes made per app say their error format: left to Sanic, it parses the
     # handler's source (ast.parse) at every app creation.
     @app.get("/healthz", error_format="json")
+    @operation(
+        tags=['operations'],
+        summary='Liveness and database check',
+        responses={
+            200: Reply(None, 'Healthy'),
+            503: Reply(None, 'Database unreachable'),
+        },
+    )
     async def health(request: Request):
         d = request.app.ctx.deps
         try:
@@ -169,11 +178,19 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
             return json({"status": "unhealthy", "database": False}, status=503)
         return json({"status": "ok", "database": True, "fanout": "redis" if settings.redis_url else "in-process"})
 
-    openapi_doc = load_document()
-
     @app.get("/api/v1/openapi.json", ctx_auth="public", error_format="json")
+    @operation(
+        tags=['operations'],
+        summary='This document as JSON',
+        responses={
+            200: Reply(None, 'The OpenAPI document'),
+        },
+    )
     async def openapi(request: Request):
-        return json(openapi_doc)
+        # Built from the route table on first use (the router is final by then).
+        if getattr(request.app.ctx, "openapi", None) is None:
+            request.app.ctx.openapi = build_document(request.app)
+        return json(request.app.ctx.openapi)
 
     if settings.cors_origins:
         _install_cors(app, set(settings.cors_origins))

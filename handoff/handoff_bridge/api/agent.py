@@ -34,6 +34,9 @@ from .common import (
     session_token,
     tracked_websocket,
 )
+from .contract import Reply, operation
+from .models import AgentIdPath, AgentInput, CannedBody, AgentLoginBody, AuditExportQuery, CallbackIdPath, CallbacksQuery, CannedIdPath, CannedQuery, ClaimNextBody, CloseBody, CompleteCallbackBody, ConversationIdPath, EscalationIdPath, ReplyBody, SetStatusBody, StatsSummaryQuery, TranscriptQuery, TransferBody
+from .responses import Agent, AgentLoginResponse, AgentMessage, AuditExportResponse, Callback, CallbacksResponse, Canned, Claim, Error, LiveStats, SummaryStats, TranscriptResponse
 
 log = logging.getLogger("handoff.agent")
 
@@ -49,6 +52,16 @@ MAX_CURSORS = 100
 
 
 @bp.post("/login", ctx_auth="public")
+@operation(
+    tags=['agent'],
+    summary='Log in; sets the session cookie',
+    body=AgentLoginBody,
+    responses={
+        200: Reply(AgentLoginResponse, 'Logged in'),
+        429: Reply(Error, 'Locked after too many failed logins (per login and per address); see Retry-After'),
+    },
+    errors=(400, 401, 403),
+)
 async def login(request: Request):
     body = json_body(request)
     d = deps(request)
@@ -67,6 +80,14 @@ async def login(request: Request):
 
 
 @bp.post("/logout", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='End the session',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+)
 async def logout(request: Request):
     token = session_token(request)
     if token:
@@ -77,23 +98,62 @@ async def logout(request: Request):
 
 
 @bp.get("/me", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='The logged-in agent',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(Agent, 'Agent'),
+    },
+    errors=(401,),
+)
 async def me(request: Request):
     return json(agent_svc.agent_to_dict(await current_agent(request)))
 
 
 @bp.put("/me/status", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Set availability',
+    security=('agentSession', 'agentBearer'),
+    body=SetStatusBody,
+    responses={
+        200: Reply(Agent, 'Agent'),
+    },
+    errors=(400, 401),
+)
 async def set_status(request: Request):
     agent = await current_agent(request)
     return json(await agent_svc.set_status(deps(request), agent, json_body(request).get("status")))
 
 
 @bp.get("/queues", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='The queues this agent serves, with waiting chats in FCFS order',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Queues'),
+    },
+    errors=(401,),
+)
 async def queues(request: Request):
     agent = await current_agent(request)
     return json({"queues": await agent_svc.queue_overview(deps(request), agent)})
 
 
 @bp.post("/queue/claim-next", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Claim the oldest waiting chat (optionally in one queue)',
+    security=('agentSession', 'agentBearer'),
+    body=ClaimNextBody,
+    body_required=False,
+    responses={
+        200: Reply(Claim, 'Claimed'),
+    },
+    errors=(403, 404, 409),
+)
 async def claim_next(request: Request):
     agent = await current_agent(request)
     body = optional_json_body(request)
@@ -106,6 +166,16 @@ async def claim_next(request: Request):
 
 
 @bp.post("/escalations/<escalation_id:int>/claim", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Claim a specific waiting chat; exactly one of several racing agents wins',
+    security=('agentSession', 'agentBearer'),
+    path=EscalationIdPath,
+    responses={
+        200: Reply(Claim, 'Claimed'),
+    },
+    errors=(403, 404, 409),
+)
 async def claim(request: Request, escalation_id: int):
     agent = await current_agent(request)
     result = await agent_svc.claim(deps(request), agent, escalation_id=escalation_id)
@@ -114,12 +184,32 @@ async def claim(request: Request, escalation_id: int):
 
 
 @bp.get("/chats", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="The agent's active chats",
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Chats'),
+    },
+    errors=(401,),
+)
 async def chats(request: Request):
     agent = await current_agent(request)
     return json({"chats": await agent_svc.my_chats(deps(request), agent)})
 
 
 @bp.get("/conversations/<conversation_id:str>/transcript", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Whole transcript, bot turns with topic and confidence',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    query=TranscriptQuery,
+    responses={
+        200: Reply(TranscriptResponse, 'Transcript'),
+    },
+    errors=(403,),
+)
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
     after = int_arg(request, "after", 0, 0, MAX_SEQ)
@@ -127,6 +217,17 @@ async def transcript(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Reply to the citizen',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=ReplyBody,
+    responses={
+        201: Reply(AgentMessage, 'Stored and relayed'),
+    },
+    errors=(400, 403),
+)
 async def reply(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
@@ -135,6 +236,16 @@ async def reply(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Agent is typing (shown to the citizen)',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(403,),
+)
 async def typing(request: Request, conversation_id: str):
     agent = await current_agent(request)
     await agent_svc.agent_typing(deps(request), agent, conversation_id)
@@ -142,6 +253,17 @@ async def typing(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/transfer", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="Transfer to another queue (keeps the citizen's turn) or agent",
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=TransferBody,
+    responses={
+        200: Reply(None, 'Transferred'),
+    },
+    errors=(400, 403, 404, 409),
+)
 async def transfer(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
@@ -153,6 +275,17 @@ async def transfer(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/close", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Close with at least one tag; the citizen is asked for a 1-9 rating',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=CloseBody,
+    responses={
+        200: Reply(None, 'Closed'),
+    },
+    errors=(400, 403),
+)
 async def close(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
@@ -162,6 +295,16 @@ async def close(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/handback", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Hand the conversation back to the bot (resumes Rasa)',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(None, 'Back in bot mode'),
+    },
+    errors=(403, 409),
+)
 async def handback(request: Request, conversation_id: str):
     agent = await current_agent(request)
     result = await agent_svc.hand_back(deps(request), agent, conversation_id)
@@ -170,12 +313,29 @@ async def handback(request: Request, conversation_id: str):
 
 
 @bp.get("/tags", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Closing-tag taxonomy',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Tags'),
+    },
+)
 async def tags(request: Request):
     await current_agent(request)
     return json({"tags": await agent_svc.list_tags(deps(request))})
 
 
 @bp.get("/canned", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Canned responses',
+    security=('agentSession', 'agentBearer'),
+    query=CannedQuery,
+    responses={
+        200: Reply(None, 'Canned responses'),
+    },
+)
 async def canned(request: Request):
     await current_agent(request)
     language = request.args.get("language")
@@ -185,18 +345,49 @@ async def canned(request: Request):
 
 
 @bp.post("/canned", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Create a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    body=CannedBody,
+    responses={
+        201: Reply(Canned, 'Created'),
+    },
+    errors=(400, 403),
+)
 async def create_canned(request: Request):
     agent = await require_supervisor(request)
     return json(await agent_svc.create_canned(deps(request), agent, json_body(request)), status=201)
 
 
 @bp.put("/canned/<canned_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Update a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    path=CannedIdPath,
+    body=CannedBody,
+    responses={
+        200: Reply(None, 'Updated'),
+    },
+    errors=(403, 404),
+)
 async def update_canned(request: Request, canned_id: int):
     await require_supervisor(request)
     return json(await agent_svc.update_canned(deps(request), canned_id, json_body(request)))
 
 
 @bp.delete("/canned/<canned_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Delete a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    path=CannedIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(403, 404),
+)
 async def delete_canned(request: Request, canned_id: int):
     await require_supervisor(request)
     await agent_svc.delete_canned(deps(request), canned_id)
@@ -204,12 +395,31 @@ async def delete_canned(request: Request, canned_id: int):
 
 
 @bp.get("/callbacks", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="Callback requests in the agent's queues, oldest first",
+    security=('agentSession', 'agentBearer'),
+    query=CallbacksQuery,
+    responses={
+        200: Reply(CallbacksResponse, 'Callbacks'),
+    },
+)
 async def callbacks(request: Request):
     agent = await current_agent(request)
     return json({"callbacks": await agent_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
 
 
 @bp.post("/callbacks/<callback_id:int>/take", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Take an open callback (atomic)',
+    security=('agentSession', 'agentBearer'),
+    path=CallbackIdPath,
+    responses={
+        200: Reply(Callback, 'Taken'),
+    },
+    errors=(404, 409),
+)
 async def take_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
     result = await agent_svc.take_callback(deps(request), agent, callback_id)
@@ -219,6 +429,18 @@ async def take_callback(request: Request, callback_id: int):
 
 
 @bp.post("/callbacks/<callback_id:int>/complete", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Mark a taken callback done',
+    security=('agentSession', 'agentBearer'),
+    path=CallbackIdPath,
+    body=CompleteCallbackBody,
+    body_required=False,
+    responses={
+        200: Reply(None, 'Done'),
+    },
+    errors=(409,),
+)
 async def complete_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
     body = optional_json_body(request)
@@ -230,36 +452,97 @@ async def complete_callback(request: Request, callback_id: int):
 
 
 @bp.get("/agents", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='List agents (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Agents'),
+    },
+    errors=(403,),
+)
 async def list_agents(request: Request):
     await require_supervisor(request)
     return json({"agents": await agent_svc.list_agents(deps(request))})
 
 
 @bp.post("/agents", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Create an agent (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    body=AgentInput,
+    responses={
+        201: Reply(Agent, 'Created'),
+    },
+    errors=(400, 403, 409),
+)
 async def create_agent(request: Request):
     await require_supervisor(request)
     return json(await agent_svc.create_agent(deps(request), json_body(request)), status=201)
 
 
 @bp.patch("/agents/<agent_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary="Change an agent's role, capacity, skills, password or deactivate (supervisor)",
+    security=('agentSession', 'agentBearer'),
+    path=AgentIdPath,
+    body=AgentInput,
+    responses={
+        200: Reply(Agent, 'Updated'),
+    },
+    errors=(400, 403, 404),
+)
 async def update_agent(request: Request, agent_id: int):
     await require_supervisor(request)
     return json(await agent_svc.update_agent(deps(request), agent_id, json_body(request)))
 
 
 @bp.get("/stats/live", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Live queue lengths, longest waits and agents online and busy (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(LiveStats, 'Live figures'),
+    },
+    errors=(401, 403),
+)
 async def stats_live(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.live(deps(request)))
 
 
 @bp.get("/stats/summary", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Conversations, bot-only share, escalations, waits, ratings and tags for today or the last 7 days (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    query=StatsSummaryQuery,
+    responses={
+        200: Reply(SummaryStats, 'Summary'),
+    },
+    errors=(400, 401, 403),
+)
 async def stats_summary(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.summary(deps(request), request.args.get("period", "today"), request.args.get("tz")))
 
 
 @bp.get("/audit/conversations/<conversation_id:str>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Audit log of one conversation (supervisor)',
+    description='Every recorded access by agents and supervisors (preview, view, claim,\ntransfer, close, handback, callback_take, callback_complete, export)\nand the deletion (by the citizen or retention), oldest first. No\nmessage content. The export is itself recorded.',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    query=AuditExportQuery,
+    responses={
+        200: Reply(AuditExportResponse, 'Entries', csv=True),
+    },
+    errors=(400, 401, 403),
+)
 async def audit_export(request: Request, conversation_id: str):
     """Every recorded access to one conversation, as JSON or (format=csv) CSV.
     The export itself is recorded too."""
@@ -280,6 +563,15 @@ async def audit_export(request: Request, conversation_id: str):
 
 
 @bp.websocket("/ws", ctx_auth="websocket")
+@operation(
+    tags=['agent'],
+    summary='Agent websocket with live updates',
+    description='Authenticated by the session cookie, or a first frame\n`{"type":"hello","token":"<session token>"}`. Server frames:\n`hello` (agent and active chats), `chat_waiting`, `chat_claimed`,\n`queue_changed`, `chat_assigned`, `chat_released`, `message`,\n`message_masked` (an earlier citizen message stored again masked,\nbecause a later one completed a number: `conversation_id`, `seq`,\n`text`), `typing`, `status`, `citizen_timeout`, `callback_new`,\n`callback_taken`, `callback_done`, `agent_status`, `ack`, `error`,\n`pong`. Client frames: `typing` and `message` (with\n`conversation_id`), `ping`. Close codes: 4401 bad session, 4403\ncross-origin, 4429 too many connections, 4408 the socket fell behind\n(events were dropped): reconnect and reload queues, chats and\ntranscripts.',
+    security=('agentSession',),
+    responses={
+        101: Reply(None, 'Switching protocols'),
+    },
+)
 async def agent_ws(request: Request, ws):
     """Live updates for one agent, resumable from per-chat cursors.
 

@@ -30,6 +30,9 @@ from .common import (
     refuse_hello,
     tracked_websocket,
 )
+from .contract import Reply, operation
+from .models import CallbackBody, ConversationIdPath, CreateConversationBody, GetMessagesQuery, RatingBody, SendIdentityBody, SendMessageBody
+from .responses import ConversationState, CreateConversationResponse, EscalationResult, GetMessagesResponse, MessageStored
 
 log = logging.getLogger("handoff.citizen")
 
@@ -78,6 +81,15 @@ def _log_failure(task: asyncio.Task) -> None:
 
 
 @bp.post("/conversations", ctx_auth="public")
+@operation(
+    tags=['citizen'],
+    summary='Start a conversation',
+    body=CreateConversationBody,
+    responses={
+        201: Reply(CreateConversationResponse, 'Created. Keep the token secret; it authorises every later call.'),
+    },
+    errors=(400,),
+)
 async def create_conversation(request: Request):
     body = json_body(request)
     d = deps(request)
@@ -89,6 +101,16 @@ async def create_conversation(request: Request):
 
 
 @bp.get("/conversations/<conversation_id:str>", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Conversation state (mode, last seq, queue position, rating request)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(ConversationState, 'State'),
+    },
+    errors=(401,),
+)
 async def get_conversation(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.touch_seen(deps(request), conversation_id)
@@ -96,6 +118,19 @@ async def get_conversation(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Send a message (HTTP fallback of the websocket)',
+    description='Stored with its sequence number before the response. In bot mode it is then relayed to Rasa; bot replies arrive as messages.',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=SendMessageBody,
+    responses={
+        201: Reply(MessageStored, 'Stored'),
+        200: Reply(None, 'Already stored earlier with this client_msg_id'),
+    },
+    errors=(400, 401, 409, 413, 429),
+)
 async def send_message(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
@@ -122,6 +157,19 @@ def _login_token(body: dict) -> str | None:
 
 
 @bp.post("/conversations/<conversation_id:str>/identity", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary="Give the CPR number / personnummer the assistant asked for (HTTP fallback of the websocket's identity frame)",
+    description='Accepted only while the assistant\'s latest message carries an `identity_request` of this kind (docs/contracts/rasa-bridge.md) and the conversation is with the assistant. The number is checked for its shape and forwarded to the assistant only; it is never stored, published or logged. The transcript gets a neutral citizen line ("[CPR-nummer sendt]") instead.',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=SendIdentityBody,
+    responses={
+        201: Reply(MessageStored, "The neutral line is stored; the assistant's answer arrives as messages"),
+        200: Reply(None, 'Already stored earlier with this client_msg_id'),
+    },
+    errors=(400, 401, 404, 409, 429),
+)
 async def send_identity(request: Request, conversation_id: str):
     """A CPR number / personnummer from the widget's field, in answer to the
     assistant's question: forwarded to the assistant only; the transcript gets
@@ -141,6 +189,17 @@ async def send_identity(request: Request, conversation_id: str):
 
 
 @bp.get("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Messages after a sequence number (long-poll with `wait`)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    query=GetMessagesQuery,
+    responses={
+        200: Reply(GetMessagesResponse, 'Messages in order'),
+    },
+    errors=(400, 401),
+)
 async def get_messages(request: Request, conversation_id: str):
     """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
     await _auth(request, conversation_id)
@@ -171,6 +230,16 @@ async def get_messages(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Citizen is typing (shown to the agent)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(401,),
+)
 async def typing(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.citizen_typing(deps(request), conversation_id)
@@ -178,6 +247,17 @@ async def typing(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/handoff", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Talk to a person',
+    description="The one escalation the bot's request for a person takes too. Pauses the bot and queues the conversation (one system line with the place and expected wait), or offers a callback when the queue is closed. Idempotent while queued.",
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(EscalationResult, 'Result'),
+    },
+    errors=(401, 409),
+)
 async def handoff(request: Request, conversation_id: str):
     """The citizen's "talk to a person" button."""
     await _auth(request, conversation_id)
@@ -185,6 +265,17 @@ async def handoff(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/callback", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Request a callback (when offered, or while queued)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=CallbackBody,
+    responses={
+        201: Reply(None, 'Registered'),
+    },
+    errors=(400, 401, 409),
+)
 async def callback(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
@@ -193,6 +284,17 @@ async def callback(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/rating", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Rate the chat 1-9 after an agent closed it',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=RatingBody,
+    responses={
+        201: Reply(None, 'Rated'),
+    },
+    errors=(400, 401, 409),
+)
 async def rating(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     body = json_body(request)
@@ -200,12 +302,33 @@ async def rating(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/leave", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='The citizen closed the chat (recorded as a timeout with reason citizen_closed)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(None, 'Left'),
+    },
+    errors=(401,),
+)
 async def leave(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     return json(await citizen_svc.leave(deps(request), conversation_id))
 
 
 @bp.delete("/conversations/<conversation_id:str>", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary="Delete the conversation (the citizen's own)",
+    description='Deletes everything the bridge stored about the conversation\n(messages, queue entries, callback requests, rating). The token stops\nworking. Rasa is asked to delete its tracker in the background; the\naudit log keeps who accessed the conversation, without content.',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(401,),
+)
 async def delete_conversation(request: Request, conversation_id: str):
     """The citizen deletes their conversation: everything the bridge stored about it
     goes at once; Rasa is asked to delete its tracker in the background."""
@@ -218,6 +341,15 @@ async def delete_conversation(request: Request, conversation_id: str):
 
 
 @bp.websocket("/conversations/<conversation_id:str>/ws", ctx_auth="websocket")
+@operation(
+    tags=['citizen'],
+    summary='Citizen websocket',
+    description='Upgrade to a websocket. First frame from the client:\n`{"type":"hello","token":"<conversation token>","last_seq":N,"login_token":"<optional>"}`.\nThe server answers `hello` (the conversation state), then every\nmessage with `seq > last_seq`, then live frames: `message`, `ack`\n(`{client_msg_id, seq}` after the message is stored), `typing`,\n`queue` (position and estimated wait), `status` (mode changes),\n`message_masked` (`seq` and the masked `text` of an earlier citizen\nmessage), `notice`, `error`, `pong`.\nClient frames: `message` (`text`, `payload`, `client_msg_id`),\n`typing`, `handoff`, `ping`. Close codes: 4401 bad token, 4400 no hello.',
+    path=ConversationIdPath,
+    responses={
+        101: Reply(None, 'Switching protocols'),
+    },
+)
 async def citizen_ws(request: Request, ws, conversation_id: str):
     """Websocket protocol (JSON frames):
 

@@ -25,6 +25,9 @@ from sanic import Blueprint, Request, json
 from ..errors import Invalid, Unavailable, not_found
 from ..security import client_address, too_many
 from .common import deps, json_body
+from .contract import Reply, operation
+from .models import DemoLoginBody
+from .responses import DemoLoginResponse, DemoLoginStatusResponse
 
 log = logging.getLogger("handoff.demo")
 
@@ -58,6 +61,16 @@ def _enabled_key(request: Request) -> ec.EllipticCurvePrivateKey:
 
 
 @bp.get("/login", ctx_auth="public")
+@operation(
+    tags=['demo'],
+    summary="Whether the demo pages' demo sign-in is on (development only)",
+    description='`enabled: false` outside development or without HANDOFF_DEMO_LOGIN_KEY_FILE.',
+    security=(),
+    responses={
+        200: Reply(DemoLoginStatusResponse, 'On or off'),
+    },
+    errors=(503,),
+)
 async def demo_login_status(request: Request):
     """Whether the demo sign-in is on (the demo page shows it only then)."""
     if not _enabled(deps(request).settings):
@@ -68,6 +81,17 @@ async def demo_login_status(request: Request):
 
 
 @bp.post("/login", ctx_auth="public")
+@operation(
+    tags=['demo'],
+    summary='A signed test login token for a fictitious person (development only; a stand-in for MitID / BankID)',
+    description='ES256 token with the claims actions/login.py verifies (iss, aud, exp, national_id, country), signed with the key scripts/local_env.sh generated; ten minutes; never stored. The widget takes it from the page (event `ddh:login`) and sends it with every message.',
+    security=(),
+    body=DemoLoginBody,
+    responses={
+        201: Reply(DemoLoginResponse, 'Issued'),
+    },
+    errors=(400, 404, 429, 503),
+)
 async def demo_login(request: Request):
     """A signed test login token for a fictitious CPR number (10 digits) or personnummer (12)."""
     key = _enabled_key(request)
