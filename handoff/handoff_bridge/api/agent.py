@@ -35,8 +35,45 @@ from .common import (
     tracked_websocket,
 )
 from .contract import Reply, operation
-from .models import AgentIdPath, AgentInput, CannedBody, AgentLoginBody, AuditExportQuery, CallbackIdPath, CallbacksQuery, CannedIdPath, CannedQuery, ClaimNextBody, CloseBody, CompleteCallbackBody, ConversationIdPath, EscalationIdPath, ReplyBody, SetStatusBody, StatsSummaryQuery, TranscriptQuery, TransferBody
-from .responses import Agent, AgentLoginResponse, AgentMessage, AuditExportResponse, Callback, CallbacksResponse, Canned, Claim, Error, LiveStats, SummaryStats, TranscriptResponse
+from .models import (
+    AgentHello,
+    AgentIdPath,
+    AgentInput,
+    AgentLoginBody,
+    AgentMessageFrame,
+    AuditExportQuery,
+    CallbackIdPath,
+    CallbacksQuery,
+    CannedBody,
+    CannedIdPath,
+    CannedQuery,
+    ClaimNextBody,
+    CloseBody,
+    CompleteCallbackBody,
+    ConversationIdPath,
+    EscalationIdPath,
+    ReplyBody,
+    SetStatusBody,
+    StatsSummaryQuery,
+    TranscriptQuery,
+    TransferBody,
+    parse_body,
+    validate,
+)
+from .responses import (
+    Agent,
+    AgentLoginResponse,
+    AgentMessage,
+    AuditExportResponse,
+    Callback,
+    CallbacksResponse,
+    Canned,
+    Claim,
+    Error,
+    LiveStats,
+    SummaryStats,
+    TranscriptResponse,
+)
 
 log = logging.getLogger("handoff.agent")
 
@@ -48,7 +85,6 @@ HELLO_TIMEOUT = 10.0
 REPLAY_LIMIT = 200
 # How often a socket compares its held chats with the database (events lost before Redis).
 CATCH_UP_SECONDS = 5.0
-MAX_CURSORS = 100
 
 
 @bp.post("/login", ctx_auth="public")
@@ -156,11 +192,8 @@ async def queues(request: Request):
 )
 async def claim_next(request: Request):
     agent = await current_agent(request)
-    body = optional_json_body(request)
-    queue = body.get("queue") if isinstance(body, dict) else None
-    if queue is not None and not isinstance(queue, str):
-        raise Invalid("invalid_queue", "queue must be a queue name")
-    result = await agent_svc.claim(deps(request), agent, queue_name=queue)
+    body = validate(ClaimNextBody, optional_json_body(request))
+    result = await agent_svc.claim(deps(request), agent, queue_name=body.queue)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
 
@@ -230,8 +263,8 @@ async def transcript(request: Request, conversation_id: str):
 )
 async def reply(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    body = json_body(request)
-    msg = await agent_svc.reply(deps(request), agent, conversation_id, body.get("text"), body.get("client_msg_id"))
+    body = parse_body(request, ReplyBody)
+    msg = await agent_svc.reply(deps(request), agent, conversation_id, body.text, body.client_msg_id)
     return json(msg, status=201)
 
 
@@ -517,7 +550,10 @@ async def stats_live(request: Request):
 @bp.get("/stats/summary", ctx_auth="supervisor")
 @operation(
     tags=['agent'],
-    summary='Conversations, bot-only share, escalations, waits, ratings and tags for today or the last 7 days (supervisor)',
+    summary=(
+        "Conversations, bot-only share, escalations, waits, ratings and tags for today or the "
+        "last 7 days (supervisor)"
+    ),
     security=('agentSession', 'agentBearer'),
     query=StatsSummaryQuery,
     responses={
@@ -534,7 +570,12 @@ async def stats_summary(request: Request):
 @operation(
     tags=['agent'],
     summary='Audit log of one conversation (supervisor)',
-    description='Every recorded access by agents and supervisors (preview, view, claim,\ntransfer, close, handback, callback_take, callback_complete, export)\nand the deletion (by the citizen or retention), oldest first. No\nmessage content. The export is itself recorded.',
+    description=(
+        "Every recorded access by agents and supervisors (preview, view, claim,\n"
+        "transfer, close, handback, callback_take, callback_complete, export)\n"
+        "and the deletion (by the citizen or retention), oldest first. No\n"
+        "message content. The export is itself recorded."
+    ),
     security=('agentSession', 'agentBearer'),
     path=ConversationIdPath,
     query=AuditExportQuery,
@@ -566,7 +607,21 @@ async def audit_export(request: Request, conversation_id: str):
 @operation(
     tags=['agent'],
     summary='Agent websocket with live updates',
-    description='Authenticated by the session cookie, or a first frame\n`{"type":"hello","token":"<session token>"}`. Server frames:\n`hello` (agent and active chats), `chat_waiting`, `chat_claimed`,\n`queue_changed`, `chat_assigned`, `chat_released`, `message`,\n`message_masked` (an earlier citizen message stored again masked,\nbecause a later one completed a number: `conversation_id`, `seq`,\n`text`), `typing`, `status`, `citizen_timeout`, `callback_new`,\n`callback_taken`, `callback_done`, `agent_status`, `ack`, `error`,\n`pong`. Client frames: `typing` and `message` (with\n`conversation_id`), `ping`. Close codes: 4401 bad session, 4403\ncross-origin, 4429 too many connections, 4408 the socket fell behind\n(events were dropped): reconnect and reload queues, chats and\ntranscripts.',
+    description=(
+        "Authenticated by the session cookie, or a first frame\n"
+        '`{"type":"hello","token":"<session token>"}`. Server frames:\n'
+        "`hello` (agent and active chats), `chat_waiting`, `chat_claimed`,\n"
+        "`queue_changed`, `chat_assigned`, `chat_released`, `message`,\n"
+        "`message_masked` (an earlier citizen message stored again masked,\n"
+        "because a later one completed a number: `conversation_id`, `seq`,\n"
+        "`text`), `typing`, `status`, `citizen_timeout`, `callback_new`,\n"
+        "`callback_taken`, `callback_done`, `agent_status`, `ack`, `error`,\n"
+        "`pong`. Client frames: `typing` and `message` (with\n"
+        "`conversation_id`), `ping`. Close codes: 4401 bad session, 4403\n"
+        "cross-origin, 4429 too many connections, 4408 the socket fell behind\n"
+        "(events were dropped): reconnect and reload queues, chats and\n"
+        "transcripts."
+    ),
     security=('agentSession',),
     responses={
         101: Reply(None, 'Switching protocols'),
@@ -604,28 +659,14 @@ async def agent_ws(request: Request, ws):
             await d.limiter.close_connection(address, conn_id)
 
 
-def parse_agent_hello(raw) -> tuple[str | None, dict[str, int]]:
+def parse_agent_hello(raw, settings=None) -> tuple[str | None, dict[str, int]]:
     """The token (if any) and the cursors of an agent hello frame; InvalidHello says what is wrong."""
     try:
-        hello = parse_frame(raw) if raw else None
+        frame = parse_frame(raw) if raw else {}
     except ValueError as exc:
         raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
-    if not isinstance(hello, dict) or hello.get("type") != "hello":
-        raise InvalidHello('the first frame must be {"type":"hello",...}')
-    token = hello.get("token")
-    if token is not None and not isinstance(token, str):
-        raise InvalidHello("token must be a string")
-    cursors = hello.get("cursors", {})
-    if cursors is None:
-        cursors = {}
-    if not isinstance(cursors, dict) or len(cursors) > MAX_CURSORS:
-        raise InvalidHello(f"cursors must be an object of at most {MAX_CURSORS} conversation ids")
-    for cid, seq in cursors.items():
-        if not 1 <= len(cid) <= 64:
-            raise InvalidHello("cursor keys must be conversation ids")
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
-            raise InvalidHello(f"cursors must be integers from 0 to {MAX_SEQ}")
-    return token, cursors
+    hello = validate(AgentHello, frame, settings)
+    return hello.token, hello.cursors
 
 
 async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
@@ -636,7 +677,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
         return
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-        token, cursors = parse_agent_hello(raw)
+        token, cursors = parse_agent_hello(raw, d.settings)
     except asyncio.TimeoutError:
         await ws.close(code=4400, reason="expected hello")
         return
@@ -763,8 +804,9 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                     elif kind == "typing" and isinstance(cid, str):
                         await agent_svc.agent_typing(d, agent, cid)
                     elif kind == "message" and isinstance(cid, str):
-                        msg = await agent_svc.reply(d, agent, cid, frame.get("text"), frame.get("client_msg_id"))
-                        await send({"type": "ack", "conversation_id": cid, "client_msg_id": frame.get("client_msg_id"),
+                        message = validate(AgentMessageFrame, frame, d.settings)
+                        msg = await agent_svc.reply(d, agent, cid, message.text, message.client_msg_id)
+                        await send({"type": "ack", "conversation_id": cid, "client_msg_id": message.client_msg_id,
                                     "seq": msg["seq"]})
                     else:
                         await send({"type": "error", "error": {"code": "unknown_type", "message": "unknown frame"}})

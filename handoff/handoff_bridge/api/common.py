@@ -20,8 +20,11 @@ EDITOR_SESSION_COOKIE = "handoff_editor_session"
 MAX_SEQ = INT32_MAX
 
 
-class InvalidHello(ValueError):
-    """A websocket's first frame is not a valid hello (error frame, then close 4400)."""
+class InvalidHello(Exception):
+    """A websocket's first frame is not a valid hello (error frame, then close 4400).
+
+    Not a ValueError: the hello models (api/models.py) raise it from their checks
+    and pydantic would turn a ValueError into its own validation error."""
 
 
 async def refuse_hello(ws, message: str) -> None:

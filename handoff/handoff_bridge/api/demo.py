@@ -83,8 +83,15 @@ async def demo_login_status(request: Request):
 @bp.post("/login", ctx_auth="public")
 @operation(
     tags=['demo'],
-    summary='A signed test login token for a fictitious person (development only; a stand-in for MitID / BankID)',
-    description='ES256 token with the claims actions/login.py verifies (iss, aud, exp, national_id, country), signed with the key scripts/local_env.sh generated; ten minutes; never stored. The widget takes it from the page (event `ddh:login`) and sends it with every message.',
+    summary=(
+        "A signed test login token for a fictitious person (development only; a stand-in for "
+        "MitID / BankID)"
+    ),
+    description=(
+        "ES256 token with the claims actions/login.py verifies (iss, aud, exp, national_id, "
+        "country), signed with the key scripts/local_env.sh generated; ten minutes; never stored. "
+        "The widget takes it from the page (event `ddh:login`) and sends it with every message."
+    ),
     security=(),
     body=DemoLoginBody,
     responses={

@@ -34,8 +34,33 @@ from .models import (
 from typing import Any
 
 from .contract import Reply, operation
-from .models import AnswerIdPath, ExamplesBody, GateBody, JobIdPath, ListAnswersQuery, LoginBody, NewAnswerBody, PublicationsQuery, PublishBody, RollbackBody, SaveDraftBody
-from .responses import Agent, CategoriesResponse, CheckResult, Draft, EditorLoginResponse, Error, GateResult, HistoryResponse, JobRunning, ListAnswersResponse, PublicationsResponse, PublishResult
+from .models import (
+    AnswerIdPath,
+    ExamplesBody,
+    GateBody,
+    JobIdPath,
+    ListAnswersQuery,
+    LoginBody,
+    NewAnswerBody,
+    PublicationsQuery,
+    PublishBody,
+    RollbackBody,
+    SaveDraftBody,
+)
+from .responses import (
+    Agent,
+    CategoriesResponse,
+    CheckResult,
+    Draft,
+    EditorLoginResponse,
+    Error,
+    GateResult,
+    HistoryResponse,
+    JobRunning,
+    ListAnswersResponse,
+    PublicationsResponse,
+    PublishResult,
+)
 
 bp = Blueprint("editor", url_prefix="/api/v1/editor")
 COOKIE_PATH = "/api/v1/editor"
@@ -353,7 +378,10 @@ def _jobs(request: Request) -> Jobs:
 @bp.get("/jobs/<job_id:str>", ctx_auth="editor")
 @operation(
     tags=['editor'],
-    summary='A check, gate, publish or rollback that outlasted its request - still running (202), or its answer as that request would have given it',
+    summary=(
+        "A check, gate, publish or rollback that outlasted its request - still running (202), or "
+        "its answer as that request would have given it"
+    ),
     security=('editorSession', 'agentBearer'),
     path=JobIdPath,
     responses={
@@ -392,7 +420,10 @@ async def publications(request: Request):
 @bp.get("/preview-texts", ctx_auth="editor")
 @operation(
     tags=['editor'],
-    summary='What the assistant adds around an answer (read-more line, intent button labels, "did it help?"), from the assistant\'s content files, for the preview',
+    summary=(
+        'What the assistant adds around an answer (read-more line, intent button labels, "did it '
+        'help?"), from the assistant\'s content files, for the preview'
+    ),
     security=('editorSession', 'agentBearer'),
     responses={
         200: Reply(dict[str, Any], 'Per language'),

@@ -31,7 +31,13 @@ def _languages(request: Request) -> tuple[str, ...]:
 @operation(
     tags=['editor'],
     summary="The review inbox's questions of a period, grouped by meaning (editor)",
-    description='Citizen messages the assistant did not answer well (masked texts only),\nper language grouped by meaning (multilingual-e5-small embeddings, a\ngroup joins questions at cosine similarity >= `threshold` to its\ncentroid), largest groups first, with the trend against the previous\nperiod of the same length. Definitions in docs/review-inbox.md.',
+    description=(
+        "Citizen messages the assistant did not answer well (masked texts only),\n"
+        "per language grouped by meaning (multilingual-e5-small embeddings, a\n"
+        "group joins questions at cosine similarity >= `threshold` to its\n"
+        "centroid), largest groups first, with the trend against the previous\n"
+        "period of the same length. Definitions in docs/review-inbox.md."
+    ),
     security=('editorSession', 'agentBearer'),
     query=GroupsQuery,
     responses={

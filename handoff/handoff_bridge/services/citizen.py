@@ -45,6 +45,7 @@ log = logging.getLogger("handoff.citizen")
 REQUEST_HUMAN_TOPIC = "request_human"
 
 MUNICIPALITY_MAX = 64
+PAYLOAD_MAX = 500
 # C0 controls other than tab, line feed and carriage return, DEL, and unpaired surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -53,12 +54,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
+def check_municipality(municipality) -> str:
     municipality = municipality.strip() if isinstance(municipality, str) else ""
     if not municipality or len(municipality) > MUNICIPALITY_MAX:
         raise Invalid("invalid_municipality", "municipality is required (at most 64 characters)")
+    return municipality
+
+
+def check_language(language) -> str:
     if language not in ("da", "sv"):
         raise Invalid("invalid_language", "language must be 'da' or 'sv'")
+    return language
+
+
+async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
+    """A new conversation; `municipality` and `language` are checked (check_municipality, check_language)."""
     token = secrets.token_urlsafe(32)
     conv = Conversation(
         id=secrets.token_hex(16),
@@ -102,6 +112,11 @@ async def touch_seen(deps, conversation_id: str, min_interval: float = 10.0) -> 
 
 
 def validate_text(deps, text) -> str:
+    return check_text(text, deps.settings.max_message_chars)
+
+
+def check_text(text, max_chars: int) -> str:
+    """A message's text, stripped; refused when empty, not text or longer than `max_chars`."""
     if not isinstance(text, str):
         raise Invalid("invalid_text", "text must be a string")
     text = text.strip()
@@ -109,13 +124,21 @@ def validate_text(deps, text) -> str:
         raise Invalid("empty_message", "message text is empty")
     if _CONTROL.search(text):
         raise Invalid("invalid_text", "text must not contain control characters (other than tab and line breaks)")
-    if len(text) > deps.settings.max_message_chars:
-        raise TooLarge(
-            "message_too_long",
-            f"message is longer than {deps.settings.max_message_chars} characters",
-            max_chars=deps.settings.max_message_chars,
-        )
+    if len(text) > max_chars:
+        raise TooLarge("message_too_long", f"message is longer than {max_chars} characters", max_chars=max_chars)
     return text
+
+
+def check_payload(payload) -> str | None:
+    if payload is not None and (not isinstance(payload, str) or len(payload) > PAYLOAD_MAX):
+        raise Invalid("invalid_payload", "payload must be a string of at most 500 characters")
+    return payload
+
+
+def check_client_msg_id(client_msg_id) -> str | None:
+    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
+        raise Invalid("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+    return client_msg_id
 
 
 async def receive_message(
@@ -126,17 +149,14 @@ async def receive_message(
     payload: str | None = None,
     client_msg_id: str | None = None,
 ) -> tuple[dict, bool, str]:
-    """Store a citizen message. Returns (message dict, duplicate, mode at receipt).
+    """Store a citizen message (text, payload and client_msg_id already checked:
+    check_text, check_payload, check_client_msg_id). Returns (message dict,
+    duplicate, mode at receipt).
 
     The caller acknowledges only after this returns, i.e. after commit.
     """
     from .messages import message_to_dict
 
-    text = validate_text(deps, text)
-    if payload is not None and (not isinstance(payload, str) or len(payload) > 500):
-        raise Invalid("invalid_payload", "payload must be a string of at most 500 characters")
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise Invalid("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
     try:
         # Group commit (services/message_writer.py): the relay's hot path.
         msg, mode, duplicate = await deps.writer.append(
@@ -173,7 +193,7 @@ _IDENTITY_SHAPES = {
 }
 
 
-def validate_identity(kind, number) -> tuple[str, str]:
+def check_identity(kind, number) -> tuple[str, str]:
     """(kind, number without spaces), or a 400 that never echoes the number."""
     if kind not in IDENTITY_KINDS:
         raise Invalid("invalid_identity_kind", "kind must be 'cpr' or 'personnummer'")
@@ -200,19 +220,17 @@ async def requested_identity_kind(deps, conversation_id: str) -> str | None:
     return request.get("kind") if isinstance(request, dict) else None
 
 
-async def receive_identity(deps, conversation_id: str, kind, number, *, client_msg_id: str | None = None,
-                           ) -> tuple[dict, bool, str, str]:
+async def receive_identity(deps, conversation_id: str, kind: str, *, client_msg_id: str | None = None,
+                           ) -> tuple[dict, bool, str]:
     """Store the neutral line of a number given in the widget's field; the number
     itself is never stored, published or logged. Returns (message dict, duplicate,
     mode at receipt, the number for the assistant's webhook only).
 
     Accepted only in answer to the assistant's question for that kind of number,
-    so it can never reach an agent."""
+    so it can never reach an agent. The number (check_identity) stays with the
+    caller, which hands it to the assistant's turn only."""
     from .messages import message_to_dict
 
-    kind, compact = validate_identity(kind, number)
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise Invalid("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
     async with deps.sessionmaker() as session:
         conv = await session.get(Conversation, conversation_id)
     if conv is None:
@@ -225,7 +243,7 @@ async def receive_identity(deps, conversation_id: str, kind, number, *, client_m
             payload={"identity_input": kind}, client_msg_id=client_msg_id)
     except LookupError:
         raise Conflict("conversation_closed", "the conversation is closed") from None
-    return message_to_dict(msg), duplicate, mode, compact
+    return message_to_dict(msg), duplicate, mode
 
 
 def needs_followup(mode: str, payload: str | None) -> bool:
@@ -374,12 +392,23 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
         await _hand_over_from_bot(deps, conv, turn)
 
 
-async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:
+def check_phone(phone) -> str:
+    """The phone number normalised (privacy.normalise_phone); the error never echoes it."""
     normalised = normalise_phone(phone if isinstance(phone, str) else "")
     if normalised is None:
         raise Invalid("invalid_phone", "phone must be a phone number (7-15 digits)")
+    return normalised
+
+
+def check_description(description) -> str | None:
     if description is not None and (not isinstance(description, str) or len(description) > 1000):
         raise Invalid("invalid_description", "description must be text of at most 1000 characters")
+    return description
+
+
+async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:
+    """A callback request; `phone` is normalised (check_phone), `description` checked (check_description)."""
+    normalised = phone
     async with deps.sessionmaker() as session:
         async with session.begin():
             conv = await session.get(Conversation, conversation_id, with_for_update=True)
@@ -415,11 +444,20 @@ async def request_callback(deps, conversation_id: str, phone: str, description: 
     return {"status": "registered", "callback_id": cb_id}
 
 
-async def rate(deps, conversation_id: str, score, comment) -> dict:
+def check_score(score) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 9:
         raise Invalid("invalid_score", "score must be an integer from 1 to 9")
+    return score
+
+
+def check_comment(comment) -> str | None:
     if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
         raise Invalid("invalid_comment", "comment must be text of at most 1000 characters")
+    return comment
+
+
+async def rate(deps, conversation_id: str, score: int, comment: str | None) -> dict:
+    """The citizen's rating (checked: check_score, check_comment)."""
     async with deps.sessionmaker() as session:
         async with session.begin():
             conv = await session.get(Conversation, conversation_id)
