@@ -60,14 +60,14 @@ def _tune_garbage_collection(app) -> None:
 async def _create_agent(settings: Settings, args) -> None:
     from .db.engine import make_engine, make_sessionmaker
     from .deps import Deps
-    from .services import agents as agent_svc
+    from .services import accounts as accounts_svc
 
     password = os.environ.get("HANDOFF_NEW_AGENT_PASSWORD") or getpass.getpass("Password: ")
     engine = make_engine(settings, pool_size=1)
     try:
         deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=None,
                     rasa=None, vault=None, queues={})
-        agent = await agent_svc.create_agent(deps, {
+        agent = await accounts_svc.create_agent(deps, {
             "login": args.login, "password": password, "display_name": args.name or args.login,
             "role": args.role, "capacity": args.capacity, "languages": args.languages.split(","),
             "municipalities": args.municipalities.split(","),

@@ -12,6 +12,7 @@ from sanic.exceptions import SanicException
 from sanic.response import empty
 from sqlalchemy import text
 
+from .access import enforce_access
 from .api import agent as agent_api
 from .api import citizen as citizen_api
 from .api import demo as demo_api
@@ -24,11 +25,12 @@ from .db.engine import make_engine, make_sessionmaker
 from .deps import Deps
 from .errors import ApiError
 from .events import LocalBus, RedisBus
+from .headers import install as install_headers
 from .openapi import load_document
 from .log_redaction import install_url_redaction
 from .privacy import PhoneVault, install_log_masking
 from .rasa import RasaClient
-from .security import RateLimiter, enforce_access
+from .rate_limit import RateLimiter
 from .services.message_writer import CitizenMessageWriter
 from .services.messages import publish_masked_messages, publish_messages
 from .services.outcomes import refresh_loop as outcomes_loop
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
     app.blueprint(editor_api.bp)
     app.blueprint(review_inbox_api.bp)
     install_web(app)
+    install_headers(app)
     app.on_request(enforce_access)
 
     @app.before_server_start

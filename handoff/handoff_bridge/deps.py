@@ -26,7 +26,7 @@ class Deps:
     vault: PhoneVault
     queues: dict[str, QueueConfig]
     hasher: PasswordHasher | None = None
-    limiter: object = None  # security.RateLimiter
+    limiter: object = None  # rate_limit.RateLimiter
     writer: object = None  # services.message_writer.CitizenMessageWriter
     # Serialises bot turns per conversation inside one process, so replies
     # come back in the order the citizen wrote. Entries are dropped when idle.
