@@ -10,14 +10,18 @@ import logging
 from sanic import Blueprint, Request, json, text
 from sanic.response import empty
 
+from ..access import same_origin_websocket
 from ..errors import ApiError, Invalid
 from ..events import AGENTS_CHANNEL, agent_channel, conv_channel
-from ..services import agents as agent_svc
+from ..rate_limit import client_address
+from ..services import accounts as accounts_svc
 from ..services import audit as audit_svc
+from ..services import callbacks as callbacks_svc
+from ..services import canned as canned_svc
+from ..services import chat_work as chat_svc
 from ..services import queue as queue_svc
 from ..services import stats as stats_svc
 from ..services.messages import last_seqs, message_to_dict, messages_after
-from ..security import client_address, same_origin_websocket
 from .common import (
     MAX_SEQ,
     SESSION_COOKIE,
@@ -101,7 +105,7 @@ CATCH_UP_SECONDS = 5.0
 async def login(request: Request):
     body = json_body(request)
     d = deps(request)
-    token, agent = await agent_svc.login(d, body.get("login"), body.get("password"), client_address(request))
+    token, agent = await accounts_svc.login(d, body.get("login"), body.get("password"), client_address(request))
     resp = json({"agent": agent, "token": token})
     resp.add_cookie(
         SESSION_COOKIE,
@@ -127,7 +131,7 @@ async def login(request: Request):
 async def logout(request: Request):
     token = session_token(request)
     if token:
-        await agent_svc.logout(deps(request), token)
+        await accounts_svc.logout(deps(request), token)
     resp = empty()
     resp.delete_cookie(SESSION_COOKIE, path="/api/v1/agent")
     return resp
@@ -144,7 +148,7 @@ async def logout(request: Request):
     errors=(401,),
 )
 async def me(request: Request):
-    return json(agent_svc.agent_to_dict(await current_agent(request)))
+    return json(accounts_svc.agent_to_dict(await current_agent(request)))
 
 
 @bp.put("/me/status", ctx_auth="agent")
@@ -160,7 +164,7 @@ async def me(request: Request):
 )
 async def set_status(request: Request):
     agent = await current_agent(request)
-    return json(await agent_svc.set_status(deps(request), agent, json_body(request).get("status")))
+    return json(await accounts_svc.set_status(deps(request), agent, json_body(request).get("status")))
 
 
 @bp.get("/queues", ctx_auth="agent")
@@ -175,7 +179,7 @@ async def set_status(request: Request):
 )
 async def queues(request: Request):
     agent = await current_agent(request)
-    return json({"queues": await agent_svc.queue_overview(deps(request), agent)})
+    return json({"queues": await chat_svc.queue_overview(deps(request), agent)})
 
 
 @bp.post("/queue/claim-next", ctx_auth="agent")
@@ -193,7 +197,7 @@ async def queues(request: Request):
 async def claim_next(request: Request):
     agent = await current_agent(request)
     body = validate(ClaimNextBody, optional_json_body(request))
-    result = await agent_svc.claim(deps(request), agent, queue_name=body.queue)
+    result = await chat_svc.claim(deps(request), agent, queue_name=body.queue)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
 
@@ -211,7 +215,7 @@ async def claim_next(request: Request):
 )
 async def claim(request: Request, escalation_id: int):
     agent = await current_agent(request)
-    result = await agent_svc.claim(deps(request), agent, escalation_id=escalation_id)
+    result = await chat_svc.claim(deps(request), agent, escalation_id=escalation_id)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
 
@@ -228,7 +232,7 @@ async def claim(request: Request, escalation_id: int):
 )
 async def chats(request: Request):
     agent = await current_agent(request)
-    return json({"chats": await agent_svc.my_chats(deps(request), agent)})
+    return json({"chats": await chat_svc.my_chats(deps(request), agent)})
 
 
 @bp.get("/conversations/<conversation_id:str>/transcript", ctx_auth="agent")
@@ -246,7 +250,7 @@ async def chats(request: Request):
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
     after = int_arg(request, "after", 0, 0, MAX_SEQ)
-    return json(await agent_svc.transcript(deps(request), agent, conversation_id, after))
+    return json(await chat_svc.transcript(deps(request), agent, conversation_id, after))
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="agent")
@@ -264,7 +268,7 @@ async def transcript(request: Request, conversation_id: str):
 async def reply(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = parse_body(request, ReplyBody)
-    msg = await agent_svc.reply(deps(request), agent, conversation_id, body.text, body.client_msg_id)
+    msg = await chat_svc.reply(deps(request), agent, conversation_id, body.text, body.client_msg_id)
     return json(msg, status=201)
 
 
@@ -281,7 +285,7 @@ async def reply(request: Request, conversation_id: str):
 )
 async def typing(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    await agent_svc.agent_typing(deps(request), agent, conversation_id)
+    await chat_svc.agent_typing(deps(request), agent, conversation_id)
     return empty()
 
 
@@ -300,7 +304,7 @@ async def typing(request: Request, conversation_id: str):
 async def transfer(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    result = await agent_svc.transfer(deps(request), agent, conversation_id,
+    result = await chat_svc.transfer(deps(request), agent, conversation_id,
                                       queue_name=body.get("queue"), agent_id=body.get("agent_id"))
     await audit_svc.record(deps(request), conversation_id, "transfer", agent=agent,
                            detail={k: v for k, v in result.items() if k in ("queue", "agent_id")})
@@ -322,7 +326,7 @@ async def transfer(request: Request, conversation_id: str):
 async def close(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    result = await agent_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
+    result = await chat_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
     await audit_svc.record(deps(request), conversation_id, "close", agent=agent)
     return json(result)
 
@@ -340,7 +344,7 @@ async def close(request: Request, conversation_id: str):
 )
 async def handback(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    result = await agent_svc.hand_back(deps(request), agent, conversation_id)
+    result = await chat_svc.hand_back(deps(request), agent, conversation_id)
     await audit_svc.record(deps(request), conversation_id, "handback", agent=agent)
     return json(result)
 
@@ -356,7 +360,7 @@ async def handback(request: Request, conversation_id: str):
 )
 async def tags(request: Request):
     await current_agent(request)
-    return json({"tags": await agent_svc.list_tags(deps(request))})
+    return json({"tags": await chat_svc.list_tags(deps(request))})
 
 
 @bp.get("/canned", ctx_auth="agent")
@@ -374,7 +378,7 @@ async def canned(request: Request):
     language = request.args.get("language")
     if language is not None and language not in ("da", "sv"):
         raise Invalid("invalid_language", "language must be 'da' or 'sv'")
-    return json({"canned": await agent_svc.list_canned(deps(request), language)})
+    return json({"canned": await canned_svc.list_canned(deps(request), language)})
 
 
 @bp.post("/canned", ctx_auth="supervisor")
@@ -390,7 +394,7 @@ async def canned(request: Request):
 )
 async def create_canned(request: Request):
     agent = await require_supervisor(request)
-    return json(await agent_svc.create_canned(deps(request), agent, json_body(request)), status=201)
+    return json(await canned_svc.create_canned(deps(request), agent, json_body(request)), status=201)
 
 
 @bp.put("/canned/<canned_id:int>", ctx_auth="supervisor")
@@ -407,7 +411,7 @@ async def create_canned(request: Request):
 )
 async def update_canned(request: Request, canned_id: int):
     await require_supervisor(request)
-    return json(await agent_svc.update_canned(deps(request), canned_id, json_body(request)))
+    return json(await canned_svc.update_canned(deps(request), canned_id, json_body(request)))
 
 
 @bp.delete("/canned/<canned_id:int>", ctx_auth="supervisor")
@@ -423,7 +427,7 @@ async def update_canned(request: Request, canned_id: int):
 )
 async def delete_canned(request: Request, canned_id: int):
     await require_supervisor(request)
-    await agent_svc.delete_canned(deps(request), canned_id)
+    await canned_svc.delete_canned(deps(request), canned_id)
     return empty()
 
 
@@ -439,7 +443,7 @@ async def delete_canned(request: Request, canned_id: int):
 )
 async def callbacks(request: Request):
     agent = await current_agent(request)
-    return json({"callbacks": await agent_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
+    return json({"callbacks": await callbacks_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
 
 
 @bp.post("/callbacks/<callback_id:int>/take", ctx_auth="agent")
@@ -455,7 +459,7 @@ async def callbacks(request: Request):
 )
 async def take_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
-    result = await agent_svc.take_callback(deps(request), agent, callback_id)
+    result = await callbacks_svc.take_callback(deps(request), agent, callback_id)
     await audit_svc.record(deps(request), result["conversation_id"], "callback_take", agent=agent,
                            detail={"callback_id": callback_id})
     return json(result)
@@ -478,7 +482,7 @@ async def complete_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
     body = optional_json_body(request)
     outcome = body.get("outcome") if isinstance(body, dict) else None
-    result = await agent_svc.complete_callback(deps(request), agent, callback_id, outcome)
+    result = await callbacks_svc.complete_callback(deps(request), agent, callback_id, outcome)
     await audit_svc.record(deps(request), result["conversation_id"], "callback_complete", agent=agent,
                            detail={"callback_id": callback_id})
     return json(result)
@@ -496,7 +500,7 @@ async def complete_callback(request: Request, callback_id: int):
 )
 async def list_agents(request: Request):
     await require_supervisor(request)
-    return json({"agents": await agent_svc.list_agents(deps(request))})
+    return json({"agents": await accounts_svc.list_agents(deps(request))})
 
 
 @bp.post("/agents", ctx_auth="supervisor")
@@ -512,7 +516,7 @@ async def list_agents(request: Request):
 )
 async def create_agent(request: Request):
     await require_supervisor(request)
-    return json(await agent_svc.create_agent(deps(request), json_body(request)), status=201)
+    return json(await accounts_svc.create_agent(deps(request), json_body(request)), status=201)
 
 
 @bp.patch("/agents/<agent_id:int>", ctx_auth="supervisor")
@@ -529,7 +533,7 @@ async def create_agent(request: Request):
 )
 async def update_agent(request: Request, agent_id: int):
     await require_supervisor(request)
-    return json(await agent_svc.update_agent(deps(request), agent_id, json_body(request)))
+    return json(await accounts_svc.update_agent(deps(request), agent_id, json_body(request)))
 
 
 @bp.get("/stats/live", ctx_auth="supervisor")
@@ -685,11 +689,11 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
         await refuse_hello(ws, str(exc))
         return
     try:
-        agent = await agent_svc.agent_for_token(d, cookie_token or token)
+        agent = await accounts_svc.agent_for_token(d, cookie_token or token)
     except ApiError:
         await ws.close(code=4401, reason="unauthorized")
         return
-    if agent.role not in agent_svc.CONSOLE_ROLES:
+    if agent.role not in accounts_svc.CONSOLE_ROLES:
         # Editors see no chat and no queue.
         await ws.close(code=4403, reason="editors have no access to chats")
         return
@@ -703,23 +707,23 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
 
     with tracked_websocket(request), d.bus.subscribe(AGENTS_CHANNEL, agent_channel(agent.id)) as sub:
         stream = ChatStream(d, sub, send)
-        chats = await agent_svc.my_chats(d, agent)
+        chats = await chat_svc.my_chats(d, agent)
         for chat in chats:
             sub.add(conv_channel(chat["conversation_id"]))
         if not await d.bus.ready(sub):
             await ws.close(code=4408, reason="live updates unavailable; reconnect")
             return
         # Read again once live: the last_seq read now is where the live stream starts.
-        chats = await agent_svc.my_chats(d, agent)
+        chats = await chat_svc.my_chats(d, agent)
         if any(conv_channel(c["conversation_id"]) not in sub.channels for c in chats):
             for chat in chats:
                 sub.add(conv_channel(chat["conversation_id"]))
             if not await d.bus.ready(sub):
                 await ws.close(code=4408, reason="live updates unavailable; reconnect")
                 return
-            chats = await agent_svc.my_chats(d, agent)
-        await agent_svc.heartbeat(d, agent.id)
-        await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent), "chats": chats})
+            chats = await chat_svc.my_chats(d, agent)
+        await accounts_svc.heartbeat(d, agent.id)
+        await send({"type": "hello", "agent": accounts_svc.agent_to_dict(agent), "chats": chats})
         for chat in chats:
             await stream.start(chat["conversation_id"], cursors.get(chat["conversation_id"]), chat["last_seq"])
 
@@ -727,7 +731,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
             """Safety net for events that never reached Redis (an instance that
             died between commit and publish, a publish that failed elsewhere):
             compare the held chats and their last seq with what was sent."""
-            held = {c["conversation_id"]: c["last_seq"] for c in await agent_svc.my_chats(d, agent)}
+            held = {c["conversation_id"]: c["last_seq"] for c in await chat_svc.my_chats(d, agent)}
             if set(held) != set(stream.sent):
                 for cid in set(stream.sent) - set(held):
                     stream.stop(cid)
@@ -750,7 +754,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
             while True:
                 now = loop.time()
                 if now >= next_beat:
-                    await agent_svc.heartbeat(d, agent.id)
+                    await accounts_svc.heartbeat(d, agent.id)
                     await d.limiter.refresh_connection(address, conn_id)
                     next_beat = now + HEARTBEAT_SECONDS
                 if now >= next_check:
@@ -799,13 +803,13 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                 cid = frame.get("conversation_id")
                 try:
                     if kind == "ping":
-                        await agent_svc.heartbeat(d, agent.id)
+                        await accounts_svc.heartbeat(d, agent.id)
                         await send({"type": "pong"})
                     elif kind == "typing" and isinstance(cid, str):
-                        await agent_svc.agent_typing(d, agent, cid)
+                        await chat_svc.agent_typing(d, agent, cid)
                     elif kind == "message" and isinstance(cid, str):
                         message = validate(AgentMessageFrame, frame, d.settings)
-                        msg = await agent_svc.reply(d, agent, cid, message.text, message.client_msg_id)
+                        msg = await chat_svc.reply(d, agent, cid, message.text, message.client_msg_id)
                         await send({"type": "ack", "conversation_id": cid, "client_msg_id": message.client_msg_id,
                                     "seq": msg["seq"]})
                     else:

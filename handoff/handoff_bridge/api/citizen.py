@@ -15,7 +15,7 @@ from ..errors import ApiError
 from ..events import conv_channel
 from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
-from ..security import client_address, too_many
+from ..rate_limit import client_address, too_many
 from ..services import retention as retention_svc
 from .common import (
     MAX_SEQ,
@@ -69,7 +69,7 @@ def for_citizen(event: dict) -> dict:
 
 
 async def _auth(request: Request, conversation_id: str):
-    # security.enforce_access has checked the token against this conversation.
+    # access.enforce_access has checked the token against this conversation.
     conv = getattr(request.ctx, "conversation", None)
     if conv is not None and conv.id == conversation_id:
         return conv

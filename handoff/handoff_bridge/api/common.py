@@ -10,7 +10,7 @@ from sanic import Request
 
 from ..db.models import INT32_MAX
 from ..errors import Invalid, NotFound, forbidden
-from ..services import agents as agent_svc
+from ..services import accounts as accounts_svc
 
 SESSION_COOKIE = "handoff_session"
 # Editors sign in on the editor pages; their cookie is only sent to /api/v1/editor.
@@ -216,10 +216,10 @@ def session_token(request: Request) -> str | None:
 
 
 async def current_agent(request: Request):
-    # Set by security.enforce_access for every agent and supervisor route.
+    # Set by access.enforce_access for every agent and supervisor route.
     agent = getattr(request.ctx, "agent", None)
     if agent is None:
-        agent = await agent_svc.agent_for_token(deps(request), session_token(request))
+        agent = await accounts_svc.agent_for_token(deps(request), session_token(request))
     return agent
 
 
@@ -237,7 +237,7 @@ async def require_editor(request: Request):
 
     agent = getattr(request.ctx, "agent", None)
     if agent is None:
-        agent = await agent_svc.agent_for_token(deps(request), bearer(request) or request.cookies.get(EDITOR_SESSION_COOKIE))
+        agent = await accounts_svc.agent_for_token(deps(request), bearer(request) or request.cookies.get(EDITOR_SESSION_COOKIE))
     if agent.role != "editor":
         raise forbidden("editors only")
     return agent

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sanic import Blueprint, Request, json
 
 from ..errors import Invalid, Unavailable, not_found
-from ..security import client_address, too_many
+from ..rate_limit import client_address, too_many
 from .common import deps, json_body
 from .contract import Reply, operation
 from .models import DemoLoginBody

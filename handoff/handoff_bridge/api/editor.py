@@ -1,7 +1,7 @@
 """Editor API: sign-in, the answer editor, the publish gate, history and rollback.
 
 Every route but the login is for editors only (`ctx_auth="editor"`); editors
-reach no chat, queue or supervisor route (security.py). Request bodies are
+reach no chat, queue or supervisor route (access.py). Request bodies are
 pydantic models, validated here at the edge: a bad body is a 400 naming the
 field and what is wrong.
 """
@@ -14,11 +14,11 @@ from sanic import Blueprint, Request, json
 from sanic.response import empty
 
 from ..errors import Invalid
-from ..services import agents as agent_svc
+from ..services import accounts as accounts_svc
 from ..services import answers as answers_svc
 from ..services import publishing
 from ..services.jobs import Jobs
-from ..security import client_address
+from ..rate_limit import client_address
 from ..settings import REPO_DIR
 from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
 from .models import (
@@ -80,8 +80,8 @@ COOKIE_PATH = "/api/v1/editor"
 async def login(request: Request):
     body = parse_body(request, LoginBody)
     d = deps(request)
-    token, agent = await agent_svc.login(d, body.login, body.password, client_address(request),
-                                         roles=agent_svc.EDITOR_ROLES)
+    token, agent = await accounts_svc.login(d, body.login, body.password, client_address(request),
+                                         roles=accounts_svc.EDITOR_ROLES)
     resp = json({"editor": agent, "token": token})
     resp.add_cookie(EDITOR_SESSION_COOKIE, token, httponly=True, secure=d.settings.cookie_secure,
                     samesite="Strict", max_age=d.settings.session_ttl_seconds, path=COOKIE_PATH)
@@ -101,7 +101,7 @@ async def login(request: Request):
 async def logout(request: Request):
     token = session_token(request) or request.cookies.get(EDITOR_SESSION_COOKIE)
     if token:
-        await agent_svc.logout(deps(request), token)
+        await accounts_svc.logout(deps(request), token)
     resp = empty()
     resp.delete_cookie(EDITOR_SESSION_COOKIE, path=COOKIE_PATH)
     return resp
@@ -118,7 +118,7 @@ async def logout(request: Request):
     errors=(401, 403),
 )
 async def me(request: Request):
-    return json(agent_svc.agent_to_dict(await require_editor(request)))
+    return json(accounts_svc.agent_to_dict(await require_editor(request)))
 
 
 @bp.get("/answers", ctx_auth="editor")
