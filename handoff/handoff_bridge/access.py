@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sanic import Request
 
-from .errors import ApiError, forbidden, unauthorized
+from .errors import Forbidden, forbidden, unauthorized
 
 AUTH_LEVELS = ("public", "citizen", "agent", "supervisor", "editor", "websocket")
 # Which roles each staff level admits.
@@ -46,13 +46,13 @@ def check_csrf(request: Request, bearer_token: str | None, *, require_header: bo
     if request.method not in _UNSAFE or bearer_token:
         return
     if require_header and request.headers.get(CSRF_HEADER) != "1":
-        raise ApiError("csrf_failed", f"the {CSRF_HEADER} header is required", 403)
+        raise Forbidden("csrf_failed", f"the {CSRF_HEADER} header is required")
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
-        raise ApiError("csrf_failed", "cross-site request refused", 403)
+        raise Forbidden("csrf_failed", "cross-site request refused")
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.host:
-        raise ApiError("csrf_failed", "cross-origin request refused", 403)
+        raise Forbidden("csrf_failed", "cross-origin request refused")
 
 
 def same_origin_websocket(request: Request) -> bool:

@@ -15,13 +15,10 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, **extra):
+    def __init__(self, code: str, message: str, **extra):
         super().__init__(message)
         self.code = code
         self.message = message
-        # An explicit status is for call sites that predate the kinds below.
-        if status is not None:
-            self.status = status
         self.extra = extra
 
     def body(self) -> dict:

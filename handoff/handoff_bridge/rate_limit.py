@@ -11,7 +11,7 @@ from collections import defaultdict
 from sanic import Request
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ApiError
+from .errors import RateLimited
 
 
 def client_address(request: Request) -> str:
@@ -167,5 +167,5 @@ class RateLimiter:
                 del self._conns[key]
 
 
-def too_many(retry_after: int, what: str) -> ApiError:
-    return ApiError("rate_limited", f"too many {what}; try again in {retry_after} s", 429, retry_after=retry_after)
+def too_many(retry_after: int, what: str) -> RateLimited:
+    return RateLimited("rate_limited", f"too many {what}; try again in {retry_after} s", retry_after=retry_after)

@@ -484,6 +484,11 @@ class AgentMessageFrame(ReplyBody):
     type: Literal["message"] = "message"
     conversation_id: str
 
+    @classmethod
+    def check(cls, data, settings):
+        # The websocket reads conversation_id before the frame gets here: it is a string.
+        return {**ReplyBody.check(data, settings), "conversation_id": data.get("conversation_id")}
+
 
 class ClaimNextBody(Checked):
     queue: str | None = None

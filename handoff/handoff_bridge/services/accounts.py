@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import Agent, AgentSession, utcnow
-from ..errors import ApiError, bad_request, conflict, forbidden, not_found, unauthorized
+from ..errors import Conflict, Invalid, RateLimited, forbidden, not_found, unauthorized
 from . import throttle as throttle_svc
 from .messages import publish_agents
 
@@ -74,35 +74,35 @@ async def _validate_agent_fields(deps, data: dict, *, partial: bool) -> dict:
     if "display_name" in data or not partial:
         name = data.get("display_name") or data.get("login")
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 128:
-            raise bad_request("invalid_display_name", "display_name must be 1-128 characters")
+            raise Invalid("invalid_display_name", "display_name must be 1-128 characters")
         out["display_name"] = name.strip()
     if "role" in data:
         if data["role"] not in ROLES:
-            raise bad_request("invalid_role", "role must be agent, supervisor or editor")
+            raise Invalid("invalid_role", "role must be agent, supervisor or editor")
         out["role"] = data["role"]
     if "capacity" in data:
         cap = data["capacity"]
         if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= 20:
-            raise bad_request("invalid_capacity", "capacity must be an integer from 0 to 20")
+            raise Invalid("invalid_capacity", "capacity must be an integer from 0 to 20")
         out["capacity"] = cap
     if "languages" in data:
         langs = data["languages"]
         if not isinstance(langs, list) or any(lang not in ("da", "sv") for lang in langs):
-            raise bad_request("invalid_languages", "languages must be a list of 'da'/'sv'")
+            raise Invalid("invalid_languages", "languages must be a list of 'da'/'sv'")
         out["languages"] = sorted(set(langs))
     if "municipalities" in data:
         munis = data["municipalities"]
         if not isinstance(munis, list) or any(not isinstance(m, str) or not 1 <= len(m) <= 64 for m in munis):
-            raise bad_request("invalid_municipalities", "municipalities must be a list of codes or '*'")
+            raise Invalid("invalid_municipalities", "municipalities must be a list of codes or '*'")
         out["municipalities"] = sorted(set(munis))
     if "active" in data:
         if not isinstance(data["active"], bool):
-            raise bad_request("invalid_active", "active must be true or false")
+            raise Invalid("invalid_active", "active must be true or false")
         out["active"] = data["active"]
     if "password" in data:
         pw = data["password"]
         if not isinstance(pw, str) or not 12 <= len(pw) <= 256:
-            raise bad_request("weak_password", "password must be 12-256 characters")
+            raise Invalid("weak_password", "password must be 12-256 characters")
         out["password_hash"] = await hash_password(deps, pw)
     return out
 
@@ -110,9 +110,9 @@ async def _validate_agent_fields(deps, data: dict, *, partial: bool) -> dict:
 async def create_agent(deps, data: dict) -> dict:
     login = data.get("login")
     if not isinstance(login, str) or not 1 <= len(login.strip()) <= 128:
-        raise bad_request("invalid_login", "login must be 1-128 characters")
+        raise Invalid("invalid_login", "login must be 1-128 characters")
     if "password" not in data:
-        raise bad_request("weak_password", "password is required")
+        raise Invalid("weak_password", "password is required")
     fields = await _validate_agent_fields(deps, data, partial=False)
     agent = Agent(
         login=login.strip().lower(),
@@ -128,7 +128,7 @@ async def create_agent(deps, data: dict) -> dict:
             async with session.begin():
                 session.add(agent)
     except IntegrityError as exc:
-        raise conflict("login_taken", "an agent with this login exists") from exc
+        raise Conflict("login_taken", "an agent with this login exists") from exc
     return agent_to_dict(agent)
 
 
@@ -156,12 +156,12 @@ async def login(deps, login_name, password, address: str = "unknown",
                 roles: tuple[str, ...] = CONSOLE_ROLES) -> tuple[str, dict]:
     """A new session for the account, if its role signs in here (`roles`)."""
     if not isinstance(login_name, str) or not isinstance(password, str) or len(password) > 256 or len(login_name) > 256:
-        raise bad_request("invalid_credentials_format", "login and password are required")
+        raise Invalid("invalid_credentials_format", "login and password are required")
     s = deps.settings
     by_login, by_address = throttle_svc.login_key(login_name), throttle_svc.address_key(address)
     locked = await throttle_svc.locked_for(deps, [by_login, by_address])
     if locked is not None:
-        raise ApiError("login_locked", f"too many failed logins; try again in {locked} s", 429, retry_after=locked)
+        raise RateLimited("login_locked", f"too many failed logins; try again in {locked} s", retry_after=locked)
     async with deps.sessionmaker() as session:
         agent = await session.scalar(select(Agent).where(Agent.login == login_name.strip().lower()))
     ok = await _verify(deps, agent.password_hash if agent else None, password)
@@ -211,7 +211,7 @@ async def logout(deps, token: str) -> None:
 
 async def set_status(deps, agent: Agent, status) -> dict:
     if status not in STATUSES:
-        raise bad_request("invalid_status", f"status must be one of {', '.join(STATUSES)}")
+        raise Invalid("invalid_status", f"status must be one of {', '.join(STATUSES)}")
     async with deps.sessionmaker() as session:
         async with session.begin():
             await session.execute(update(Agent).where(Agent.id == agent.id).values(status=status, last_seen_at=utcnow()))

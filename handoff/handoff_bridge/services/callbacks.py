@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ..db.models import Agent, CallbackRequest, utcnow
-from ..errors import bad_request, conflict, not_found
+from ..errors import Conflict, Invalid, not_found
 from ..privacy import mask_personal_data
 from . import queue as queue_svc
 from .messages import publish_agents
@@ -32,7 +32,7 @@ def _callback_dict(deps, cb: CallbackRequest, viewer: Agent) -> dict:
 
 async def list_callbacks(deps, agent: Agent, status: str | None) -> list[dict]:
     if status is not None and status not in ("open", "in_progress", "done"):
-        raise bad_request("invalid_status", "status must be open, in_progress or done")
+        raise Invalid("invalid_status", "status must be open, in_progress or done")
     names = queue_svc.served_queue_names(deps, agent)
     async with deps.sessionmaker() as session:
         stmt = select(CallbackRequest).where(CallbackRequest.queue_name.in_(names)).order_by(
@@ -55,21 +55,21 @@ async def take_callback(deps, agent: Agent, callback_id: int) -> dict:
             if cb is None:
                 raise not_found("callback request")
             if res.rowcount != 1:
-                raise conflict("already_taken", "this callback is taken or done")
+                raise Conflict("already_taken", "this callback is taken or done")
     await publish_agents(deps, {"type": "callback_taken", "callback_id": callback_id, "agent_id": agent.id})
     return _callback_dict(deps, cb, agent)
 
 
 async def complete_callback(deps, agent: Agent, callback_id: int, outcome) -> dict:
     if outcome is not None and (not isinstance(outcome, str) or len(outcome) > 2000):
-        raise bad_request("invalid_outcome", "outcome must be text of at most 2000 characters")
+        raise Invalid("invalid_outcome", "outcome must be text of at most 2000 characters")
     async with deps.sessionmaker() as session:
         async with session.begin():
             cb = await session.get(CallbackRequest, callback_id)
             if cb is None:
                 raise not_found("callback request")
             if cb.status != "in_progress" or (cb.agent_id != agent.id and agent.role != "supervisor"):
-                raise conflict("not_yours", "take the callback before completing it")
+                raise Conflict("not_yours", "take the callback before completing it")
             cb.status = "done"
             cb.outcome = mask_personal_data(outcome.strip()) if outcome else None
     await publish_agents(deps, {"type": "callback_done", "callback_id": callback_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from ..db.models import Agent, CannedResponse
-from ..errors import bad_request, not_found
+from ..errors import Invalid, not_found
 
 
 def _canned_dict(c: CannedResponse) -> dict:
@@ -18,11 +18,11 @@ def _validate_canned(data: dict, partial: bool) -> dict:
         if key in data or not partial:
             value = data.get(key)
             if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
-                raise bad_request(f"invalid_{key}", f"{key} must be 1-{limit} characters")
+                raise Invalid(f"invalid_{key}", f"{key} must be 1-{limit} characters")
             out[key] = value.strip()
     if "language" in data or not partial:
         if data.get("language") not in ("da", "sv"):
-            raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+            raise Invalid("invalid_language", "language must be 'da' or 'sv'")
         out["language"] = data["language"]
     return out
 

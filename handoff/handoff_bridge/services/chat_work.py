@@ -26,7 +26,7 @@ from ..db.models import (
     Tag,
     utcnow,
 )
-from ..errors import ApiError, bad_request, conflict, forbidden, not_found, unauthorized
+from ..errors import Conflict, Invalid, NotFound, forbidden, not_found, unauthorized
 from ..events import agent_channel, conv_channel
 from ..privacy import mask_personal_data
 from . import audit as audit_svc
@@ -74,9 +74,9 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
             async with session.begin():
                 me = await _lock_agent(deps, session, agent.id)
                 if me.status != "available":
-                    raise conflict("not_available", "set your status to available to take chats")
+                    raise Conflict("not_available", "set your status to available to take chats")
                 if await _active_claim_count(session, me.id) >= me.capacity:
-                    raise conflict("capacity_reached", "you already have as many chats as your capacity allows")
+                    raise Conflict("capacity_reached", "you already have as many chats as your capacity allows")
                 if escalation_id is not None:
                     esc = await session.get(Escalation, escalation_id)
                     if esc is None:
@@ -96,7 +96,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                         stmt = stmt.with_for_update(skip_locked=True)
                     target = await session.scalar(stmt)
                     if target is None:
-                        raise ApiError("queue_empty", "no chat is waiting in your queues", 404)
+                        raise NotFound("queue_empty", "no chat is waiting in your queues")
                 res = await session.execute(
                     update(Escalation)
                     .where(Escalation.id == target, Escalation.status == ESC_WAITING)
@@ -105,7 +105,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                 )
                 if res.rowcount != 1:
                     if escalation_id is not None:
-                        raise conflict("already_claimed", "another agent has taken this chat")
+                        raise Conflict("already_claimed", "another agent has taken this chat")
                     continue  # lost a race for the oldest chat; try the next one
                 esc = await session.get(Escalation, target, populate_existing=True)
                 session.add(Claim(escalation_id=esc.id, conversation_id=esc.conversation_id, agent_id=me.id, started_at=now))
@@ -130,7 +130,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                                         "queue": esc.queue_name, "agent_id": me.id})
             deps.queue_changed(esc.queue_name)
             return result
-    raise conflict("busy", "too many agents are claiming at once; try again")
+    raise Conflict("busy", "too many agents are claiming at once; try again")
 
 
 async def _held(session, deps, agent: Agent, conversation_id: str, *, lock: bool = False) -> tuple[Conversation, Escalation, Claim | None]:
@@ -199,12 +199,8 @@ async def transcript(deps, agent: Agent, conversation_id: str, after_seq: int = 
     }
 
 
-async def reply(deps, agent: Agent, conversation_id: str, text, client_msg_id=None) -> dict:
-    from .citizen import validate_text
-
-    text = validate_text(deps, text)
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+async def reply(deps, agent: Agent, conversation_id: str, text: str, client_msg_id: str | None = None) -> dict:
+    """The agent's message, its text and client_msg_id checked (citizen.check_text, check_client_msg_id)."""
     try:
         # Core connection: the relay's hot path in the agent direction.
         async with deps.engine.begin() as conn:
@@ -276,7 +272,7 @@ async def _end_claim(session, claim_row: Claim, reason: str, now: dt.datetime) -
 
 async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None, agent_id=None) -> dict:
     if (queue_name is None) == (agent_id is None):
-        raise bad_request("invalid_transfer", "give exactly one of queue or agent_id")
+        raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
     now = utcnow()
     async with deps.sessionmaker() as session:
         async with session.begin():
@@ -286,7 +282,7 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 if queue_name not in deps.queues:
                     raise not_found("queue")
                 if deps.queues[queue_name].language != conv.language:
-                    raise bad_request("language_mismatch", "the queue serves another language")
+                    raise Invalid("language_mismatch", "the queue serves another language")
                 await _end_claim(session, claim_row, "transferred", now)
                 await session.flush()  # free the one-active-claim slot before anything else
                 esc.status = ESC_WAITING
@@ -299,16 +295,16 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 result = {"status": "queued", "queue": queue_name}
             else:
                 if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
-                    raise bad_request("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
+                    raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
                 if agent_id == old_agent:
-                    raise bad_request("invalid_transfer", "the chat is already yours")
+                    raise Invalid("invalid_transfer", "the chat is already yours")
                 target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)
                 if target is None or not target.active:
                     raise not_found("agent")
                 if target.status != "available" or conv.language not in (target.languages or []):
-                    raise conflict("agent_unavailable", "that agent is not available for this chat")
+                    raise Conflict("agent_unavailable", "that agent is not available for this chat")
                 if await _active_claim_count(session, target.id) >= target.capacity:
-                    raise conflict("capacity_reached", "that agent has no free capacity")
+                    raise Conflict("capacity_reached", "that agent has no free capacity")
                 await _end_claim(session, claim_row, "transferred", now)
                 await session.flush()
                 session.add(Claim(escalation_id=esc.id, conversation_id=conv.id, agent_id=target.id, started_at=now))
@@ -336,9 +332,9 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
 
 async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> dict:
     if not isinstance(tags, list) or not tags or any(not isinstance(t, str) for t in tags):
-        raise bad_request("tags_required", "close needs at least one tag from the taxonomy")
+        raise Invalid("tags_required", "close needs at least one tag from the taxonomy")
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise bad_request("invalid_note", "note must be text of at most 2000 characters")
+        raise Invalid("invalid_note", "note must be text of at most 2000 characters")
     tags = sorted(set(tags))
     now = utcnow()
     async with deps.sessionmaker() as session:
@@ -346,7 +342,7 @@ async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> di
             known = set((await session.execute(select(Tag.code).where(Tag.code.in_(tags), Tag.active.is_(True)))).scalars())
             unknown = [t for t in tags if t not in known]
             if unknown:
-                raise bad_request("unknown_tags", "tags are not in the taxonomy", tags=unknown)
+                raise Invalid("unknown_tags", "tags are not in the taxonomy", tags=unknown)
             conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
             await _end_claim(session, claim_row, "closed", now)
             esc.status = ESC_DONE
@@ -375,7 +371,7 @@ async def hand_back(deps, agent: Agent, conversation_id: str) -> dict:
         async with session.begin():
             conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
             if conv.timed_out_at is not None:
-                raise conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
+                raise Conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
             await _end_claim(session, claim_row, "handed_back", now)
             esc.status = ESC_DONE
             esc.ended_at = now

@@ -111,10 +111,6 @@ async def touch_seen(deps, conversation_id: str, min_interval: float = 10.0) -> 
             )
 
 
-def validate_text(deps, text) -> str:
-    return check_text(text, deps.settings.max_message_chars)
-
-
 def check_text(text, max_chars: int) -> str:
     """A message's text, stripped; refused when empty, not text or longer than `max_chars`."""
     if not isinstance(text, str):
