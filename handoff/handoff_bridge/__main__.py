@@ -1,4 +1,4 @@
-"""Command line: `python -m handoff_bridge {serve,migrate,create-agent,purge}`."""
+"""Command line: `python -m handoff_bridge {serve,migrate,create-agent,purge,openapi,...}`."""
 
 from __future__ import annotations
 
@@ -58,48 +58,39 @@ def _tune_garbage_collection(app) -> None:
 
 
 async def _create_agent(settings: Settings, args) -> None:
-    from .db.engine import make_engine, make_sessionmaker
-    from .deps import Deps
-    from .services import agents as agent_svc
+    from .resources import open_resources
+    from .services import accounts as accounts_svc
 
     password = os.environ.get("HANDOFF_NEW_AGENT_PASSWORD") or getpass.getpass("Password: ")
-    engine = make_engine(settings, pool_size=1)
-    try:
-        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=None,
-                    rasa=None, vault=None, queues={})
-        agent = await agent_svc.create_agent(deps, {
+    async with open_resources(settings, pool_size=1, fanout=False) as deps:
+        agent = await accounts_svc.create_agent(deps, {
             "login": args.login, "password": password, "display_name": args.name or args.login,
             "role": args.role, "capacity": args.capacity, "languages": args.languages.split(","),
             "municipalities": args.municipalities.split(","),
         })
-        print(f"created agent {agent['id']} ({agent['login']}, {agent['role']})")
-    finally:
-        await engine.dispose()
+    print(f"created agent {agent['id']} ({agent['login']}, {agent['role']})")
 
 
 async def _knowledge(settings: Settings, command: str, directory) -> int:
     """knowledge-import / knowledge-export between a knowledge directory and the content store."""
     from pathlib import Path
 
-    from .db.engine import make_engine, make_sessionmaker
-    from .deps import Deps
     from .errors import ApiError
+    from .resources import open_resources
     from .services import knowledge_files as kf
     from .services import publishing
 
-    engine = make_engine(settings, pool_size=2)
     try:
-        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=None,
-                    rasa=None, vault=None, queues={})
-        if command == "knowledge-import":
-            summary = await publishing.import_directory(deps, Path(directory).resolve())
-            print(f"imported {summary['answers']} answers in {summary['categories']} categories: "
-                  f"{summary['changed']} new or changed, {summary['withdrawn']} withdrawn")
-        else:
-            changed = await publishing.export_directory(deps, Path(directory).resolve())
-            print(f"exported the published content to {directory}: {len(changed)} file(s) changed")
-            for path in changed:
-                print(f"  {path}")
+        async with open_resources(settings, pool_size=2, fanout=False) as deps:
+            if command == "knowledge-import":
+                summary = await publishing.import_directory(deps, Path(directory).resolve())
+                print(f"imported {summary['answers']} answers in {summary['categories']} categories: "
+                      f"{summary['changed']} new or changed, {summary['withdrawn']} withdrawn")
+            else:
+                changed = await publishing.export_directory(deps, Path(directory).resolve())
+                print(f"exported the published content to {directory}: {len(changed)} file(s) changed")
+                for path in changed:
+                    print(f"  {path}")
         return 0
     except ApiError as err:
         print(f"error: {err.message}", file=sys.stderr)
@@ -109,33 +100,37 @@ async def _knowledge(settings: Settings, command: str, directory) -> int:
     except kf.FileProblem as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    finally:
-        await engine.dispose()
 
 
 async def _purge(settings: Settings) -> dict:
     """One retention run (the same the running service does every retention_interval_seconds)."""
-    from .db.engine import make_engine, make_sessionmaker
-    from .deps import Deps
-    from .events import LocalBus, RedisBus
-    from .rasa import RasaClient
+    from .resources import open_resources
     from .services.retention import purge_expired
 
-    engine = make_engine(settings, pool_size=2)
-    rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds,
-                      settings.rasa_delete_timeout_seconds,
-                      settings.rasa_health_interval_seconds)
     # Through Redis, the running instances tell agents about chats that disappear.
-    bus = RedisBus(settings.redis_url, settings.redis_channel_prefix) if settings.redis_url else LocalBus()
-    await bus.start()
-    try:
-        deps = Deps(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), bus=bus,
-                    rasa=rasa, vault=None, queues={})
+    async with open_resources(settings, pool_size=2) as deps:
         return await purge_expired(deps)
-    finally:
-        await bus.stop()
-        await rasa.close()
-        await engine.dispose()
+
+
+def write_openapi(out: str, check: bool) -> int:
+    """The OpenAPI document generated from the routes, written to `out` (or, with
+    `check`, compared with it: 1 when it is out of date)."""
+    from pathlib import Path
+
+    from .app import create_app
+    from .openapi import build_document, render
+
+    app = create_app(Settings(env="development", _env_file=None), name="openapi")
+    text = render(build_document(app))
+    path = Path(out)
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            print(f"{path} is out of date: run `make -C handoff openapi`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     ke = sub.add_parser("knowledge-export", help="write the published content to knowledge/*.yml (unchanged files stay as they are)")
     ke.add_argument("--to", dest="directory", default="../knowledge")
     sub.add_parser("purge", help="delete conversations older than HANDOFF_RETENTION_DAYS and retry pending Rasa deletions")
+    oa = sub.add_parser("openapi", help="write the OpenAPI document generated from the routes")
+    oa.add_argument("out", nargs="?", default=str(SERVICE_DIR / "openapi.yaml"))
+    oa.add_argument("--check", action="store_true", help="only compare: exit 1 when the file is out of date")
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        return write_openapi(args.out, args.check)
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

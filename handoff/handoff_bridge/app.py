@@ -12,6 +12,7 @@ from sanic.exceptions import SanicException
 from sanic.response import empty
 from sqlalchemy import text
 
+from .access import enforce_access
 from .api import agent as agent_api
 from .api import citizen as citizen_api
 from .api import demo as demo_api
@@ -20,23 +21,19 @@ from .api import insight as insight_api
 from .api import review_inbox as review_inbox_api
 from .clock import SYSTEM_CLOCK, Clock
 from .config_files import load_queues, load_tags
-from .db.engine import make_engine, make_sessionmaker
-from .deps import Deps
 from .errors import ApiError
-from .events import LocalBus, RedisBus
-from .openapi import load_document
+from .headers import install as install_headers
+from .openapi import build_document
 from .log_redaction import install_url_redaction
-from .privacy import PhoneVault, install_log_masking
-from .rasa import RasaClient
-from .security import RateLimiter, enforce_access
-from .services.message_writer import CitizenMessageWriter
-from .services.messages import publish_masked_messages, publish_messages
+from .privacy import install_log_masking
+from .resources import open_resources
 from .services.outcomes import refresh_loop as outcomes_loop
 from .services.publishing import import_if_empty
 from .services.retention import retention_loop
-from .services.setup import load_active_queues, sweeper, sync_config
+from .services.setup import sweeper
 from .settings import Settings
 from .web import install as install_web
+from .api.contract import Reply, operation
 
 log = logging.getLogger("handoff.app")
 _app_counter = itertools.count(1)
@@ -75,35 +72,16 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
     app.blueprint(editor_api.bp)
     app.blueprint(review_inbox_api.bp)
     install_web(app)
+    install_headers(app)
     app.on_request(enforce_access)
 
     @app.before_server_start
-    async def open_resources(app: Sanic):
+    async def start_bridge(app: Sanic):
         install_log_masking()
         install_url_redaction()
-        engine = make_engine(settings)
-        sessionmaker = make_sessionmaker(engine)
-        await sync_config(sessionmaker, queue_configs, tag_configs)
-        queues = await load_active_queues(sessionmaker)
-        bus = RedisBus(settings.redis_url, settings.redis_channel_prefix) if settings.redis_url else LocalBus()
-        await bus.start()
-        app.ctx.deps = Deps(
-            settings=settings,
-            engine=engine,
-            sessionmaker=sessionmaker,
-            bus=bus,
-            rasa=RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds,
-                            settings.rasa_delete_timeout_seconds,
-                            settings.rasa_health_interval_seconds),
-            vault=PhoneVault(settings.fernet_key),
-            queues=queues,
-            limiter=RateLimiter(settings.redis_url, settings.redis_channel_prefix, clock=app.ctx.clock),
-        )
-        d = app.ctx.deps
-        d.writer = CitizenMessageWriter(engine, lambda messages: publish_messages(d, messages),
-                                        publish_masked=lambda masked: publish_masked_messages(d, masked),
-                                        lanes=settings.writer_lanes)
-        d.writer.start()
+        app.ctx.resources = contextlib.AsyncExitStack()
+        app.ctx.deps = await app.ctx.resources.enter_async_context(open_resources(
+            settings, clock=app.ctx.clock, queue_configs=queue_configs, tag_configs=tag_configs))
         loop = asyncio.get_running_loop()
         app.ctx.sweeper = loop.create_task(sweeper(app.ctx.deps), name="sweeper")
         app.ctx.retention = loop.create_task(retention_loop(app.ctx.deps), name="retention")
@@ -124,20 +102,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
             await asyncio.wait(tasks, timeout=5)
 
     @app.after_server_stop
-    async def close_resources(app: Sanic):
+    async def stop_bridge(app: Sanic):
         tasks = [app.ctx.sweeper, app.ctx.retention, app.ctx.outcomes, app.ctx.knowledge_import, *app.ctx.background]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        d = app.ctx.deps
-        await d.writer.stop()
-        await d.cancel_pending()
-        await d.bus.stop()
-        await d.rasa.close()
-        await d.limiter.close()
-        await d.engine.dispose()
+        await app.ctx.resources.aclose()
 
     @app.exception(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -160,6 +132,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
     # Routes made per app say their error format: left to Sanic, it parses the
     # handler's source (ast.parse) at every app creation.
     @app.get("/healthz", error_format="json")
+    @operation(
+        tags=['operations'],
+        summary='Liveness and database check',
+        responses={
+            200: Reply(None, 'Healthy'),
+            503: Reply(None, 'Database unreachable'),
+        },
+    )
     async def health(request: Request):
         d = request.app.ctx.deps
         try:
@@ -169,11 +149,19 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
             return json({"status": "unhealthy", "database": False}, status=503)
         return json({"status": "ok", "database": True, "fanout": "redis" if settings.redis_url else "in-process"})
 
-    openapi_doc = load_document()
-
     @app.get("/api/v1/openapi.json", ctx_auth="public", error_format="json")
+    @operation(
+        tags=['operations'],
+        summary='This document as JSON',
+        responses={
+            200: Reply(None, 'The OpenAPI document'),
+        },
+    )
     async def openapi(request: Request):
-        return json(openapi_doc)
+        # Built from the route table on first use (the router is final by then).
+        if getattr(request.app.ctx, "openapi", None) is None:
+            request.app.ctx.openapi = build_document(request.app)
+        return json(request.app.ctx.openapi)
 
     if settings.cors_origins:
         _install_cors(app, set(settings.cors_origins))

@@ -1,4 +1,4 @@
-"""Resources shared by routes and services, kept on app.ctx.deps."""
+"""Resources shared by routes and services, kept on app.ctx.deps (opened by resources.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from .clock import SYSTEM_CLOCK, Clock
 from .config_files import QueueConfig
 from .privacy import PhoneVault
 from .rasa import RasaClient
@@ -26,8 +27,10 @@ class Deps:
     vault: PhoneVault
     queues: dict[str, QueueConfig]
     hasher: PasswordHasher | None = None
-    limiter: object = None  # security.RateLimiter
+    limiter: object = None  # rate_limit.RateLimiter
     writer: object = None  # services.message_writer.CitizenMessageWriter
+    # What the rate limits count time with; tests pass a clock they drive.
+    clock: Clock = SYSTEM_CLOCK
     # Serialises bot turns per conversation inside one process, so replies
     # come back in the order the citizen wrote. Entries are dropped when idle.
     _bot_locks: dict[str, asyncio.Lock] = field(default_factory=dict)

@@ -1,7 +1,12 @@
-"""openapi.yaml documents exactly the routes the app serves."""
+"""The OpenAPI document is generated from the routes; openapi.yaml is that document, up to date."""
 
+import pytest
+from sanic import json
+
+from handoff_bridge.api.contract import Reply, operation
+from handoff_bridge.api.models import ConversationIdPath
 from handoff_bridge.app import create_app
-from handoff_bridge.openapi import check, document_operations, load_document
+from handoff_bridge.openapi import OPENAPI_YAML, Undeclared, build_document, check, document_operations, load_document, render
 from handoff_bridge.settings import Settings
 
 
@@ -41,3 +46,39 @@ def test_document_is_structurally_sound():
 async def test_document_is_served(client):
     resp = await client.get("/api/v1/openapi.json")
     assert resp.status_code == 200 and resp.json()["info"]["title"] == "Handoff bridge API"
+
+
+def test_committed_document_is_the_generated_one():
+    app = create_app(Settings(env="development"), name="openapi_fresh")
+    assert OPENAPI_YAML.read_text(encoding="utf-8") == render(build_document(app)), \
+        "openapi.yaml is out of date: run `make -C handoff openapi`"
+
+
+def test_a_route_without_a_declaration_is_refused():
+    app = create_app(Settings(env="development"), name="openapi_undeclared")
+
+    @app.get("/api/v1/undeclared")
+    async def undeclared(request):
+        return json({})
+
+    with pytest.raises(Undeclared, match="GET /api/v1/undeclared"):
+        build_document(app)
+
+
+def test_shapes_come_from_the_models():
+    app = create_app(Settings(env="development"), name="openapi_shapes")
+
+    @app.get("/api/v1/example/<conversation_id:str>")
+    @operation(summary="An example", path=ConversationIdPath, responses={200: Reply(None, "Done")}, errors=(404,))
+    async def example(request, conversation_id):
+        return json({})
+
+    doc = build_document(app)
+    op = doc["paths"]["/api/v1/example/{conversation_id}"]["get"]
+    assert op["parameters"] == [{"name": "conversation_id", "in": "path", "required": True,
+                                 "schema": {"maxLength": 64, "type": "string"}}]
+    assert op["responses"] == {"200": {"description": "Done"}, "404": {"$ref": "#/components/responses/Error"}}
+    body = doc["paths"]["/api/v1/citizen/conversations"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CreateConversationBody"}
+    assert doc["components"]["schemas"]["CreateConversationBody"]["required"] == ["municipality", "language"]
+

@@ -1,4 +1,5 @@
-"""Schemathesis against openapi.yaml, with the bridge running as its own process on SQLite.
+"""Schemathesis against the OpenAPI document generated from the routes (handoff_bridge/openapi.py),
+with the bridge running as its own process on SQLite.
 
 Generated requests (from the schema, within and around its constraints) to
 every operation except the websockets, with real credentials: a citizen
@@ -22,10 +23,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from conftest import SERVICE_DIR, free_port
+from handoff_bridge.app import create_app
+from handoff_bridge.openapi import build_document
+from handoff_bridge.settings import Settings
 
 SUPERVISOR_PASSWORD = "schemathesis supervisor password"
 EDITOR_PASSWORD = "schemathesis editor password"
-schema = schemathesis.openapi.from_path(str(SERVICE_DIR / "openapi.yaml")).exclude(path_regex=r"/ws$")
+schema = schemathesis.openapi.from_dict(
+    build_document(create_app(Settings(env="development"), name="schemathesis_contract"))
+).exclude(path_regex=r"/ws$")
 
 
 @pytest.fixture(scope="module")

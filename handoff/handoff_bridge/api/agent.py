@@ -10,14 +10,18 @@ import logging
 from sanic import Blueprint, Request, json, text
 from sanic.response import empty
 
-from ..errors import ApiError, bad_request
+from ..access import same_origin_websocket
+from ..errors import ApiError, Invalid
 from ..events import AGENTS_CHANNEL, agent_channel, conv_channel
-from ..services import agents as agent_svc
+from ..rate_limit import client_address
+from ..services import accounts as accounts_svc
 from ..services import audit as audit_svc
+from ..services import callbacks as callbacks_svc
+from ..services import canned as canned_svc
+from ..services import chat_work as chat_svc
 from ..services import queue as queue_svc
 from ..services import stats as stats_svc
 from ..services.messages import last_seqs, message_to_dict, messages_after
-from ..security import client_address, same_origin_websocket
 from .common import (
     MAX_SEQ,
     SESSION_COOKIE,
@@ -34,6 +38,46 @@ from .common import (
     session_token,
     tracked_websocket,
 )
+from .contract import Reply, operation
+from .models import (
+    AgentHello,
+    AgentIdPath,
+    AgentInput,
+    AgentLoginBody,
+    AgentMessageFrame,
+    AuditExportQuery,
+    CallbackIdPath,
+    CallbacksQuery,
+    CannedBody,
+    CannedIdPath,
+    CannedQuery,
+    ClaimNextBody,
+    CloseBody,
+    CompleteCallbackBody,
+    ConversationIdPath,
+    EscalationIdPath,
+    ReplyBody,
+    SetStatusBody,
+    StatsSummaryQuery,
+    TranscriptQuery,
+    TransferBody,
+    parse_body,
+    validate,
+)
+from .responses import (
+    Agent,
+    AgentLoginResponse,
+    AgentMessage,
+    AuditExportResponse,
+    Callback,
+    CallbacksResponse,
+    Canned,
+    Claim,
+    Error,
+    LiveStats,
+    SummaryStats,
+    TranscriptResponse,
+)
 
 log = logging.getLogger("handoff.agent")
 
@@ -45,14 +89,23 @@ HELLO_TIMEOUT = 10.0
 REPLAY_LIMIT = 200
 # How often a socket compares its held chats with the database (events lost before Redis).
 CATCH_UP_SECONDS = 5.0
-MAX_CURSORS = 100
 
 
 @bp.post("/login", ctx_auth="public")
+@operation(
+    tags=['agent'],
+    summary='Log in; sets the session cookie',
+    body=AgentLoginBody,
+    responses={
+        200: Reply(AgentLoginResponse, 'Logged in'),
+        429: Reply(Error, 'Locked after too many failed logins (per login and per address); see Retry-After'),
+    },
+    errors=(400, 401, 403),
+)
 async def login(request: Request):
     body = json_body(request)
     d = deps(request)
-    token, agent = await agent_svc.login(d, body.get("login"), body.get("password"), client_address(request))
+    token, agent = await accounts_svc.login(d, body.get("login"), body.get("password"), client_address(request))
     resp = json({"agent": agent, "token": token})
     resp.add_cookie(
         SESSION_COOKIE,
@@ -67,85 +120,191 @@ async def login(request: Request):
 
 
 @bp.post("/logout", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='End the session',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+)
 async def logout(request: Request):
     token = session_token(request)
     if token:
-        await agent_svc.logout(deps(request), token)
+        await accounts_svc.logout(deps(request), token)
     resp = empty()
     resp.delete_cookie(SESSION_COOKIE, path="/api/v1/agent")
     return resp
 
 
 @bp.get("/me", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='The logged-in agent',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(Agent, 'Agent'),
+    },
+    errors=(401,),
+)
 async def me(request: Request):
-    return json(agent_svc.agent_to_dict(await current_agent(request)))
+    return json(accounts_svc.agent_to_dict(await current_agent(request)))
 
 
 @bp.put("/me/status", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Set availability',
+    security=('agentSession', 'agentBearer'),
+    body=SetStatusBody,
+    responses={
+        200: Reply(Agent, 'Agent'),
+    },
+    errors=(400, 401),
+)
 async def set_status(request: Request):
     agent = await current_agent(request)
-    return json(await agent_svc.set_status(deps(request), agent, json_body(request).get("status")))
+    return json(await accounts_svc.set_status(deps(request), agent, json_body(request).get("status")))
 
 
 @bp.get("/queues", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='The queues this agent serves, with waiting chats in FCFS order',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Queues'),
+    },
+    errors=(401,),
+)
 async def queues(request: Request):
     agent = await current_agent(request)
-    return json({"queues": await agent_svc.queue_overview(deps(request), agent)})
+    return json({"queues": await chat_svc.queue_overview(deps(request), agent)})
 
 
 @bp.post("/queue/claim-next", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Claim the oldest waiting chat (optionally in one queue)',
+    security=('agentSession', 'agentBearer'),
+    body=ClaimNextBody,
+    body_required=False,
+    responses={
+        200: Reply(Claim, 'Claimed'),
+    },
+    errors=(403, 404, 409),
+)
 async def claim_next(request: Request):
     agent = await current_agent(request)
-    body = optional_json_body(request)
-    queue = body.get("queue") if isinstance(body, dict) else None
-    if queue is not None and not isinstance(queue, str):
-        raise bad_request("invalid_queue", "queue must be a queue name")
-    result = await agent_svc.claim(deps(request), agent, queue_name=queue)
+    body = validate(ClaimNextBody, optional_json_body(request))
+    result = await chat_svc.claim(deps(request), agent, queue_name=body.queue)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
 
 
 @bp.post("/escalations/<escalation_id:int>/claim", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Claim a specific waiting chat; exactly one of several racing agents wins',
+    security=('agentSession', 'agentBearer'),
+    path=EscalationIdPath,
+    responses={
+        200: Reply(Claim, 'Claimed'),
+    },
+    errors=(403, 404, 409),
+)
 async def claim(request: Request, escalation_id: int):
     agent = await current_agent(request)
-    result = await agent_svc.claim(deps(request), agent, escalation_id=escalation_id)
+    result = await chat_svc.claim(deps(request), agent, escalation_id=escalation_id)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
 
 
 @bp.get("/chats", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="The agent's active chats",
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Chats'),
+    },
+    errors=(401,),
+)
 async def chats(request: Request):
     agent = await current_agent(request)
-    return json({"chats": await agent_svc.my_chats(deps(request), agent)})
+    return json({"chats": await chat_svc.my_chats(deps(request), agent)})
 
 
 @bp.get("/conversations/<conversation_id:str>/transcript", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Whole transcript, bot turns with topic and confidence',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    query=TranscriptQuery,
+    responses={
+        200: Reply(TranscriptResponse, 'Transcript'),
+    },
+    errors=(403,),
+)
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
     after = int_arg(request, "after", 0, 0, MAX_SEQ)
-    return json(await agent_svc.transcript(deps(request), agent, conversation_id, after))
+    return json(await chat_svc.transcript(deps(request), agent, conversation_id, after))
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Reply to the citizen',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=ReplyBody,
+    responses={
+        201: Reply(AgentMessage, 'Stored and relayed'),
+    },
+    errors=(400, 403),
+)
 async def reply(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    body = json_body(request)
-    msg = await agent_svc.reply(deps(request), agent, conversation_id, body.get("text"), body.get("client_msg_id"))
+    body = parse_body(request, ReplyBody)
+    msg = await chat_svc.reply(deps(request), agent, conversation_id, body.text, body.client_msg_id)
     return json(msg, status=201)
 
 
 @bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Agent is typing (shown to the citizen)',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(403,),
+)
 async def typing(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    await agent_svc.agent_typing(deps(request), agent, conversation_id)
+    await chat_svc.agent_typing(deps(request), agent, conversation_id)
     return empty()
 
 
 @bp.post("/conversations/<conversation_id:str>/transfer", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="Transfer to another queue (keeps the citizen's turn) or agent",
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=TransferBody,
+    responses={
+        200: Reply(None, 'Transferred'),
+    },
+    errors=(400, 403, 404, 409),
+)
 async def transfer(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    result = await agent_svc.transfer(deps(request), agent, conversation_id,
+    result = await chat_svc.transfer(deps(request), agent, conversation_id,
                                       queue_name=body.get("queue"), agent_id=body.get("agent_id"))
     await audit_svc.record(deps(request), conversation_id, "transfer", agent=agent,
                            detail={k: v for k, v in result.items() if k in ("queue", "agent_id")})
@@ -153,122 +312,291 @@ async def transfer(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/close", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Close with at least one tag; the citizen is asked for a 1-9 rating',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    body=CloseBody,
+    responses={
+        200: Reply(None, 'Closed'),
+    },
+    errors=(400, 403),
+)
 async def close(request: Request, conversation_id: str):
     agent = await current_agent(request)
     body = json_body(request)
-    result = await agent_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
+    result = await chat_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
     await audit_svc.record(deps(request), conversation_id, "close", agent=agent)
     return json(result)
 
 
 @bp.post("/conversations/<conversation_id:str>/handback", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Hand the conversation back to the bot (resumes Rasa)',
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(None, 'Back in bot mode'),
+    },
+    errors=(403, 409),
+)
 async def handback(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    result = await agent_svc.hand_back(deps(request), agent, conversation_id)
+    result = await chat_svc.hand_back(deps(request), agent, conversation_id)
     await audit_svc.record(deps(request), conversation_id, "handback", agent=agent)
     return json(result)
 
 
 @bp.get("/tags", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Closing-tag taxonomy',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Tags'),
+    },
+)
 async def tags(request: Request):
     await current_agent(request)
-    return json({"tags": await agent_svc.list_tags(deps(request))})
+    return json({"tags": await chat_svc.list_tags(deps(request))})
 
 
 @bp.get("/canned", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Canned responses',
+    security=('agentSession', 'agentBearer'),
+    query=CannedQuery,
+    responses={
+        200: Reply(None, 'Canned responses'),
+    },
+)
 async def canned(request: Request):
     await current_agent(request)
     language = request.args.get("language")
     if language is not None and language not in ("da", "sv"):
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
-    return json({"canned": await agent_svc.list_canned(deps(request), language)})
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
+    return json({"canned": await canned_svc.list_canned(deps(request), language)})
 
 
 @bp.post("/canned", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Create a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    body=CannedBody,
+    responses={
+        201: Reply(Canned, 'Created'),
+    },
+    errors=(400, 403),
+)
 async def create_canned(request: Request):
     agent = await require_supervisor(request)
-    return json(await agent_svc.create_canned(deps(request), agent, json_body(request)), status=201)
+    return json(await canned_svc.create_canned(deps(request), agent, json_body(request)), status=201)
 
 
 @bp.put("/canned/<canned_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Update a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    path=CannedIdPath,
+    body=CannedBody,
+    responses={
+        200: Reply(None, 'Updated'),
+    },
+    errors=(403, 404),
+)
 async def update_canned(request: Request, canned_id: int):
     await require_supervisor(request)
-    return json(await agent_svc.update_canned(deps(request), canned_id, json_body(request)))
+    return json(await canned_svc.update_canned(deps(request), canned_id, json_body(request)))
 
 
 @bp.delete("/canned/<canned_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Delete a canned response (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    path=CannedIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(403, 404),
+)
 async def delete_canned(request: Request, canned_id: int):
     await require_supervisor(request)
-    await agent_svc.delete_canned(deps(request), canned_id)
+    await canned_svc.delete_canned(deps(request), canned_id)
     return empty()
 
 
 @bp.get("/callbacks", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary="Callback requests in the agent's queues, oldest first",
+    security=('agentSession', 'agentBearer'),
+    query=CallbacksQuery,
+    responses={
+        200: Reply(CallbacksResponse, 'Callbacks'),
+    },
+)
 async def callbacks(request: Request):
     agent = await current_agent(request)
-    return json({"callbacks": await agent_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
+    return json({"callbacks": await callbacks_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
 
 
 @bp.post("/callbacks/<callback_id:int>/take", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Take an open callback (atomic)',
+    security=('agentSession', 'agentBearer'),
+    path=CallbackIdPath,
+    responses={
+        200: Reply(Callback, 'Taken'),
+    },
+    errors=(404, 409),
+)
 async def take_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
-    result = await agent_svc.take_callback(deps(request), agent, callback_id)
+    result = await callbacks_svc.take_callback(deps(request), agent, callback_id)
     await audit_svc.record(deps(request), result["conversation_id"], "callback_take", agent=agent,
                            detail={"callback_id": callback_id})
     return json(result)
 
 
 @bp.post("/callbacks/<callback_id:int>/complete", ctx_auth="agent")
+@operation(
+    tags=['agent'],
+    summary='Mark a taken callback done',
+    security=('agentSession', 'agentBearer'),
+    path=CallbackIdPath,
+    body=CompleteCallbackBody,
+    body_required=False,
+    responses={
+        200: Reply(None, 'Done'),
+    },
+    errors=(409,),
+)
 async def complete_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
     body = optional_json_body(request)
     outcome = body.get("outcome") if isinstance(body, dict) else None
-    result = await agent_svc.complete_callback(deps(request), agent, callback_id, outcome)
+    result = await callbacks_svc.complete_callback(deps(request), agent, callback_id, outcome)
     await audit_svc.record(deps(request), result["conversation_id"], "callback_complete", agent=agent,
                            detail={"callback_id": callback_id})
     return json(result)
 
 
 @bp.get("/agents", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='List agents (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(None, 'Agents'),
+    },
+    errors=(403,),
+)
 async def list_agents(request: Request):
     await require_supervisor(request)
-    return json({"agents": await agent_svc.list_agents(deps(request))})
+    return json({"agents": await accounts_svc.list_agents(deps(request))})
 
 
 @bp.post("/agents", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Create an agent (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    body=AgentInput,
+    responses={
+        201: Reply(Agent, 'Created'),
+    },
+    errors=(400, 403, 409),
+)
 async def create_agent(request: Request):
     await require_supervisor(request)
-    return json(await agent_svc.create_agent(deps(request), json_body(request)), status=201)
+    return json(await accounts_svc.create_agent(deps(request), json_body(request)), status=201)
 
 
 @bp.patch("/agents/<agent_id:int>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary="Change an agent's role, capacity, skills, password or deactivate (supervisor)",
+    security=('agentSession', 'agentBearer'),
+    path=AgentIdPath,
+    body=AgentInput,
+    responses={
+        200: Reply(Agent, 'Updated'),
+    },
+    errors=(400, 403, 404),
+)
 async def update_agent(request: Request, agent_id: int):
     await require_supervisor(request)
-    return json(await agent_svc.update_agent(deps(request), agent_id, json_body(request)))
+    return json(await accounts_svc.update_agent(deps(request), agent_id, json_body(request)))
 
 
 @bp.get("/stats/live", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Live queue lengths, longest waits and agents online and busy (supervisor)',
+    security=('agentSession', 'agentBearer'),
+    responses={
+        200: Reply(LiveStats, 'Live figures'),
+    },
+    errors=(401, 403),
+)
 async def stats_live(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.live(deps(request)))
 
 
 @bp.get("/stats/summary", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary=(
+        "Conversations, bot-only share, escalations, waits, ratings and tags for today or the "
+        "last 7 days (supervisor)"
+    ),
+    security=('agentSession', 'agentBearer'),
+    query=StatsSummaryQuery,
+    responses={
+        200: Reply(SummaryStats, 'Summary'),
+    },
+    errors=(400, 401, 403),
+)
 async def stats_summary(request: Request):
     await require_supervisor(request)
     return json(await stats_svc.summary(deps(request), request.args.get("period", "today"), request.args.get("tz")))
 
 
 @bp.get("/audit/conversations/<conversation_id:str>", ctx_auth="supervisor")
+@operation(
+    tags=['agent'],
+    summary='Audit log of one conversation (supervisor)',
+    description=(
+        "Every recorded access by agents and supervisors (preview, view, claim,\n"
+        "transfer, close, handback, callback_take, callback_complete, export)\n"
+        "and the deletion (by the citizen or retention), oldest first. No\n"
+        "message content. The export is itself recorded."
+    ),
+    security=('agentSession', 'agentBearer'),
+    path=ConversationIdPath,
+    query=AuditExportQuery,
+    responses={
+        200: Reply(AuditExportResponse, 'Entries', csv=True),
+    },
+    errors=(400, 401, 403),
+)
 async def audit_export(request: Request, conversation_id: str):
     """Every recorded access to one conversation, as JSON or (format=csv) CSV.
     The export itself is recorded too."""
     agent = await current_agent(request)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise bad_request("invalid_format", "format must be json or csv")
+        raise Invalid("invalid_format", "format must be json or csv")
     if not 1 <= len(conversation_id) <= 64:
-        raise bad_request("invalid_conversation_id", "conversation id must be 1-64 characters")
+        raise Invalid("invalid_conversation_id", "conversation id must be 1-64 characters")
     d = deps(request)
     await audit_svc.record(d, conversation_id, "export", agent=agent, detail={"format": fmt})
     entries = await audit_svc.entries_for(d, conversation_id)
@@ -280,6 +608,29 @@ async def audit_export(request: Request, conversation_id: str):
 
 
 @bp.websocket("/ws", ctx_auth="websocket")
+@operation(
+    tags=['agent'],
+    summary='Agent websocket with live updates',
+    description=(
+        "Authenticated by the session cookie, or a first frame\n"
+        '`{"type":"hello","token":"<session token>"}`. Server frames:\n'
+        "`hello` (agent and active chats), `chat_waiting`, `chat_claimed`,\n"
+        "`queue_changed`, `chat_assigned`, `chat_released`, `message`,\n"
+        "`message_masked` (an earlier citizen message stored again masked,\n"
+        "because a later one completed a number: `conversation_id`, `seq`,\n"
+        "`text`), `typing`, `status`, `citizen_timeout`, `callback_new`,\n"
+        "`callback_taken`, `callback_done`, `agent_status`, `ack`, `error`,\n"
+        "`pong`. Client frames: `typing` and `message` (with\n"
+        "`conversation_id`), `ping`. Close codes: 4401 bad session, 4403\n"
+        "cross-origin, 4429 too many connections, 4408 the socket fell behind\n"
+        "(events were dropped): reconnect and reload queues, chats and\n"
+        "transcripts."
+    ),
+    security=('agentSession',),
+    responses={
+        101: Reply(None, 'Switching protocols'),
+    },
+)
 async def agent_ws(request: Request, ws):
     """Live updates for one agent, resumable from per-chat cursors.
 
@@ -312,28 +663,14 @@ async def agent_ws(request: Request, ws):
             await d.limiter.close_connection(address, conn_id)
 
 
-def parse_agent_hello(raw) -> tuple[str | None, dict[str, int]]:
+def parse_agent_hello(raw, settings=None) -> tuple[str | None, dict[str, int]]:
     """The token (if any) and the cursors of an agent hello frame; InvalidHello says what is wrong."""
     try:
-        hello = parse_frame(raw) if raw else None
+        frame = parse_frame(raw) if raw else {}
     except ValueError as exc:
         raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
-    if not isinstance(hello, dict) or hello.get("type") != "hello":
-        raise InvalidHello('the first frame must be {"type":"hello",...}')
-    token = hello.get("token")
-    if token is not None and not isinstance(token, str):
-        raise InvalidHello("token must be a string")
-    cursors = hello.get("cursors", {})
-    if cursors is None:
-        cursors = {}
-    if not isinstance(cursors, dict) or len(cursors) > MAX_CURSORS:
-        raise InvalidHello(f"cursors must be an object of at most {MAX_CURSORS} conversation ids")
-    for cid, seq in cursors.items():
-        if not 1 <= len(cid) <= 64:
-            raise InvalidHello("cursor keys must be conversation ids")
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
-            raise InvalidHello(f"cursors must be integers from 0 to {MAX_SEQ}")
-    return token, cursors
+    hello = validate(AgentHello, frame, settings)
+    return hello.token, hello.cursors
 
 
 async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
@@ -344,7 +681,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
         return
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-        token, cursors = parse_agent_hello(raw)
+        token, cursors = parse_agent_hello(raw, d.settings)
     except asyncio.TimeoutError:
         await ws.close(code=4400, reason="expected hello")
         return
@@ -352,11 +689,11 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
         await refuse_hello(ws, str(exc))
         return
     try:
-        agent = await agent_svc.agent_for_token(d, cookie_token or token)
+        agent = await accounts_svc.agent_for_token(d, cookie_token or token)
     except ApiError:
         await ws.close(code=4401, reason="unauthorized")
         return
-    if agent.role not in agent_svc.CONSOLE_ROLES:
+    if agent.role not in accounts_svc.CONSOLE_ROLES:
         # Editors see no chat and no queue.
         await ws.close(code=4403, reason="editors have no access to chats")
         return
@@ -370,23 +707,23 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
 
     with tracked_websocket(request), d.bus.subscribe(AGENTS_CHANNEL, agent_channel(agent.id)) as sub:
         stream = ChatStream(d, sub, send)
-        chats = await agent_svc.my_chats(d, agent)
+        chats = await chat_svc.my_chats(d, agent)
         for chat in chats:
             sub.add(conv_channel(chat["conversation_id"]))
         if not await d.bus.ready(sub):
             await ws.close(code=4408, reason="live updates unavailable; reconnect")
             return
         # Read again once live: the last_seq read now is where the live stream starts.
-        chats = await agent_svc.my_chats(d, agent)
+        chats = await chat_svc.my_chats(d, agent)
         if any(conv_channel(c["conversation_id"]) not in sub.channels for c in chats):
             for chat in chats:
                 sub.add(conv_channel(chat["conversation_id"]))
             if not await d.bus.ready(sub):
                 await ws.close(code=4408, reason="live updates unavailable; reconnect")
                 return
-            chats = await agent_svc.my_chats(d, agent)
-        await agent_svc.heartbeat(d, agent.id)
-        await send({"type": "hello", "agent": agent_svc.agent_to_dict(agent), "chats": chats})
+            chats = await chat_svc.my_chats(d, agent)
+        await accounts_svc.heartbeat(d, agent.id)
+        await send({"type": "hello", "agent": accounts_svc.agent_to_dict(agent), "chats": chats})
         for chat in chats:
             await stream.start(chat["conversation_id"], cursors.get(chat["conversation_id"]), chat["last_seq"])
 
@@ -394,7 +731,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
             """Safety net for events that never reached Redis (an instance that
             died between commit and publish, a publish that failed elsewhere):
             compare the held chats and their last seq with what was sent."""
-            held = {c["conversation_id"]: c["last_seq"] for c in await agent_svc.my_chats(d, agent)}
+            held = {c["conversation_id"]: c["last_seq"] for c in await chat_svc.my_chats(d, agent)}
             if set(held) != set(stream.sent):
                 for cid in set(stream.sent) - set(held):
                     stream.stop(cid)
@@ -417,7 +754,7 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
             while True:
                 now = loop.time()
                 if now >= next_beat:
-                    await agent_svc.heartbeat(d, agent.id)
+                    await accounts_svc.heartbeat(d, agent.id)
                     await d.limiter.refresh_connection(address, conn_id)
                     next_beat = now + HEARTBEAT_SECONDS
                 if now >= next_check:
@@ -466,13 +803,14 @@ async def _agent_ws(request: Request, ws, d, address: str, conn_id: str):
                 cid = frame.get("conversation_id")
                 try:
                     if kind == "ping":
-                        await agent_svc.heartbeat(d, agent.id)
+                        await accounts_svc.heartbeat(d, agent.id)
                         await send({"type": "pong"})
                     elif kind == "typing" and isinstance(cid, str):
-                        await agent_svc.agent_typing(d, agent, cid)
+                        await chat_svc.agent_typing(d, agent, cid)
                     elif kind == "message" and isinstance(cid, str):
-                        msg = await agent_svc.reply(d, agent, cid, frame.get("text"), frame.get("client_msg_id"))
-                        await send({"type": "ack", "conversation_id": cid, "client_msg_id": frame.get("client_msg_id"),
+                        message = validate(AgentMessageFrame, frame, d.settings)
+                        msg = await chat_svc.reply(d, agent, cid, message.text, message.client_msg_id)
+                        await send({"type": "ack", "conversation_id": cid, "client_msg_id": message.client_msg_id,
                                     "seq": msg["seq"]})
                     else:
                         await send({"type": "error", "error": {"code": "unknown_type", "message": "unknown frame"}})

@@ -15,7 +15,7 @@ from ..errors import ApiError
 from ..events import conv_channel
 from ..services import citizen as citizen_svc
 from ..services.messages import message_to_dict, messages_after
-from ..security import client_address, too_many
+from ..rate_limit import client_address, too_many
 from ..services import retention as retention_svc
 from .common import (
     MAX_SEQ,
@@ -29,6 +29,28 @@ from .common import (
     parse_frame,
     refuse_hello,
     tracked_websocket,
+)
+from .contract import Reply, operation
+from .models import (
+    CallbackBody,
+    CitizenHello,
+    ConversationIdPath,
+    CreateConversationBody,
+    GetMessagesQuery,
+    IdentityFrame,
+    MessageFrame,
+    RatingBody,
+    SendIdentityBody,
+    SendMessageBody,
+    parse_body,
+    validate,
+)
+from .responses import (
+    ConversationState,
+    CreateConversationResponse,
+    EscalationResult,
+    GetMessagesResponse,
+    MessageStored,
 )
 
 log = logging.getLogger("handoff.citizen")
@@ -47,7 +69,7 @@ def for_citizen(event: dict) -> dict:
 
 
 async def _auth(request: Request, conversation_id: str):
-    # security.enforce_access has checked the token against this conversation.
+    # access.enforce_access has checked the token against this conversation.
     conv = getattr(request.ctx, "conversation", None)
     if conv is not None and conv.id == conversation_id:
         return conv
@@ -78,17 +100,37 @@ def _log_failure(task: asyncio.Task) -> None:
 
 
 @bp.post("/conversations", ctx_auth="public")
+@operation(
+    tags=['citizen'],
+    summary='Start a conversation',
+    body=CreateConversationBody,
+    responses={
+        201: Reply(CreateConversationResponse, 'Created. Keep the token secret; it authorises every later call.'),
+    },
+    errors=(400,),
+)
 async def create_conversation(request: Request):
-    body = json_body(request)
+    data = json_body(request)
     d = deps(request)
     retry = await d.limiter.hit("conv_addr", client_address(request), d.settings.conversations_per_minute_per_address)
     if retry is not None:
         raise too_many(retry, "new conversations")
-    conv, token = await citizen_svc.create_conversation(deps(request), body.get("municipality"), body.get("language"))
+    body = validate(CreateConversationBody, data, d.settings)
+    conv, token = await citizen_svc.create_conversation(d, body.municipality, body.language)
     return json({"conversation_id": conv.id, "token": token, "mode": conv.mode, "last_seq": 0}, status=201)
 
 
 @bp.get("/conversations/<conversation_id:str>", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Conversation state (mode, last seq, queue position, rating request)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(ConversationState, 'State'),
+    },
+    errors=(401,),
+)
 async def get_conversation(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.touch_seen(deps(request), conversation_id)
@@ -96,51 +138,92 @@ async def get_conversation(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Send a message (HTTP fallback of the websocket)',
+    description=(
+        "Stored with its sequence number before the response. In bot mode it is then relayed to "
+        "Rasa; bot replies arrive as messages."
+    ),
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=SendMessageBody,
+    responses={
+        201: Reply(MessageStored, 'Stored'),
+        200: Reply(None, 'Already stored earlier with this client_msg_id'),
+    },
+    errors=(400, 401, 409, 413, 429),
+)
 async def send_message(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
-    body = json_body(request)
-    await _limit_message(deps(request), conversation_id, client_address(request))
-    login_token = _login_token(body)
+    data = json_body(request)
     d = deps(request)
+    await _limit_message(d, conversation_id, client_address(request))
+    body = validate(SendMessageBody, data, d.settings)
     # The citizen's own words go to Rasa; the stored (and published) copy is masked.
-    text = citizen_svc.validate_text(d, body.get("text"))
     message, duplicate, mode = await citizen_svc.receive_message(
-        d, conversation_id, text, payload=body.get("payload"), client_msg_id=body.get("client_msg_id")
+        d, conversation_id, body.text, payload=body.payload, client_msg_id=body.client_msg_id
     )
-    if not duplicate and citizen_svc.needs_followup(mode, body.get("payload")):
-        _spawn(request, citizen_svc.after_citizen_message(d, conversation_id, text, body.get("payload"),
-                                                          mode, login_token), f"turn-{conversation_id}")
+    if not duplicate and citizen_svc.needs_followup(mode, body.payload):
+        _spawn(request, citizen_svc.after_citizen_message(d, conversation_id, body.text, body.payload,
+                                                          mode, body.login_token), f"turn-{conversation_id}")
     return json({"seq": message["seq"], "duplicate": duplicate, "message": for_citizen(message)},
                 status=200 if duplicate else 201)
 
 
-def _login_token(body: dict) -> str | None:
-    login_token = body.get("login_token")
-    if login_token is not None and (not isinstance(login_token, str) or len(login_token) > 4096):
-        raise ApiError("invalid_login_token", "login_token must be a string of at most 4096 characters", 400)
-    return login_token
-
-
 @bp.post("/conversations/<conversation_id:str>/identity", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary=(
+        "Give the CPR number / personnummer the assistant asked for (HTTP fallback of the "
+        "websocket's identity frame)"
+    ),
+    description=(
+        "Accepted only while the assistant's latest message carries an `identity_request` of this "
+        "kind (docs/contracts/rasa-bridge.md) and the conversation is with the assistant. The "
+        "number is checked for its shape and forwarded to the assistant only; it is never stored, "
+        'published or logged. The transcript gets a neutral citizen line ("[CPR-nummer sendt]") '
+        "instead."
+    ),
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=SendIdentityBody,
+    responses={
+        201: Reply(MessageStored, "The neutral line is stored; the assistant's answer arrives as messages"),
+        200: Reply(None, 'Already stored earlier with this client_msg_id'),
+    },
+    errors=(400, 401, 404, 409, 429),
+)
 async def send_identity(request: Request, conversation_id: str):
     """A CPR number / personnummer from the widget's field, in answer to the
     assistant's question: forwarded to the assistant only; the transcript gets
     a neutral line instead (HTTP fallback of the websocket's identity frame)."""
     await _auth(request, conversation_id)
-    body = json_body(request)
+    data = json_body(request)
     d = deps(request)
     await _limit_message(d, conversation_id, client_address(request))
-    login_token = _login_token(body)
-    message, duplicate, mode, number = await citizen_svc.receive_identity(
-        d, conversation_id, body.get("kind"), body.get("number"), client_msg_id=body.get("client_msg_id"))
+    body = validate(SendIdentityBody, data, d.settings)
+    message, duplicate, mode = await citizen_svc.receive_identity(
+        d, conversation_id, body.kind, client_msg_id=body.client_msg_id)
     if not duplicate:
-        _spawn(request, citizen_svc.after_identity(d, conversation_id, body["kind"], number, login_token),
+        _spawn(request, citizen_svc.after_identity(d, conversation_id, body.kind, body.number, body.login_token),
                f"turn-{conversation_id}")
     return json({"seq": message["seq"], "duplicate": duplicate, "message": for_citizen(message)},
                 status=200 if duplicate else 201)
 
 
 @bp.get("/conversations/<conversation_id:str>/messages", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Messages after a sequence number (long-poll with `wait`)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    query=GetMessagesQuery,
+    responses={
+        200: Reply(GetMessagesResponse, 'Messages in order'),
+    },
+    errors=(400, 401),
+)
 async def get_messages(request: Request, conversation_id: str):
     """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
     await _auth(request, conversation_id)
@@ -171,6 +254,16 @@ async def get_messages(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/typing", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Citizen is typing (shown to the agent)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(401,),
+)
 async def typing(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     await citizen_svc.citizen_typing(deps(request), conversation_id)
@@ -178,6 +271,21 @@ async def typing(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/handoff", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Talk to a person',
+    description=(
+        "The one escalation the bot's request for a person takes too. Pauses the bot and queues "
+        "the conversation (one system line with the place and expected wait), or offers a "
+        "callback when the queue is closed. Idempotent while queued."
+    ),
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(EscalationResult, 'Result'),
+    },
+    errors=(401, 409),
+)
 async def handoff(request: Request, conversation_id: str):
     """The citizen's "talk to a person" button."""
     await _auth(request, conversation_id)
@@ -185,27 +293,75 @@ async def handoff(request: Request, conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id:str>/callback", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Request a callback (when offered, or while queued)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=CallbackBody,
+    responses={
+        201: Reply(None, 'Registered'),
+    },
+    errors=(400, 401, 409),
+)
 async def callback(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
-    body = json_body(request)
-    result = await citizen_svc.request_callback(deps(request), conversation_id, body.get("phone"), body.get("description"))
+    body = parse_body(request, CallbackBody)
+    result = await citizen_svc.request_callback(deps(request), conversation_id, body.phone, body.description)
     return json(result, status=201)
 
 
 @bp.post("/conversations/<conversation_id:str>/rating", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='Rate the chat 1-9 after an agent closed it',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    body=RatingBody,
+    responses={
+        201: Reply(None, 'Rated'),
+    },
+    errors=(400, 401, 409),
+)
 async def rating(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
-    body = json_body(request)
-    return json(await citizen_svc.rate(deps(request), conversation_id, body.get("score"), body.get("comment")), status=201)
+    body = parse_body(request, RatingBody)
+    return json(await citizen_svc.rate(deps(request), conversation_id, body.score, body.comment), status=201)
 
 
 @bp.post("/conversations/<conversation_id:str>/leave", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary='The citizen closed the chat (recorded as a timeout with reason citizen_closed)',
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        200: Reply(None, 'Left'),
+    },
+    errors=(401,),
+)
 async def leave(request: Request, conversation_id: str):
     await _auth(request, conversation_id)
     return json(await citizen_svc.leave(deps(request), conversation_id))
 
 
 @bp.delete("/conversations/<conversation_id:str>", ctx_auth="citizen")
+@operation(
+    tags=['citizen'],
+    summary="Delete the conversation (the citizen's own)",
+    description=(
+        "Deletes everything the bridge stored about the conversation\n"
+        "(messages, queue entries, callback requests, rating). The token stops\n"
+        "working. Rasa is asked to delete its tracker in the background; the\n"
+        "audit log keeps who accessed the conversation, without content."
+    ),
+    security=('citizenToken',),
+    path=ConversationIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(401,),
+)
 async def delete_conversation(request: Request, conversation_id: str):
     """The citizen deletes their conversation: everything the bridge stored about it
     goes at once; Rasa is asked to delete its tracker in the background."""
@@ -218,6 +374,27 @@ async def delete_conversation(request: Request, conversation_id: str):
 
 
 @bp.websocket("/conversations/<conversation_id:str>/ws", ctx_auth="websocket")
+@operation(
+    tags=['citizen'],
+    summary='Citizen websocket',
+    description=(
+        "Upgrade to a websocket. First frame from the client:\n"
+        '`{"type":"hello","token":"<conversation '
+        'token>","last_seq":N,"login_token":"<optional>"}`.\n'
+        "The server answers `hello` (the conversation state), then every\n"
+        "message with `seq > last_seq`, then live frames: `message`, `ack`\n"
+        "(`{client_msg_id, seq}` after the message is stored), `typing`,\n"
+        "`queue` (position and estimated wait), `status` (mode changes),\n"
+        "`message_masked` (`seq` and the masked `text` of an earlier citizen\n"
+        "message), `notice`, `error`, `pong`.\n"
+        "Client frames: `message` (`text`, `payload`, `client_msg_id`),\n"
+        "`typing`, `handoff`, `ping`. Close codes: 4401 bad token, 4400 no hello."
+    ),
+    path=ConversationIdPath,
+    responses={
+        101: Reply(None, 'Switching protocols'),
+    },
+)
 async def citizen_ws(request: Request, ws, conversation_id: str):
     """Websocket protocol (JSON frames):
 
@@ -245,15 +422,12 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
     try:
         raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
         try:
-            hello = parse_frame(raw) if raw else {}
+            frame = parse_frame(raw) if raw else {}
         except ValueError as exc:
             raise InvalidHello("the first frame must be a JSON object (finite numbers)") from exc
-        if hello.get("type") != "hello":
-            raise InvalidHello('the first frame must be {"type":"hello",...}')
-        last_seq = hello.get("last_seq", 0)
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or not 0 <= last_seq <= MAX_SEQ:
-            raise InvalidHello(f"last_seq must be an integer from 0 to {MAX_SEQ}")
-        await citizen_svc.authenticate(d, conversation_id, hello.get("token"))
+        hello = validate(CitizenHello, frame, d.settings)
+        last_seq = hello.last_seq
+        await citizen_svc.authenticate(d, conversation_id, hello.token)
     except ApiError:
         await ws.close(code=4401, reason="unauthorized")
         return
@@ -263,7 +437,7 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
     except (ValueError, asyncio.TimeoutError):
         await ws.close(code=4400, reason="expected hello")
         return
-    login_token = hello.get("login_token") if isinstance(hello.get("login_token"), str) else None
+    login_token = hello.login_token
 
     send_lock = asyncio.Lock()
 
@@ -335,26 +509,27 @@ async def _citizen_ws(request: Request, ws, conversation_id: str, d, address: st
                 try:
                     if kind == "message":
                         await _limit_message(d, conversation_id, address)
-                        text = citizen_svc.validate_text(d, frame.get("text"))
+                        message = validate(MessageFrame, frame, d.settings)
                         msg, duplicate, mode = await citizen_svc.receive_message(
-                            d, conversation_id, text, payload=frame.get("payload"),
-                            client_msg_id=frame.get("client_msg_id"))
-                        await send({"type": "ack", "client_msg_id": frame.get("client_msg_id"), "seq": msg["seq"],
+                            d, conversation_id, message.text, payload=message.payload,
+                            client_msg_id=message.client_msg_id)
+                        await send({"type": "ack", "client_msg_id": message.client_msg_id, "seq": msg["seq"],
                                     "duplicate": duplicate})
-                        if not duplicate and citizen_svc.needs_followup(mode, frame.get("payload")):
+                        if not duplicate and citizen_svc.needs_followup(mode, message.payload):
                             _spawn(request, citizen_svc.after_citizen_message(
-                                d, conversation_id, text, frame.get("payload"), mode, login_token),
+                                d, conversation_id, message.text, message.payload, mode, login_token),
                                 f"turn-{conversation_id}")
                     elif kind == "identity":
                         await _limit_message(d, conversation_id, address)
-                        msg, duplicate, mode, number = await citizen_svc.receive_identity(
-                            d, conversation_id, frame.get("kind"), frame.get("number"),
-                            client_msg_id=frame.get("client_msg_id"))
-                        await send({"type": "ack", "client_msg_id": frame.get("client_msg_id"), "seq": msg["seq"],
+                        identity = validate(IdentityFrame, frame, d.settings)
+                        msg, duplicate, mode = await citizen_svc.receive_identity(
+                            d, conversation_id, identity.kind, client_msg_id=identity.client_msg_id)
+                        await send({"type": "ack", "client_msg_id": identity.client_msg_id, "seq": msg["seq"],
                                     "duplicate": duplicate})
                         if not duplicate:
-                            _spawn(request, citizen_svc.after_identity(d, conversation_id, frame["kind"], number,
-                                                                       login_token), f"turn-{conversation_id}")
+                            _spawn(request, citizen_svc.after_identity(d, conversation_id, identity.kind,
+                                                                       identity.number, login_token),
+                                   f"turn-{conversation_id}")
                     elif kind == "typing":
                         await citizen_svc.citizen_typing(d, conversation_id)
                     elif kind == "handoff":

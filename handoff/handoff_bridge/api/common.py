@@ -9,8 +9,8 @@ import re
 from sanic import Request
 
 from ..db.models import INT32_MAX
-from ..errors import ApiError, bad_request
-from ..services import agents as agent_svc
+from ..errors import Invalid, NotFound, forbidden
+from ..services import accounts as accounts_svc
 
 SESSION_COOKIE = "handoff_session"
 # Editors sign in on the editor pages; their cookie is only sent to /api/v1/editor.
@@ -20,8 +20,11 @@ EDITOR_SESSION_COOKIE = "handoff_editor_session"
 MAX_SEQ = INT32_MAX
 
 
-class InvalidHello(ValueError):
-    """A websocket's first frame is not a valid hello (error frame, then close 4400)."""
+class InvalidHello(Exception):
+    """A websocket's first frame is not a valid hello (error frame, then close 4400).
+
+    Not a ValueError: the hello models (api/models.py) raise it from their checks
+    and pydantic would turn a ValueError into its own validation error."""
 
 
 async def refuse_hello(ws, message: str) -> None:
@@ -77,7 +80,7 @@ def unstorable(value, depth: int = 0) -> bool:
 
 
 def _unstorable_error():
-    return bad_request("invalid_text", "text must not contain NUL characters or unpaired surrogates")
+    return Invalid("invalid_text", "text must not contain NUL characters or unpaired surrogates")
 
 
 # No API object nests deeper than a few levels. Refusing deeper input before
@@ -115,15 +118,15 @@ def loads(raw):
 def json_body(request: Request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     if not request.body:
-        raise bad_request("missing_body", "a JSON object body is required")
+        raise Invalid("missing_body", "a JSON object body is required")
     if too_deep(request.body):
-        raise bad_request("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise Invalid("invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = loads(request.body)
     except (ValueError, RecursionError) as exc:  # includes invalid UTF-8, NaN and Infinity
-        raise bad_request("invalid_json", "the body is not valid JSON (UTF-8, finite numbers)") from exc
+        raise Invalid("invalid_json", "the body is not valid JSON (UTF-8, finite numbers)") from exc
     if not isinstance(data, dict):
-        raise bad_request("invalid_json", "the body must be a JSON object")
+        raise Invalid("invalid_json", "the body must be a JSON object")
     if unstorable(data):
         raise _unstorable_error()
     return data
@@ -168,7 +171,7 @@ def check_request_text(request: Request) -> None:
         if isinstance(value, str) and _UNSTORABLE.search(value):
             raise _unstorable_error()
         if isinstance(value, int) and not 1 <= value <= INT32_MAX:
-            raise ApiError("not_found", "no such id", 404)
+            raise NotFound("not_found", "no such id")
     for values in request.args.values():
         if any(_UNSTORABLE.search(v) for v in values):
             raise _unstorable_error()
@@ -188,9 +191,9 @@ def int_arg(request: Request, name: str, default: int, lo: int, hi: int) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise bad_request("invalid_query", f"{name} must be an integer") from exc
+        raise Invalid("invalid_query", f"{name} must be an integer") from exc
     if not lo <= value <= hi:
-        raise bad_request("invalid_query", f"{name} must be between {lo} and {hi}")
+        raise Invalid("invalid_query", f"{name} must be between {lo} and {hi}")
     return value
 
 
@@ -201,9 +204,9 @@ def float_arg(request: Request, name: str, default: float, lo: float, hi: float)
     try:
         value = float(raw)
     except ValueError as exc:
-        raise bad_request("invalid_query", f"{name} must be a number") from exc
+        raise Invalid("invalid_query", f"{name} must be a number") from exc
     if not math.isfinite(value):
-        raise bad_request("invalid_query", f"{name} must be a finite number")
+        raise Invalid("invalid_query", f"{name} must be a finite number")
     return max(lo, min(hi, value))
 
 
@@ -213,10 +216,10 @@ def session_token(request: Request) -> str | None:
 
 
 async def current_agent(request: Request):
-    # Set by security.enforce_access for every agent and supervisor route.
+    # Set by access.enforce_access for every agent and supervisor route.
     agent = getattr(request.ctx, "agent", None)
     if agent is None:
-        agent = await agent_svc.agent_for_token(deps(request), session_token(request))
+        agent = await accounts_svc.agent_for_token(deps(request), session_token(request))
     return agent
 
 
@@ -234,7 +237,7 @@ async def require_editor(request: Request):
 
     agent = getattr(request.ctx, "agent", None)
     if agent is None:
-        agent = await agent_svc.agent_for_token(deps(request), bearer(request) or request.cookies.get(EDITOR_SESSION_COOKIE))
+        agent = await accounts_svc.agent_for_token(deps(request), bearer(request) or request.cookies.get(EDITOR_SESSION_COOKIE))
     if agent.role != "editor":
         raise forbidden("editors only")
     return agent

@@ -22,9 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sanic import Blueprint, Request, json
 
-from ..errors import ApiError, bad_request, not_found
-from ..security import client_address, too_many
+from ..errors import Invalid, Unavailable, not_found
+from ..rate_limit import client_address, too_many
 from .common import deps, json_body
+from .contract import Reply, operation
+from .models import DemoLoginBody
+from .responses import DemoLoginResponse, DemoLoginStatusResponse
 
 log = logging.getLogger("handoff.demo")
 
@@ -54,10 +57,20 @@ def _enabled_key(request: Request) -> ec.EllipticCurvePrivateKey:
         return _signing_key(Path(settings.demo_login_key_file))
     except (OSError, ValueError) as exc:
         log.error("demo sign-in key unusable: %s", type(exc).__name__)
-        raise ApiError("demo_login_unavailable", "the demo sign-in key cannot be read", 503) from None
+        raise Unavailable("demo_login_unavailable", "the demo sign-in key cannot be read") from None
 
 
 @bp.get("/login", ctx_auth="public")
+@operation(
+    tags=['demo'],
+    summary="Whether the demo pages' demo sign-in is on (development only)",
+    description='`enabled: false` outside development or without HANDOFF_DEMO_LOGIN_KEY_FILE.',
+    security=(),
+    responses={
+        200: Reply(DemoLoginStatusResponse, 'On or off'),
+    },
+    errors=(503,),
+)
 async def demo_login_status(request: Request):
     """Whether the demo sign-in is on (the demo page shows it only then)."""
     if not _enabled(deps(request).settings):
@@ -68,6 +81,24 @@ async def demo_login_status(request: Request):
 
 
 @bp.post("/login", ctx_auth="public")
+@operation(
+    tags=['demo'],
+    summary=(
+        "A signed test login token for a fictitious person (development only; a stand-in for "
+        "MitID / BankID)"
+    ),
+    description=(
+        "ES256 token with the claims actions/login.py verifies (iss, aud, exp, national_id, "
+        "country), signed with the key scripts/local_env.sh generated; ten minutes; never stored. "
+        "The widget takes it from the page (event `ddh:login`) and sends it with every message."
+    ),
+    security=(),
+    body=DemoLoginBody,
+    responses={
+        201: Reply(DemoLoginResponse, 'Issued'),
+    },
+    errors=(400, 404, 429, 503),
+)
 async def demo_login(request: Request):
     """A signed test login token for a fictitious CPR number (10 digits) or personnummer (12)."""
     key = _enabled_key(request)
@@ -77,7 +108,7 @@ async def demo_login(request: Request):
         raise too_many(retry, "demo sign-ins")
     national_id = json_body(request).get("national_id")
     if not isinstance(national_id, str) or not _NATIONAL_ID.match(national_id):
-        raise bad_request("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
+        raise Invalid("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
     now = dt.datetime.now(dt.timezone.utc)
     token = jwt.encode(
         {

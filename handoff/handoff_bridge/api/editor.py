@@ -1,7 +1,7 @@
 """Editor API: sign-in, the answer editor, the publish gate, history and rollback.
 
 Every route but the login is for editors only (`ctx_auth="editor"`); editors
-reach no chat, queue or supervisor route (security.py). Request bodies are
+reach no chat, queue or supervisor route (access.py). Request bodies are
 pydantic models, validated here at the edge: a bad body is a 400 naming the
 field and what is wrong.
 """
@@ -13,12 +13,12 @@ import functools
 from sanic import Blueprint, Request, json
 from sanic.response import empty
 
-from ..errors import bad_request
-from ..services import agents as agent_svc
+from ..errors import Invalid
+from ..services import accounts as accounts_svc
 from ..services import answers as answers_svc
 from ..services import publishing
 from ..services.jobs import Jobs
-from ..security import client_address
+from ..rate_limit import client_address
 from ..settings import REPO_DIR
 from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
 from .models import (
@@ -31,17 +31,57 @@ from .models import (
     SaveDraftBody,
     parse_body,
 )
+from typing import Any
+
+from .contract import Reply, operation
+from .models import (
+    AnswerIdPath,
+    ExamplesBody,
+    GateBody,
+    JobIdPath,
+    ListAnswersQuery,
+    LoginBody,
+    NewAnswerBody,
+    PublicationsQuery,
+    PublishBody,
+    RollbackBody,
+    SaveDraftBody,
+)
+from .responses import (
+    Agent,
+    CategoriesResponse,
+    CheckResult,
+    Draft,
+    EditorLoginResponse,
+    Error,
+    GateResult,
+    HistoryResponse,
+    JobRunning,
+    ListAnswersResponse,
+    PublicationsResponse,
+    PublishResult,
+)
 
 bp = Blueprint("editor", url_prefix="/api/v1/editor")
 COOKIE_PATH = "/api/v1/editor"
 
 
 @bp.post("/login", ctx_auth="public")
+@operation(
+    tags=['editor'],
+    summary='Editors log in; sets the editor session cookie (agents and supervisors are refused with 403)',
+    body=LoginBody,
+    responses={
+        200: Reply(EditorLoginResponse, 'Logged in'),
+        429: Reply(Error, 'Locked after too many failed logins'),
+    },
+    errors=(400, 401, 403),
+)
 async def login(request: Request):
     body = parse_body(request, LoginBody)
     d = deps(request)
-    token, agent = await agent_svc.login(d, body.login, body.password, client_address(request),
-                                         roles=agent_svc.EDITOR_ROLES)
+    token, agent = await accounts_svc.login(d, body.login, body.password, client_address(request),
+                                         roles=accounts_svc.EDITOR_ROLES)
     resp = json({"editor": agent, "token": token})
     resp.add_cookie(EDITOR_SESSION_COOKIE, token, httponly=True, secure=d.settings.cookie_secure,
                     samesite="Strict", max_age=d.settings.session_ttl_seconds, path=COOKIE_PATH)
@@ -49,31 +89,59 @@ async def login(request: Request):
 
 
 @bp.post("/logout", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='End the editor session',
+    security=('editorSession', 'agentBearer'),
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(401, 403),
+)
 async def logout(request: Request):
     token = session_token(request) or request.cookies.get(EDITOR_SESSION_COOKIE)
     if token:
-        await agent_svc.logout(deps(request), token)
+        await accounts_svc.logout(deps(request), token)
     resp = empty()
     resp.delete_cookie(EDITOR_SESSION_COOKIE, path=COOKIE_PATH)
     return resp
 
 
 @bp.get("/me", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='The logged-in editor',
+    security=('editorSession', 'agentBearer'),
+    responses={
+        200: Reply(Agent, 'The editor'),
+    },
+    errors=(401, 403),
+)
 async def me(request: Request):
-    return json(agent_svc.agent_to_dict(await require_editor(request)))
+    return json(accounts_svc.agent_to_dict(await require_editor(request)))
 
 
 @bp.get("/answers", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='Every answer of the content store (for the answer list and pickers)',
+    security=('editorSession', 'agentBearer'),
+    query=ListAnswersQuery,
+    responses={
+        200: Reply(ListAnswersResponse, 'The answers in file order'),
+    },
+    errors=(400, 401, 403),
+)
 async def list_answers(request: Request):
     """Summaries of every answer (id, category, titles, status), optionally of one language
     and matching a search text (id, category or title)."""
     await require_editor(request)
     language = request.args.get("language")
     if language is not None and language not in ("da", "sv"):
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
     query = (request.args.get("q") or "").strip().casefold()
     if len(query) > 200:
-        raise bad_request("invalid_query", "q must be at most 200 characters")
+        raise Invalid("invalid_query", "q must be at most 200 characters")
     async with deps(request).sessionmaker() as session:
         answers = await answers_svc.list_answers(session, language=language)
     if query:
@@ -83,6 +151,15 @@ async def list_answers(request: Request):
 
 
 @bp.get("/categories", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='The categories (one file each) and the municipalities variants may name',
+    security=('editorSession', 'agentBearer'),
+    responses={
+        200: Reply(CategoriesResponse, 'Categories and municipalities'),
+    },
+    errors=(401, 403),
+)
 async def categories(request: Request):
     await require_editor(request)
     async with deps(request).sessionmaker() as session:
@@ -91,6 +168,16 @@ async def categories(request: Request):
 
 
 @bp.get("/answers/<answer_id:str>", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='One answer - its published document, its draft, and how many regression questions it has',
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    responses={
+        200: Reply(dict[str, Any], 'The answer'),
+    },
+    errors=(400, 401, 403, 404),
+)
 async def answer(request: Request, answer_id: str):
     await require_editor(request)
     async with deps(request).sessionmaker() as session:
@@ -98,6 +185,16 @@ async def answer(request: Request, answer_id: str):
 
 
 @bp.post("/answers", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='A new answer (a draft) with the id the editor chose',
+    security=('editorSession', 'agentBearer'),
+    body=NewAnswerBody,
+    responses={
+        201: Reply(Draft, 'The new draft'),
+    },
+    errors=(400, 401, 403, 409),
+)
 async def new_answer(request: Request):
     editor = await require_editor(request)
     body = parse_body(request, NewAnswerBody)
@@ -109,6 +206,17 @@ async def new_answer(request: Request):
 
 
 @bp.put("/answers/<answer_id:str>/draft", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='Save the draft (refused with 409 draft_changed when someone saved after draft_version)',
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    body=SaveDraftBody,
+    responses={
+        200: Reply(Draft, 'The saved draft'),
+    },
+    errors=(400, 401, 403, 404, 409),
+)
 async def save_draft(request: Request, answer_id: str):
     editor = await require_editor(request)
     body = parse_body(request, SaveDraftBody)
@@ -120,6 +228,16 @@ async def save_draft(request: Request, answer_id: str):
 
 
 @bp.delete("/answers/<answer_id:str>/draft", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='Discard the draft (an answer never published goes with it)',
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    responses={
+        204: Reply(None, 'Done, nothing to return'),
+    },
+    errors=(400, 401, 403, 404, 409),
+)
 async def discard_draft(request: Request, answer_id: str):
     editor = await require_editor(request)
     async with deps(request).sessionmaker() as session:
@@ -129,6 +247,17 @@ async def discard_draft(request: Request, answer_id: str):
 
 
 @bp.post("/answers/<answer_id:str>/examples", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Add questions as example questions (up to the schema's five) and to the answer's regression set",
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    body=ExamplesBody,
+    responses={
+        200: Reply(Draft, 'The draft with the questions'),
+    },
+    errors=(400, 401, 403, 404),
+)
 async def add_examples(request: Request, answer_id: str):
     editor = await require_editor(request)
     body = parse_body(request, ExamplesBody)
@@ -140,6 +269,17 @@ async def add_examples(request: Request, answer_id: str):
 
 
 @bp.post("/answers/<answer_id:str>/check", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Validate the base with this draft in it (the knowledge engine's schema)",
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    responses={
+        202: Reply(JobRunning, 'Still running (the engine takes longer than a request may): poll /api/v1/editor/jobs/{job_id}'),
+        200: Reply(CheckResult, 'ok and the problems'),
+    },
+    errors=(400, 401, 403, 404, 409, 503),
+)
 async def check(request: Request, answer_id: str):
     """The knowledge engine's verdict on the saved draft within the whole base (no gate)."""
     editor = await require_editor(request)
@@ -147,6 +287,16 @@ async def check(request: Request, answer_id: str):
 
 
 @bp.get("/answers/<answer_id:str>/history", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Every published revision (newest first) with what it changed, and the draft's changes",
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    responses={
+        200: Reply(HistoryResponse, 'The history'),
+    },
+    errors=(400, 401, 403, 404),
+)
 async def history(request: Request, answer_id: str):
     await require_editor(request)
     async with deps(request).sessionmaker() as session:
@@ -154,6 +304,20 @@ async def history(request: Request, answer_id: str):
 
 
 @bp.post("/answers/<answer_id:str>/rollback", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='Restore an earlier revision; published as a new revision through the same gate',
+    security=('editorSession', 'agentBearer'),
+    path=AnswerIdPath,
+    body=RollbackBody,
+    responses={
+        202: Reply(JobRunning, 'Still running (the engine takes longer than a request may): poll /api/v1/editor/jobs/{job_id}'),
+        200: Reply(PublishResult, 'Published'),
+        409: Reply(Error, 'gate_blocked (error.gate lists the regressions), nothing_to_restore, draft_pending or publish_busy'),
+        422: Reply(Error, 'invalid_content: error.problems'),
+    },
+    errors=(400, 401, 403, 404, 503),
+)
 async def rollback(request: Request, answer_id: str):
     editor = await require_editor(request)
     body = parse_body(request, RollbackBody)
@@ -161,6 +325,18 @@ async def rollback(request: Request, answer_id: str):
 
 
 @bp.post("/gate", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="The publish gate's result for these drafts, without publishing",
+    security=('editorSession', 'agentBearer'),
+    body=GateBody,
+    responses={
+        202: Reply(JobRunning, 'Still running (the engine takes longer than a request may): poll /api/v1/editor/jobs/{job_id}'),
+        200: Reply(GateResult, 'The gate'),
+        422: Reply(Error, 'invalid_content: error.problems'),
+    },
+    errors=(400, 401, 403, 404, 409, 503),
+)
 async def gate(request: Request):
     """The publish gate's result for these drafts, without publishing."""
     editor = await require_editor(request)
@@ -169,6 +345,19 @@ async def gate(request: Request):
 
 
 @bp.post("/publish", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='Publish drafts through the gate; live for the assistant within its check interval (10 s)',
+    security=('editorSession', 'agentBearer'),
+    body=PublishBody,
+    responses={
+        202: Reply(JobRunning, 'Still running (the engine takes longer than a request may): poll /api/v1/editor/jobs/{job_id}'),
+        200: Reply(PublishResult, 'Published'),
+        409: Reply(Error, 'gate_blocked (error.gate lists the regressions), no_draft or publish_busy (another publish is running)'),
+        422: Reply(Error, 'invalid_content: error.problems'),
+    },
+    errors=(400, 401, 403, 404, 503),
+)
 async def publish(request: Request):
     editor = await require_editor(request)
     body = parse_body(request, PublishBody)
@@ -187,16 +376,40 @@ def _jobs(request: Request) -> Jobs:
 
 
 @bp.get("/jobs/<job_id:str>", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary=(
+        "A check, gate, publish or rollback that outlasted its request - still running (202), or "
+        "its answer as that request would have given it"
+    ),
+    security=('editorSession', 'agentBearer'),
+    path=JobIdPath,
+    responses={
+        200: Reply(dict[str, Any], "The job's answer (as the original request's 200)"),
+        202: Reply(JobRunning, 'Still running'),
+    },
+    errors=(400, 401, 403, 404, 409, 422, 503),
+)
 async def job(request: Request, job_id: str):
     """A check, gate or publish that took longer than a request: running (202), or its answer."""
     editor = await require_editor(request)
     if len(job_id) > 64:
-        raise bad_request("invalid_job_id", "no such job")
+        raise Invalid("invalid_job_id", "no such job")
     status, body = _jobs(request).outcome(job_id, editor.id)
     return json(body, status=status)
 
 
 @bp.get("/publications", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='The newest publications (imports, publishes, rollbacks)',
+    security=('editorSession', 'agentBearer'),
+    query=PublicationsQuery,
+    responses={
+        200: Reply(PublicationsResponse, 'Publications'),
+    },
+    errors=(400, 401, 403),
+)
 async def publications(request: Request):
     await require_editor(request)
     limit = int_arg(request, "limit", 50, 1, 500)
@@ -205,6 +418,18 @@ async def publications(request: Request):
 
 
 @bp.get("/preview-texts", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary=(
+        'What the assistant adds around an answer (read-more line, intent button labels, "did it '
+        'help?"), from the assistant\'s content files, for the preview'
+    ),
+    security=('editorSession', 'agentBearer'),
+    responses={
+        200: Reply(dict[str, Any], 'Per language'),
+    },
+    errors=(401, 403),
+)
 async def preview_texts(request: Request):
     """What the assistant adds around an answer (the "read more" line of a municipal
     answer, the labels of buttons to intents, the "did it help?" question), from the

@@ -1,4 +1,7 @@
-"""Request bodies as pydantic models, validated at the route.
+"""Request shapes as pydantic models: bodies, query and path parameters.
+
+Each route names its shapes in its `@operation` (api/contract.py); the
+OpenAPI document is generated from them (handoff_bridge/openapi.py).
 
 `parse_body(request, Model)` reads the JSON object with the same checks as
 every other body (api/common.json_body: size, depth, storable text) and
@@ -8,11 +11,23 @@ validates it against the model; a failure is a 400 `invalid_body` whose
 
 from __future__ import annotations
 
+from datetime import date as Date
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
-from ..errors import bad_request
+from ..db.models import INT32_MAX
+from ..errors import Invalid
+from ..services import citizen as citizen_rules
+from ..services.review_inbox import DISMISS_REASONS, MAX_ACTION_ITEMS, MAX_NOTE_CHARS
 from .common import json_body
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -29,14 +44,186 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Input(BaseModel):
+    """A body whose fields the service checks further; unknown fields are ignored."""
+
+
+class Params(BaseModel):
+    """Query or path parameters of a route."""
+
+
+class Checked(BaseModel):
+    """A body or frame whose fields are checked by `check` first, in order, with
+    the error codes clients know (errors.py; e.g. `invalid_text`, 413
+    `message_too_long`). `check` returns the values the fields then hold;
+    unknown fields are ignored."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked(cls, data, info: ValidationInfo):
+        if not isinstance(data, dict):
+            raise Invalid("invalid_json", "the body must be a JSON object")
+        return cls.check(data, (info.context or {}).get("settings"))
+
+    @classmethod
+    def check(cls, data: dict, settings) -> dict:
+        raise NotImplementedError
+
+
+def _login_token(data: dict) -> str | None:
+    login_token = data.get("login_token")
+    if login_token is not None and (not isinstance(login_token, str) or len(login_token) > LOGIN_TOKEN_MAX):
+        raise Invalid("invalid_login_token", f"login_token must be a string of at most {LOGIN_TOKEN_MAX} characters")
+    return login_token
+
+
+def _max_chars(settings) -> int:
+    return settings.max_message_chars if settings is not None else DEFAULT_MAX_MESSAGE_CHARS
+
+
+# --- citizen API and citizen websocket -------------------------------------------------------
+
+LOGIN_TOKEN_MAX = 4096
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+ClientMsgId = Annotated[str, Field(min_length=1, max_length=64, description="Makes resends idempotent")]
+LoginToken = Annotated[str, Field(max_length=LOGIN_TOKEN_MAX,
+                                  description="Optional login JWT forwarded to Rasa as metadata; never stored")]
+MessageText = Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": DEFAULT_MAX_MESSAGE_CHARS},
+                                   description="Stripped. Refused with 413 message_too_long (max_chars) above the "
+                                               "bridge's max_message_chars (2000 unless configured); never cut")]
+Payload = Annotated[str, Field(max_length=citizen_rules.PAYLOAD_MAX,
+                               description="Button payload when the citizen clicked a button")]
+
+
+class CreateConversationBody(Checked):
+    municipality: Annotated[str, Field(min_length=1, max_length=citizen_rules.MUNICIPALITY_MAX)]
+    language: Language
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"municipality": citizen_rules.check_municipality(data.get("municipality")),
+                "language": citizen_rules.check_language(data.get("language"))}
+
+
+class MessageFrame(Checked):
+    """A citizen's message on the websocket: {"type": "message", "text", "payload"?, "client_msg_id"?}."""
+
+    type: Literal["message"] = "message"
+    text: MessageText
+    payload: Payload | None = None
+    client_msg_id: ClientMsgId | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"text": citizen_rules.check_text(data.get("text"), _max_chars(settings)),
+                "payload": citizen_rules.check_payload(data.get("payload")),
+                "client_msg_id": citizen_rules.check_client_msg_id(data.get("client_msg_id"))}
+
+
+class SendMessageBody(Checked):
+    text: MessageText
+    payload: Payload | None = None
+    client_msg_id: ClientMsgId | None = None
+    login_token: LoginToken | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        login_token = _login_token(data)
+        return {**MessageFrame.check(data, settings), "login_token": login_token}
+
+
+class IdentityFrame(Checked):
+    """A CPR number / personnummer from the widget's field on the websocket:
+    {"type": "identity", "kind", "number", "client_msg_id"?}."""
+
+    type: Literal["identity"] = "identity"
+    kind: Literal[citizen_rules.IDENTITY_KINDS]  # type: ignore[valid-type]
+    # Without spaces; never echoed in an error, never shown in a repr.
+    number: Annotated[str, Field(max_length=citizen_rules.IDENTITY_MAX_CHARS, repr=False,
+                                 description="DDMMYY-XXXX (cpr) or YYYYMMDD-XXXX / YYMMDD-XXXX (personnummer)")]
+    client_msg_id: ClientMsgId | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        kind, number = citizen_rules.check_identity(data.get("kind"), data.get("number"))
+        return {"kind": kind, "number": number,
+                "client_msg_id": citizen_rules.check_client_msg_id(data.get("client_msg_id"))}
+
+
+class SendIdentityBody(Checked):
+    kind: Literal[citizen_rules.IDENTITY_KINDS]  # type: ignore[valid-type]
+    number: Annotated[str, Field(max_length=citizen_rules.IDENTITY_MAX_CHARS, repr=False,
+                                 description="DDMMYY-XXXX (cpr) or YYYYMMDD-XXXX / YYMMDD-XXXX (personnummer)")]
+    client_msg_id: ClientMsgId | None = None
+    login_token: LoginToken | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        login_token = _login_token(data)
+        return {**IdentityFrame.check(data, settings), "login_token": login_token}
+
+
+class CallbackBody(Checked):
+    # Normalised; stored encrypted, never echoed.
+    phone: Annotated[str, Field(repr=False, description="Stored encrypted")]
+    description: Annotated[str, Field(max_length=1000)] | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"phone": citizen_rules.check_phone(data.get("phone")),
+                "description": citizen_rules.check_description(data.get("description"))}
+
+
+class RatingBody(Checked):
+    score: Annotated[int, Field(ge=1, le=9)]
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"score": citizen_rules.check_score(data.get("score")),
+                "comment": citizen_rules.check_comment(data.get("comment"))}
+
+
+class CitizenHello(Checked):
+    """The citizen websocket's first frame: {"type": "hello", "token", "last_seq"?, "login_token"?}.
+    Its problems are InvalidHello (an error frame, then close 4400)."""
+
+    type: Literal["hello"]
+    token: str | None = None
+    last_seq: Annotated[int, Field(ge=0, le=INT32_MAX)] = 0
+    # Anything but a string is ignored, as before.
+    login_token: str | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        from .common import InvalidHello
+
+        if data.get("type") != "hello":
+            raise InvalidHello('the first frame must be {"type":"hello",...}')
+        last_seq = data.get("last_seq", 0)
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or not 0 <= last_seq <= INT32_MAX:
+            raise InvalidHello(f"last_seq must be an integer from 0 to {INT32_MAX}")
+        token = data.get("token")
+        login_token = data.get("login_token")
+        return {"type": "hello", "token": token if isinstance(token, str) else None, "last_seq": last_seq,
+                "login_token": login_token if isinstance(login_token, str) else None}
+
+
 def parse_body(request, model: type[Model]) -> Model:
-    data = json_body(request)
+    return validate(model, json_body(request), request.app.ctx.settings)
+
+
+def validate(model: type[Model], data: dict, settings=None) -> Model:
+    """`data` (a JSON object already read: json_body, parse_frame) as `model`.
+
+    A `Checked` model's own rules answer with their error codes; any other
+    failure is a 400 `invalid_body` listing the problems (never the input)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"settings": settings})
     except ValidationError as exc:
         problems = [{"field": ".".join(str(step) for step in e["loc"]), "message": e["msg"]}
                     for e in exc.errors(include_url=False, include_input=False)][:50]
-        raise bad_request("invalid_body", "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
+        raise Invalid("invalid_body", "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
                           problems=problems) from None
 
 
@@ -108,3 +295,242 @@ class PublishBody(Body):
 class RollbackBody(Body):
     revision_id: int = Field(ge=1, le=2**31 - 1)
     accept: list[Annotated[str, StringConstraints(max_length=500)]] = Field(default_factory=list, max_length=5000)
+
+
+ItemId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{1,79}$")]
+
+
+class _Group(Body):
+    """The group as the editor saw it: its item ids (and its id from the listing)."""
+
+    item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ACTION_ITEMS)
+    language: Language
+    group: Annotated[str, StringConstraints(pattern=r"^g[0-9a-f]{31}$")] | None = None
+
+
+class AttachBody(_Group):
+    answer_id: AnswerId
+
+
+class InboxNewAnswerBody(_Group):
+    # An existing category, or none yet (the editor chooses it before publishing).
+    category: Category | None = None
+
+
+class DismissBody(_Group):
+    reason: Literal[DISMISS_REASONS]  # type: ignore[valid-type]
+    note: Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS)] | None = None
+
+
+
+class ConversationIdPath(Params):
+    conversation_id: Annotated[str, Field(max_length=64)]
+
+
+
+class GetMessagesQuery(Params):
+    after: Annotated[int, Field(ge=0, le=2147483647)] = Field(0)
+    wait: Annotated[float, Field(ge=0, le=25)] = Field(0)
+
+
+
+class DemoLoginBody(Input):
+    national_id: Annotated[str, Field(pattern='^([0-9]{10}|[0-9]{12})$')]
+
+
+
+
+class AgentLoginBody(Input):
+    login: str
+    password: str
+
+
+class SetStatusBody(Input):
+    status: Literal['available', 'busy', 'away', 'offline']
+
+
+
+class EscalationIdPath(Params):
+    escalation_id: int
+
+
+class TranscriptQuery(Params):
+    after: Annotated[int, Field(ge=0, le=2147483647)] = Field(0)
+
+
+
+class TransferBody(Input):
+    queue: str = None
+    agent_id: int = None
+
+
+class CloseBody(Input):
+    tags: list[str] = Field(min_length=1)
+    note: Annotated[str, Field(max_length=2000)] = None
+
+
+class CannedQuery(Params):
+    language: Language = None
+
+
+class CannedIdPath(Params):
+    canned_id: int
+
+
+class CallbacksQuery(Params):
+    status: Literal['open', 'in_progress', 'done'] = None
+
+
+class CallbackIdPath(Params):
+    callback_id: int
+
+
+class CompleteCallbackBody(Input):
+    outcome: Annotated[str, Field(max_length=2000)] = None
+
+
+class AgentIdPath(Params):
+    agent_id: int
+
+
+class StatsSummaryQuery(Params):
+    period: Literal['today', '7d'] = Field('today')
+    tz: str = Field('Europe/Copenhagen', description='IANA time zone that defines the days')
+
+
+class ReportQuery(Params):
+    from_: Date = Field(None, description='First local Date (default 29 days before to)', alias='from')
+    to: Date = Field(None, description='Last local Date (default today)')
+    tz: str = Field('Europe/Copenhagen', description='IANA time zone that defines the dates')
+    municipality: Annotated[str, Field(max_length=128)] = None
+    topic: Annotated[str, Field(max_length=128)] = Field(None, description="The conversation's topic (the first topic the assistant answered)")
+
+
+class TablePath(Params):
+    table: Literal['summary', 'outcomes', 'topics', 'escalations', 'hours', 'ratings', 'tags', 'unanswered', 'changes']
+
+
+class GroupsQuery(Params):
+    from_: Date = Field(None, description='First local Date (default 6 days before to)', alias='from')
+    to: Date = Field(None, description='Last local Date (default today)')
+    tz: str = Field('Europe/Copenhagen', description='IANA time zone that defines the dates')
+    language: Literal['da', 'sv'] = Field(None, description='One language (default both)')
+    status: Literal['open', 'attached', 'drafted', 'dismissed', 'all'] = Field('open')
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(100, description='Groups returned (the largest)')
+
+
+class AnswersQuery(Params):
+    language: Literal['da', 'sv'] = Field(None, description='One language (default both)')
+
+
+class ActionsQuery(Params):
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(50)
+
+
+class AuditExportQuery(Params):
+    format: Literal['json', 'csv'] = Field('json')
+
+
+class ListAnswersQuery(Params):
+    language: Literal['da', 'sv'] = None
+    q: Annotated[str, Field(max_length=200)] = Field(None, description='Search text (id, category or title)')
+
+
+class AnswerIdPath(Params):
+    answer_id: Annotated[str, Field(max_length=80)]
+
+
+class PublicationsQuery(Params):
+    limit: Annotated[int, Field(ge=1, le=500)] = None
+
+
+class JobIdPath(Params):
+    job_id: Annotated[str, Field(max_length=64)]
+
+
+class AgentInput(Input):
+    login: str = None
+    password: Annotated[str, Field(min_length=12)] = None
+    display_name: str = None
+    role: Literal['agent', 'supervisor', 'editor'] = None
+    capacity: Annotated[int, Field(ge=0, le=20)] = None
+    languages: list[Language] = None
+    municipalities: list[str] = None
+    active: bool = None
+
+
+class CannedBody(Input):
+    language: Language = None
+    title: Annotated[str, Field(max_length=200)] = None
+    body: Annotated[str, Field(max_length=4000)] = None
+
+
+# --- agent API and agent websocket -----------------------------------------------------------
+
+class ReplyBody(Checked):
+    text: MessageText
+    client_msg_id: ClientMsgId | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"text": citizen_rules.check_text(data.get("text"), _max_chars(settings)),
+                "client_msg_id": citizen_rules.check_client_msg_id(data.get("client_msg_id"))}
+
+
+class AgentMessageFrame(ReplyBody):
+    """An agent's reply on the websocket: {"type": "message", "conversation_id", "text", "client_msg_id"?}."""
+
+    type: Literal["message"] = "message"
+    conversation_id: str
+
+    @classmethod
+    def check(cls, data, settings):
+        # The websocket reads conversation_id before the frame gets here: it is a string.
+        return {**ReplyBody.check(data, settings), "conversation_id": data.get("conversation_id")}
+
+
+class ClaimNextBody(Checked):
+    queue: str | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        queue = data.get("queue")
+        if queue is not None and not isinstance(queue, str):
+            raise Invalid("invalid_queue", "queue must be a queue name")
+        return {"queue": queue}
+
+
+MAX_CURSORS = 100
+
+
+class AgentHello(Checked):
+    """The agent websocket's first frame: {"type": "hello", "token"?, "cursors"?: {<conversation id>: <last seq>}}.
+    Its problems are InvalidHello (an error frame, then close 4400)."""
+
+    type: Literal["hello"]
+    token: str | None = None
+    cursors: dict[Annotated[str, Field(min_length=1, max_length=64)],
+                  Annotated[int, Field(ge=0, le=INT32_MAX)]] = Field(default_factory=dict, max_length=MAX_CURSORS)
+
+    @classmethod
+    def check(cls, data, settings):
+        from .common import InvalidHello
+
+        if data.get("type") != "hello":
+            raise InvalidHello('the first frame must be {"type":"hello",...}')
+        token = data.get("token")
+        if token is not None and not isinstance(token, str):
+            raise InvalidHello("token must be a string")
+        cursors = data.get("cursors", {})
+        if cursors is None:
+            cursors = {}
+        if not isinstance(cursors, dict) or len(cursors) > MAX_CURSORS:
+            raise InvalidHello(f"cursors must be an object of at most {MAX_CURSORS} conversation ids")
+        for cid, seq in cursors.items():
+            if not 1 <= len(cid) <= 64:
+                raise InvalidHello("cursor keys must be conversation ids")
+            if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= INT32_MAX:
+                raise InvalidHello(f"cursors must be integers from 0 to {INT32_MAX}")
+        return {"type": "hello", "token": token, "cursors": cursors}
+

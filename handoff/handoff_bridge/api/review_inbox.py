@@ -4,43 +4,18 @@ answer, dismiss). Request bodies are pydantic models, validated here."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from pydantic import Field, StringConstraints
 from sanic import Blueprint, Request, json
 
-from ..db.models import INBOX_STATUSES, INT32_MAX
-from ..errors import bad_request
+from ..db.models import INBOX_STATUSES
+from ..errors import Invalid
 from ..services import review_inbox as inbox_svc
 from .common import deps, int_arg, require_editor
-from .models import AnswerId, Body, Language, parse_body
+from .models import AttachBody, DismissBody, InboxNewAnswerBody, parse_body
+from .contract import Reply, operation
+from .models import ActionsQuery, AnswersQuery, AttachBody, DismissBody, GroupsQuery, InboxNewAnswerBody
+from .responses import ActionsResponse, AnswersResponse, Draft, InboxActionResult, InboxGroups
 
 bp = Blueprint("review_inbox", url_prefix="/api/v1/editor/inbox")
-
-ItemId = Annotated[int, Field(ge=1, le=INT32_MAX)]
-Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{1,79}$")]
-
-
-class _Group(Body):
-    """The group as the editor saw it: its item ids (and its id from the listing)."""
-
-    item_ids: list[ItemId] = Field(min_length=1, max_length=inbox_svc.MAX_ACTION_ITEMS)
-    language: Language
-    group: Annotated[str, StringConstraints(pattern=r"^g[0-9a-f]{31}$")] | None = None
-
-
-class AttachBody(_Group):
-    answer_id: AnswerId
-
-
-class NewAnswerBody(_Group):
-    # An existing category, or none yet (the editor chooses it before publishing).
-    category: Category | None = None
-
-
-class DismissBody(_Group):
-    reason: Literal[inbox_svc.DISMISS_REASONS]  # type: ignore[valid-type]
-    note: Annotated[str, StringConstraints(max_length=inbox_svc.MAX_NOTE_CHARS)] | None = None
 
 
 def _languages(request: Request) -> tuple[str, ...]:
@@ -48,16 +23,33 @@ def _languages(request: Request) -> tuple[str, ...]:
     if language in (None, ""):
         return ("da", "sv")
     if language not in ("da", "sv"):
-        raise bad_request("invalid_query", "language must be da or sv")
+        raise Invalid("invalid_query", "language must be da or sv")
     return (language,)
 
 
 @bp.get("/", ctx_auth="editor", strict_slashes=False)
+@operation(
+    tags=['editor'],
+    summary="The review inbox's questions of a period, grouped by meaning (editor)",
+    description=(
+        "Citizen messages the assistant did not answer well (masked texts only),\n"
+        "per language grouped by meaning (multilingual-e5-small embeddings, a\n"
+        "group joins questions at cosine similarity >= `threshold` to its\n"
+        "centroid), largest groups first, with the trend against the previous\n"
+        "period of the same length. Definitions in docs/review-inbox.md."
+    ),
+    security=('editorSession', 'agentBearer'),
+    query=GroupsQuery,
+    responses={
+        200: Reply(InboxGroups, 'Groups'),
+    },
+    errors=(400, 401, 403),
+)
 async def groups(request: Request):
     await require_editor(request)
     status = request.args.get("status") or inbox_svc.INBOX_OPEN
     if status not in (*INBOX_STATUSES, "all"):
-        raise bad_request("invalid_query", "status must be one of " + ", ".join((*INBOX_STATUSES, "all")))
+        raise Invalid("invalid_query", "status must be one of " + ", ".join((*INBOX_STATUSES, "all")))
     period = inbox_svc.period_from_args({k: request.args.get(k) for k in ("from", "to", "tz")})
     limit = int_arg(request, "limit", 100, 1, inbox_svc.MAX_GROUPS)
     return json(await inbox_svc.groups(deps(request), period, languages=_languages(request), status=status,
@@ -65,6 +57,16 @@ async def groups(request: Request):
 
 
 @bp.get("/answers", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='The answers a group can be attached to (editor)',
+    security=('editorSession', 'agentBearer'),
+    query=AnswersQuery,
+    responses={
+        200: Reply(AnswersResponse, 'Answers'),
+    },
+    errors=(400, 401, 403),
+)
 async def answers(request: Request):
     """The answers a group can be attached to (the answer picker)."""
     await require_editor(request)
@@ -72,6 +74,16 @@ async def answers(request: Request):
 
 
 @bp.get("/actions", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary='The latest actions on the inbox, newest first (editor)',
+    security=('editorSession', 'agentBearer'),
+    query=ActionsQuery,
+    responses={
+        200: Reply(ActionsResponse, 'Actions (no citizen text)'),
+    },
+    errors=(400, 401, 403),
+)
 async def actions(request: Request):
     await require_editor(request)
     return json({"actions": await inbox_svc.history(deps(request), int_arg(request, "limit", 50, 1, 500))})
@@ -85,18 +97,48 @@ async def _act(request: Request, action: str, body: _Group, **extra):
 
 
 @bp.post("/attach", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Attach a group's open questions to an existing answer as example questions (editor)",
+    security=('editorSession', 'agentBearer'),
+    body=AttachBody,
+    responses={
+        200: Reply(InboxActionResult, 'Done'),
+    },
+    errors=(400, 401, 403, 404, 409, 422),
+)
 async def attach(request: Request):
     body = parse_body(request, AttachBody)
     return await _act(request, "attach", body, answer_id=body.answer_id)
 
 
 @bp.post("/new-answer", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Start a new answer (a draft) from a group's open questions (editor)",
+    security=('editorSession', 'agentBearer'),
+    body=InboxNewAnswerBody,
+    responses={
+        200: Reply(InboxActionResult, 'Draft started'),
+    },
+    errors=(400, 401, 403, 404, 409, 422),
+)
 async def new_answer(request: Request):
-    body = parse_body(request, NewAnswerBody)
+    body = parse_body(request, InboxNewAnswerBody)
     return await _act(request, "new_answer", body, category=body.category)
 
 
 @bp.post("/dismiss", ctx_auth="editor")
+@operation(
+    tags=['editor'],
+    summary="Dismiss a group's open questions with a reason (editor)",
+    security=('editorSession', 'agentBearer'),
+    body=DismissBody,
+    responses={
+        200: Reply(InboxActionResult, 'Dismissed'),
+    },
+    errors=(400, 401, 403, 409),
+)
 async def dismiss(request: Request):
     body = parse_body(request, DismissBody)
     return await _act(request, "dismiss", body, reason=body.reason, note=body.note)

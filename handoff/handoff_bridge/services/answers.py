@@ -41,7 +41,7 @@ from ..db.models import (
     KbSupportFile,
     utcnow,
 )
-from ..errors import ApiError, bad_request, forbidden, not_found
+from ..errors import Conflict, Invalid, forbidden, not_found
 from ..privacy import mask_personal_data
 from . import audit as audit_svc
 from . import knowledge_files as kf
@@ -71,13 +71,13 @@ def _check_editor(editor: Agent) -> None:
 
 def _check_language(language: str) -> str:
     if language not in LANGUAGES:
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
     return language
 
 
 def _check_source(source: str) -> str:
     if not isinstance(source, str) or not SOURCE.match(source):
-        raise bad_request("invalid_source", "source must be a short name such as 'inbox' or 'editor' "
+        raise Invalid("invalid_source", "source must be a short name such as 'inbox' or 'editor' "
                                             "(optionally 'inbox:<id>')")
     return source
 
@@ -86,17 +86,17 @@ def clean_questions(questions) -> list[str]:
     """Whitespace collapsed, personal numbers masked (again: masking is idempotent),
     duplicates (case-insensitive) dropped, order kept. Bad input is refused, not cut."""
     if not isinstance(questions, list) or not questions:
-        raise bad_request("invalid_questions", "questions must be a non-empty list of texts")
+        raise Invalid("invalid_questions", "questions must be a non-empty list of texts")
     if len(questions) > MAX_QUESTIONS_PER_CALL:
-        raise bad_request("invalid_questions", f"at most {MAX_QUESTIONS_PER_CALL} questions at a time")
+        raise Invalid("invalid_questions", f"at most {MAX_QUESTIONS_PER_CALL} questions at a time")
     out: list[str] = []
     seen: set[str] = set()
     for question in questions:
         if not isinstance(question, str):
-            raise bad_request("invalid_questions", "every question must be a text")
+            raise Invalid("invalid_questions", "every question must be a text")
         text = mask_personal_data(" ".join(question.split()))
         if not MIN_QUESTION_CHARS <= len(text) <= MAX_QUESTION_CHARS:
-            raise bad_request("invalid_questions",
+            raise Invalid("invalid_questions",
                               f"every question must be {MIN_QUESTION_CHARS}-{MAX_QUESTION_CHARS} characters")
         key = text.casefold()
         if key not in seen:
@@ -266,7 +266,7 @@ async def new_draft_from_questions(session, *, language: str, questions: list[st
     cleaned = clean_questions(questions)
     if category is not None:
         if not isinstance(category, str) or await session.get(KbCategory, category) is None:
-            raise bad_request("invalid_category", "category must be an existing category (or none yet)")
+            raise Invalid("invalid_category", "category must be an existing category (or none yet)")
     answer_id = await _free_answer_id(session, slug(cleaned[0]) or "new_answer")
     document = {
         "id": answer_id,
@@ -300,7 +300,7 @@ async def _free_answer_id(session, base: str) -> str:
         candidate = f"{base}_{n}"
         if candidate not in taken:
             return candidate
-    raise bad_request("invalid_questions", "no free answer id for this question; start the answer in the editor")
+    raise Invalid("invalid_questions", "no free answer id for this question; start the answer in the editor")
 
 
 def _store_draft(row: KbAnswer, document: dict, editor: Agent | None) -> None:
@@ -382,7 +382,7 @@ async def import_content(session, content: kf.Content, *, editor: Agent | None =
         for position, document in enumerate(category.answers):
             answer_id = document["id"]
             if answer_id in seen:
-                raise bad_request("duplicate_answer", f"answer id {answer_id} is in the files twice")
+                raise Invalid("duplicate_answer", f"answer id {answer_id} is in the files twice")
             seen.add(answer_id)
             digest = content_hash(category.category, document)
             row = rows.get(answer_id)
@@ -453,7 +453,7 @@ async def published_content(session, *, drafts: list[str] | None = None) -> kf.C
         else:
             continue  # a draft that is not being published
         if category not in per_category:
-            raise bad_request("invalid_category", f"answer {row.id}: choose one of the categories",
+            raise Invalid("invalid_category", f"answer {row.id}: choose one of the categories",
                               answer_id=row.id, field="category")
         document["id"] = row.id
         per_category[category].append((position, row.id, document))
@@ -515,16 +515,16 @@ async def answer_detail(session, answer_id: str) -> dict:
 
 async def _check_category(session, category) -> None:
     if category is not None and await session.get(KbCategory, category) is None:
-        raise bad_request("invalid_category", "category must be one of the existing categories", field="category")
+        raise Invalid("invalid_category", "category must be one of the existing categories", field="category")
 
 
 async def new_answer(session, *, answer_id: str, document: dict, editor: Agent) -> dict:
     """A new answer, as a draft, with the id the editor chose."""
     _check_editor(editor)
     if not ANSWER_ID.match(answer_id):
-        raise bad_request("invalid_answer_id", "the id must be 2-80 lower-case letters, digits or _", field="id")
+        raise Invalid("invalid_answer_id", "the id must be 2-80 lower-case letters, digits or _", field="id")
     if await session.get(KbAnswer, answer_id) is not None:
-        raise ApiError("answer_exists", f"an answer with the id {answer_id} exists", 409, field="id")
+        raise Conflict("answer_exists", f"an answer with the id {answer_id} exists", field="id")
     await _check_category(session, document.get("category"))
     row = KbAnswer(id=answer_id, category=None, position=0, draft_version=0, created_at=utcnow())
     _store_draft(row, _draft_document(answer_id, document), editor)
@@ -551,7 +551,7 @@ async def save_draft(session, *, answer_id: str, document: dict, draft_version: 
     _check_editor(editor)
     row = await _answer_row(session, answer_id, lock=True)
     if draft_version != row.draft_version:
-        raise ApiError("draft_changed", "someone else saved this answer in the meantime; reload it", 409,
+        raise Conflict("draft_changed", "someone else saved this answer in the meantime; reload it",
                        draft_version=row.draft_version)
     await _check_category(session, document.get("category"))
     _store_draft(row, _draft_document(answer_id, document), editor)
@@ -566,7 +566,7 @@ async def discard_draft(session, *, answer_id: str, editor: Agent) -> None:
     _check_editor(editor)
     row = await _answer_row(session, answer_id, lock=True)
     if row.draft is None:
-        raise ApiError("no_draft", "this answer has no draft", 409)
+        raise Conflict("no_draft", "this answer has no draft")
     if row.published_revision_id is None:
         await session.delete(row)
     else:

@@ -27,7 +27,7 @@ from ..db.models import (
     Timeout,
     utcnow,
 )
-from ..errors import ApiError, bad_request, conflict, not_found, unauthorized
+from ..errors import ApiError, Conflict, Invalid, TooLarge, not_found, unauthorized
 from ..events import conv_channel
 from ..privacy import mask_personal_data, normalise_phone
 from ..rasa import RasaUnavailable
@@ -45,6 +45,7 @@ log = logging.getLogger("handoff.citizen")
 REQUEST_HUMAN_TOPIC = "request_human"
 
 MUNICIPALITY_MAX = 64
+PAYLOAD_MAX = 500
 # C0 controls other than tab, line feed and carriage return, DEL, and unpaired surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -53,12 +54,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
+def check_municipality(municipality) -> str:
     municipality = municipality.strip() if isinstance(municipality, str) else ""
     if not municipality or len(municipality) > MUNICIPALITY_MAX:
-        raise bad_request("invalid_municipality", "municipality is required (at most 64 characters)")
+        raise Invalid("invalid_municipality", "municipality is required (at most 64 characters)")
+    return municipality
+
+
+def check_language(language) -> str:
     if language not in ("da", "sv"):
-        raise bad_request("invalid_language", "language must be 'da' or 'sv'")
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
+    return language
+
+
+async def create_conversation(deps, municipality: str, language: str) -> tuple[Conversation, str]:
+    """A new conversation; `municipality` and `language` are checked (check_municipality, check_language)."""
     token = secrets.token_urlsafe(32)
     conv = Conversation(
         id=secrets.token_hex(16),
@@ -101,22 +111,30 @@ async def touch_seen(deps, conversation_id: str, min_interval: float = 10.0) -> 
             )
 
 
-def validate_text(deps, text) -> str:
+def check_text(text, max_chars: int) -> str:
+    """A message's text, stripped; refused when empty, not text or longer than `max_chars`."""
     if not isinstance(text, str):
-        raise bad_request("invalid_text", "text must be a string")
+        raise Invalid("invalid_text", "text must be a string")
     text = text.strip()
     if not text:
-        raise bad_request("empty_message", "message text is empty")
+        raise Invalid("empty_message", "message text is empty")
     if _CONTROL.search(text):
-        raise bad_request("invalid_text", "text must not contain control characters (other than tab and line breaks)")
-    if len(text) > deps.settings.max_message_chars:
-        raise ApiError(
-            "message_too_long",
-            f"message is longer than {deps.settings.max_message_chars} characters",
-            413,
-            max_chars=deps.settings.max_message_chars,
-        )
+        raise Invalid("invalid_text", "text must not contain control characters (other than tab and line breaks)")
+    if len(text) > max_chars:
+        raise TooLarge("message_too_long", f"message is longer than {max_chars} characters", max_chars=max_chars)
     return text
+
+
+def check_payload(payload) -> str | None:
+    if payload is not None and (not isinstance(payload, str) or len(payload) > PAYLOAD_MAX):
+        raise Invalid("invalid_payload", "payload must be a string of at most 500 characters")
+    return payload
+
+
+def check_client_msg_id(client_msg_id) -> str | None:
+    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
+        raise Invalid("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+    return client_msg_id
 
 
 async def receive_message(
@@ -127,17 +145,14 @@ async def receive_message(
     payload: str | None = None,
     client_msg_id: str | None = None,
 ) -> tuple[dict, bool, str]:
-    """Store a citizen message. Returns (message dict, duplicate, mode at receipt).
+    """Store a citizen message (text, payload and client_msg_id already checked:
+    check_text, check_payload, check_client_msg_id). Returns (message dict,
+    duplicate, mode at receipt).
 
     The caller acknowledges only after this returns, i.e. after commit.
     """
     from .messages import message_to_dict
 
-    text = validate_text(deps, text)
-    if payload is not None and (not isinstance(payload, str) or len(payload) > 500):
-        raise bad_request("invalid_payload", "payload must be a string of at most 500 characters")
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
     try:
         # Group commit (services/message_writer.py): the relay's hot path.
         msg, mode, duplicate = await deps.writer.append(
@@ -147,7 +162,7 @@ async def receive_message(
             conv = await session.get(Conversation, conversation_id)
         if conv is None:
             raise not_found("conversation") from None
-        raise conflict("conversation_closed", "the conversation is closed") from None
+        raise Conflict("conversation_closed", "the conversation is closed") from None
     # Published by the writer right after its commit.
     return message_to_dict(msg), duplicate, mode
 
@@ -174,15 +189,15 @@ _IDENTITY_SHAPES = {
 }
 
 
-def validate_identity(kind, number) -> tuple[str, str]:
+def check_identity(kind, number) -> tuple[str, str]:
     """(kind, number without spaces), or a 400 that never echoes the number."""
     if kind not in IDENTITY_KINDS:
-        raise bad_request("invalid_identity_kind", "kind must be 'cpr' or 'personnummer'")
+        raise Invalid("invalid_identity_kind", "kind must be 'cpr' or 'personnummer'")
     if not isinstance(number, str) or len(number) > IDENTITY_MAX_CHARS:
-        raise bad_request("invalid_national_id", f"number must be a string of at most {IDENTITY_MAX_CHARS} characters")
+        raise Invalid("invalid_national_id", f"number must be a string of at most {IDENTITY_MAX_CHARS} characters")
     compact = re.sub(r"\s", "", number)
     if not _IDENTITY_SHAPES[kind].match(compact):
-        raise bad_request("invalid_national_id", "number is not shaped like a CPR number (DDMMYY-XXXX)"
+        raise Invalid("invalid_national_id", "number is not shaped like a CPR number (DDMMYY-XXXX)"
                           if kind == "cpr" else "number is not shaped like a personnummer (YYYYMMDD-XXXX)")
     return kind, compact
 
@@ -201,32 +216,30 @@ async def requested_identity_kind(deps, conversation_id: str) -> str | None:
     return request.get("kind") if isinstance(request, dict) else None
 
 
-async def receive_identity(deps, conversation_id: str, kind, number, *, client_msg_id: str | None = None,
-                           ) -> tuple[dict, bool, str, str]:
+async def receive_identity(deps, conversation_id: str, kind: str, *, client_msg_id: str | None = None,
+                           ) -> tuple[dict, bool, str]:
     """Store the neutral line of a number given in the widget's field; the number
     itself is never stored, published or logged. Returns (message dict, duplicate,
     mode at receipt, the number for the assistant's webhook only).
 
     Accepted only in answer to the assistant's question for that kind of number,
-    so it can never reach an agent."""
+    so it can never reach an agent. The number (check_identity) stays with the
+    caller, which hands it to the assistant's turn only."""
     from .messages import message_to_dict
 
-    kind, compact = validate_identity(kind, number)
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
     async with deps.sessionmaker() as session:
         conv = await session.get(Conversation, conversation_id)
     if conv is None:
         raise not_found("conversation")
     if conv.mode != MODE_BOT or await requested_identity_kind(deps, conversation_id) != kind:
-        raise conflict("identity_not_requested", "the assistant is not asking for this number now")
+        raise Conflict("identity_not_requested", "the assistant is not asking for this number now")
     try:
         msg, mode, duplicate = await deps.writer.append(
             conversation_id, i18n.text(f"identity_sent_{kind}", conv.language),
             payload={"identity_input": kind}, client_msg_id=client_msg_id)
     except LookupError:
-        raise conflict("conversation_closed", "the conversation is closed") from None
-    return message_to_dict(msg), duplicate, mode, compact
+        raise Conflict("conversation_closed", "the conversation is closed") from None
+    return message_to_dict(msg), duplicate, mode
 
 
 def needs_followup(mode: str, payload: str | None) -> bool:
@@ -375,12 +388,23 @@ async def _bot_turn_locked(deps, conversation_id: str, text: str, login_token: s
         await _hand_over_from_bot(deps, conv, turn)
 
 
-async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:
+def check_phone(phone) -> str:
+    """The phone number normalised (privacy.normalise_phone); the error never echoes it."""
     normalised = normalise_phone(phone if isinstance(phone, str) else "")
     if normalised is None:
-        raise bad_request("invalid_phone", "phone must be a phone number (7-15 digits)")
+        raise Invalid("invalid_phone", "phone must be a phone number (7-15 digits)")
+    return normalised
+
+
+def check_description(description) -> str | None:
     if description is not None and (not isinstance(description, str) or len(description) > 1000):
-        raise bad_request("invalid_description", "description must be text of at most 1000 characters")
+        raise Invalid("invalid_description", "description must be text of at most 1000 characters")
+    return description
+
+
+async def request_callback(deps, conversation_id: str, phone: str, description: str | None) -> dict:
+    """A callback request; `phone` is normalised (check_phone), `description` checked (check_description)."""
+    normalised = phone
     async with deps.sessionmaker() as session:
         async with session.begin():
             conv = await session.get(Conversation, conversation_id, with_for_update=True)
@@ -388,7 +412,7 @@ async def request_callback(deps, conversation_id: str, phone: str, description: 
                 raise not_found("conversation")
             esc = await queue_svc.callback_allowed(session, conversation_id)
             if esc is None:
-                raise conflict("callback_not_offered", "a callback can be requested while queued or when the queue is closed")
+                raise Conflict("callback_not_offered", "a callback can be requested while queued or when the queue is closed")
             was_waiting = esc.status == ESC_WAITING
             esc.status = ESC_CALLBACK
             esc.ended_at = utcnow()
@@ -416,20 +440,29 @@ async def request_callback(deps, conversation_id: str, phone: str, description: 
     return {"status": "registered", "callback_id": cb_id}
 
 
-async def rate(deps, conversation_id: str, score, comment) -> dict:
+def check_score(score) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 9:
-        raise bad_request("invalid_score", "score must be an integer from 1 to 9")
+        raise Invalid("invalid_score", "score must be an integer from 1 to 9")
+    return score
+
+
+def check_comment(comment) -> str | None:
     if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
-        raise bad_request("invalid_comment", "comment must be text of at most 1000 characters")
+        raise Invalid("invalid_comment", "comment must be text of at most 1000 characters")
+    return comment
+
+
+async def rate(deps, conversation_id: str, score: int, comment: str | None) -> dict:
+    """The citizen's rating (checked: check_score, check_comment)."""
     async with deps.sessionmaker() as session:
         async with session.begin():
             conv = await session.get(Conversation, conversation_id)
             if conv is None:
                 raise not_found("conversation")
             if conv.close_reason != "agent_closed":
-                raise conflict("rating_not_requested", "a chat can be rated after an agent has closed it")
+                raise Conflict("rating_not_requested", "a chat can be rated after an agent has closed it")
             if await session.scalar(select(Rating.id).where(Rating.conversation_id == conversation_id)):
-                raise conflict("already_rated", "this chat has already been rated")
+                raise Conflict("already_rated", "this chat has already been rated")
             session.add(Rating(conversation_id=conversation_id, score=score,
                                comment=mask_personal_data(comment.strip()) if comment else None))
             # The conversation is closed, so the thank-you is an event, not a stored message.

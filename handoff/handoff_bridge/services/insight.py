@@ -45,7 +45,7 @@ from ..db.models import (
     Rating,
     UnansweredQuestion,
 )
-from ..errors import bad_request
+from ..errors import Invalid
 from . import outcomes as outcome_svc
 from . import queue as queue_svc
 from .stats import median, parse_timezone, percentile
@@ -66,14 +66,14 @@ def _parse_date(name: str, raw: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError as exc:
-        raise bad_request("invalid_date", f"{name} must be a date (YYYY-MM-DD)") from exc
+        raise Invalid("invalid_date", f"{name} must be a date (YYYY-MM-DD)") from exc
 
 
 def _filter_value(name: str, raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     if len(raw) > MAX_FILTER_CHARS:
-        raise bad_request("invalid_filter", f"{name} must be at most {MAX_FILTER_CHARS} characters")
+        raise Invalid("invalid_filter", f"{name} must be at most {MAX_FILTER_CHARS} characters")
     return raw
 
 
@@ -92,9 +92,9 @@ class Query:
         last = _parse_date("to", args.get("to")) or today
         first = _parse_date("from", args.get("from")) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
-            raise bad_request("invalid_period", "from must not be after to")
+            raise Invalid("invalid_period", "from must not be after to")
         if (last - first).days + 1 > MAX_DAYS:
-            raise bad_request("invalid_period", f"a period is at most {MAX_DAYS} days")
+            raise Invalid("invalid_period", f"a period is at most {MAX_DAYS} days")
         return cls(first, last, tz, _filter_value("municipality", args.get("municipality")),
                    _filter_value("topic", args.get("topic")))
 
@@ -469,7 +469,7 @@ def table_rows(data: dict, table: str) -> tuple[list[str], list[list]]:
     if table == "changes":
         keys = ["metric", "key", "current", "previous", "change", "relative"]
         return keys, [[c[k] for k in keys] for c in data["changes"]]
-    raise bad_request("invalid_table", "table must be one of " + ", ".join(TABLES))
+    raise Invalid("invalid_table", "table must be one of " + ", ".join(TABLES))
 
 
 def to_csv(data: dict, table: str) -> str:

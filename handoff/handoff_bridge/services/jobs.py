@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 
-from ..errors import ApiError, not_found
+from ..errors import ApiError, Unavailable, not_found
 
 log = logging.getLogger("handoff.jobs")
 
@@ -41,7 +41,7 @@ class Jobs:
         while len(self._jobs) >= MAX_JOBS:
             oldest = next((k for k, j in self._jobs.items() if j["ended"] is not None), None)
             if oldest is None:
-                raise ApiError("too_many_jobs", "too many checks and publishes are running; try again soon", 503)
+                raise Unavailable("too_many_jobs", "too many checks and publishes are running; try again soon")
             del self._jobs[oldest]
 
     async def run(self, app, coro, owner: int, wait: float = WAIT_SECONDS) -> tuple[int, dict]:

@@ -24,7 +24,7 @@ import shlex
 import tempfile
 from pathlib import Path
 
-from ..errors import ApiError
+from ..errors import Unavailable
 from ..settings import REPO_DIR, Settings
 from . import knowledge_files as kf
 
@@ -33,9 +33,9 @@ log = logging.getLogger("handoff.knowledge")
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 
 
-class EngineFailed(ApiError):
+class EngineFailed(Unavailable):
     def __init__(self, message: str):
-        super().__init__("knowledge_engine_failed", message, 503)
+        super().__init__("knowledge_engine_failed", message)
 
 
 class KnowledgeEngine:

@@ -47,7 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..db.models import Conversation, Message, UTCDateTime, utcnow
-from ..errors import ApiError
+from ..errors import Unavailable
 from ..privacy import MARKER, mask_in_json
 
 log = logging.getLogger("handoff.writer")
@@ -180,9 +180,9 @@ class _Masking:
         self.tails = tails  # conversation id -> its tail after this batch
 
 
-class WriterBusy(ApiError):
+class WriterBusy(Unavailable):
     def __init__(self):
-        super().__init__("busy", "too many messages are waiting to be stored; please resend shortly", 503)
+        super().__init__("busy", "too many messages are waiting to be stored; please resend shortly")
 
 
 class CitizenMessageWriter:

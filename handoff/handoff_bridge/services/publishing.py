@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import KbAnswer, KbPublication, KbPublishLock, KbRevision, utcnow
-from ..errors import ApiError, conflict
+from ..errors import ApiError, Conflict, NotFound, Unprocessable
 from . import answers as answers_svc
 from . import audit as audit_svc
 from . import knowledge_files as kf
@@ -36,9 +36,9 @@ log = logging.getLogger("handoff.publishing")
 LOCK_ROW = 1
 
 
-class PublishBusy(ApiError):
+class PublishBusy(Conflict):
     def __init__(self):
-        super().__init__("publish_busy", "another publish is running; try again in a moment", 409)
+        super().__init__("publish_busy", "another publish is running; try again in a moment")
 
 
 async def _take_lease(deps, holder: str) -> bool:
@@ -83,9 +83,9 @@ async def publish_lease(deps):
 # ---------------------------------------------------------------- import and export
 
 
-class InvalidContent(ApiError):
+class InvalidContent(Unprocessable):
     def __init__(self, problems: list[dict]):
-        super().__init__("invalid_content", f"the content has {len(problems)} problem(s)", 422, problems=problems)
+        super().__init__("invalid_content", f"the content has {len(problems)} problem(s)", problems=problems)
 
 
 async def import_directory(deps, directory: Path, *, editor=None) -> dict:
@@ -122,19 +122,19 @@ async def export_directory(deps, directory: Path) -> list[Path]:
     async with deps.sessionmaker() as session:
         content = await answers_svc.published_content(session)
     if not content.categories:
-        raise conflict("store_empty", "the content store holds no published content")
+        raise Conflict("store_empty", "the content store holds no published content")
     return kf.write_directory(content, directory)
 
 
 # ---------------------------------------------------------------- the gate and publishing
 
 
-class GateBlocked(ApiError):
+class GateBlocked(Conflict):
     """The candidate makes questions wrong that were right: the editor fixes or accepts them."""
 
     def __init__(self, gate: dict):
         super().__init__("gate_blocked", f"{len(gate['regressions'])} question(s) that were answered right "
-                                         "would be answered wrong; fix the answer or accept them", 409, gate=gate)
+                                         "would be answered wrong; fix the answer or accept them", gate=gate)
 
 
 def _gate_summary(result: dict, accepted: list[dict]) -> dict:
@@ -152,10 +152,10 @@ async def _snapshot(deps, answer_ids: list[str], *, require_draft: bool = True):
         rows = {r.id: r for r in await session.scalars(select(KbAnswer).where(KbAnswer.id.in_(answer_ids)))}
         missing = [a for a in answer_ids if a not in rows]
         if missing:
-            raise ApiError("not_found", f"no answer {missing[0]}", 404, answer_id=missing[0])
+            raise NotFound("not_found", f"no answer {missing[0]}", answer_id=missing[0])
         without = [a for a in answer_ids if rows[a].draft is None]
         if require_draft and without:
-            raise conflict("no_draft", f"answer {without[0]} has no draft to publish", answer_id=without[0])
+            raise Conflict("no_draft", f"answer {without[0]} has no draft to publish", answer_id=without[0])
         drafts = {a: (copy.deepcopy(rows[a].draft), rows[a].draft_version) for a in answer_ids}
         candidate = await answers_svc.published_content(session, drafts=answer_ids)
         regression = await answers_svc.regression_set(session)
@@ -295,13 +295,13 @@ async def rollback(deps, editor, answer_id: str, revision_id: int, accept: list[
             row = await answers_svc._answer_row(session, answer_id, lock=True)
             revision = await session.get(KbRevision, revision_id)
             if revision is None or revision.answer_id != answer_id:
-                raise ApiError("not_found", "no such revision of this answer", 404)
+                raise NotFound("not_found", "no such revision of this answer")
             current = await session.get(KbRevision, row.published_revision_id) if row.published_revision_id else None
             if current is not None and current.content_hash == revision.content_hash:
-                raise conflict("nothing_to_restore", "this revision is what is published now")
+                raise Conflict("nothing_to_restore", "this revision is what is published now")
             restored = {**copy.deepcopy(revision.document), "category": revision.category}
             if row.draft is not None and row.draft != restored:
-                raise conflict("draft_pending", "the answer has an unpublished draft; publish or discard it first")
+                raise Conflict("draft_pending", "the answer has an unpublished draft; publish or discard it first")
             if row.draft is None:
                 answers_svc._store_draft(row, restored, editor)
     return await publish_answers(deps, editor, [answer_id], accept, kind="rollback", restores={answer_id: revision_id})

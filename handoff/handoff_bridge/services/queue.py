@@ -23,7 +23,7 @@ from ..db.models import (
     Escalation,
     utcnow,
 )
-from ..errors import ApiError, conflict, not_found
+from ..errors import Conflict, Unprocessable, not_found
 from ..events import conv_channel
 from ..privacy import mask_personal_data
 from .messages import append_message, publish_agents, publish_messages, publish_status
@@ -182,7 +182,7 @@ async def escalate(
     open: a second call returns the same queue entry and says nothing new.
     """
     if reason not in REASONS:
-        raise ApiError("invalid_reason", f"reason must be one of {', '.join(REASONS)}", 422)
+        raise Unprocessable("invalid_reason", f"reason must be one of {', '.join(REASONS)}")
     summary = mask_personal_data((summary or "").strip())[: deps.settings.max_summary_chars] or None
     now = utcnow()
     async with deps.sessionmaker() as session:
@@ -191,7 +191,7 @@ async def escalate(
             if conv is None:
                 raise not_found("conversation")
             if conv.mode == MODE_CLOSED:
-                raise conflict("conversation_closed", "the conversation is closed")
+                raise Conflict("conversation_closed", "the conversation is closed")
             existing = await open_escalation(session, conversation_id)
             if existing is not None:
                 if existing.status == ESC_ASSIGNED:
@@ -202,7 +202,7 @@ async def escalate(
                 conv.language = language
             queue = route(list(deps.queues.values()), conv.language, conv.municipality)
             if queue is None:
-                raise ApiError("no_queue", "no queue serves this language and municipality", 422)
+                raise Unprocessable("no_queue", "no queue serves this language and municipality")
             lang = conv.language
             new_messages = []
             if not queue.is_open(now):

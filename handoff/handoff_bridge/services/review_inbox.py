@@ -50,7 +50,7 @@ from ..db.models import (
     InboxItem,
     utcnow,
 )
-from ..errors import bad_request, conflict
+from ..errors import Conflict, Invalid
 from ..privacy import mask_personal_data
 from . import answers
 from . import audit as audit_svc
@@ -151,9 +151,9 @@ def period_from_args(args: dict, today: dt.date | None = None) -> Period:
     last = _parse_date("to", args.get("to")) or today
     first = _parse_date("from", args.get("from")) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise bad_request("invalid_period", "from must not be after to")
+        raise Invalid("invalid_period", "from must not be after to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise bad_request("invalid_period", f"a period is at most {MAX_DAYS} days")
+        raise Invalid("invalid_period", f"a period is at most {MAX_DAYS} days")
     start = dt.datetime.combine(first, dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
     return Period(start, end, first, last, tz.key)
@@ -312,7 +312,7 @@ async def _open_items(session, item_ids: list[int], language: str) -> list:
         select(InboxItem.id, InboxItem.conversation_id, InboxItem.question, InboxItem.status, InboxItem.language)
         .where(InboxItem.id.in_(item_ids)).with_for_update())).all()
     if any(r.language != language for r in rows):
-        raise bad_request("invalid_items", "every item of a group must be in the group's language")
+        raise Invalid("invalid_items", "every item of a group must be in the group's language")
     return rows
 
 
@@ -336,12 +336,12 @@ async def act(deps, agent, action: str, *, item_ids: list[int], language: str, g
     transaction: the answer change, the items' status, the action row and the
     editor audit entry (subject "group:<id>")."""
     if action not in ACTION_AUDIT:
-        raise bad_request("invalid_action", "action must be attach, new_answer or dismiss")
+        raise Invalid("invalid_action", "action must be attach, new_answer or dismiss")
     if action == "dismiss" and reason not in DISMISS_REASONS:
-        raise bad_request("invalid_reason", "reason must be one of " + ", ".join(DISMISS_REASONS))
+        raise Invalid("invalid_reason", "reason must be one of " + ", ".join(DISMISS_REASONS))
     ids = sorted(set(item_ids))
     if not ids or len(ids) > MAX_ACTION_ITEMS:
-        raise bad_request("invalid_items", f"give 1 to {MAX_ACTION_ITEMS} item ids")
+        raise Invalid("invalid_items", f"give 1 to {MAX_ACTION_ITEMS} item ids")
     now = utcnow()
     gid = (group or group_id(ids))[:32]
     async with deps.sessionmaker() as session:
@@ -349,10 +349,10 @@ async def act(deps, agent, action: str, *, item_ids: list[int], language: str, g
             rows = await _open_items(session, ids, language)
             open_rows = [r for r in rows if r.status == INBOX_OPEN]
             if not open_rows:
-                raise conflict("nothing_open", "none of these items is open any more (another editor acted on them)")
+                raise Conflict("nothing_open", "none of these items is open any more (another editor acted on them)")
             questions = distinct_questions(open_rows) if action != "dismiss" else []
             if action != "dismiss" and not questions:
-                raise bad_request("invalid_questions", "no question of this group can be an example question "
+                raise Invalid("invalid_questions", "no question of this group can be an example question "
                                                        f"({answers.MIN_QUESTION_CHARS}-{answers.MAX_QUESTION_CHARS} characters)")
             draft_id = None
             examples: list[str] = []

@@ -38,7 +38,7 @@ from ..db.models import (
     Rating,
     utcnow,
 )
-from ..errors import bad_request
+from ..errors import Invalid
 from . import outcomes as outcome_svc
 from . import queue as queue_svc
 
@@ -66,13 +66,13 @@ def parse_timezone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise bad_request("invalid_timezone", "tz must be an IANA time zone such as Europe/Copenhagen") from exc
+        raise Invalid("invalid_timezone", "tz must be an IANA time zone such as Europe/Copenhagen") from exc
 
 
 def period_bounds(period: str, tz: ZoneInfo, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime, list[dt.date]]:
     """[start, end) in UTC for 'today' or the last 7 days (today included), and the local days."""
     if period not in PERIODS:
-        raise bad_request("invalid_period", "period must be 'today' or '7d'")
+        raise Invalid("invalid_period", "period must be 'today' or '7d'")
     now = now or utcnow()
     today = now.astimezone(tz).date()
     days = [today - dt.timedelta(days=i) for i in range(PERIODS[period] - 1, -1, -1)]

@@ -18,8 +18,8 @@ from helpers import DEFAULT_PASSWORD, agent_session, editor_session, make_agent,
 from sqlalchemy import update
 
 from handoff_bridge.db.models import AgentSession
-from handoff_bridge.security import AUTH_LEVELS
-from handoff_bridge.services import agents as agent_svc
+from handoff_bridge.access import AUTH_LEVELS
+from handoff_bridge.services import accounts as accounts_svc
 
 PUBLIC = {
     ("POST", "/api/v1/citizen/conversations"),
@@ -71,7 +71,7 @@ async def test_every_route_refuses_callers_it_is_not_for(client, bridge):
     expired = await agent_session(d, client, "eva")
     async with d.sessionmaker() as session:
         async with session.begin():
-            eva = (await agent_svc.agent_for_token(d, expired["Authorization"].split(" ", 1)[1])).id
+            eva = (await accounts_svc.agent_for_token(d, expired["Authorization"].split(" ", 1)[1])).id
             await session.execute(update(AgentSession).where(AgentSession.agent_id == eva)
                                   .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
     checked = 0

@@ -1,16 +1,11 @@
-"""Agent side: accounts and sessions, claiming, replying, transfer, close, hand-back."""
+"""Chat work of agents: claiming waiting chats, the transcript, replies and typing,
+the agent's own chats and queues, transfer, close and hand-back."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import hashlib
-import logging
-import secrets
 
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 
 from .. import i18n
 from ..db.models import (
@@ -23,9 +18,6 @@ from ..db.models import (
     MODE_CLOSED,
     MODE_QUEUED,
     Agent,
-    AgentSession,
-    CallbackRequest,
-    CannedResponse,
     Claim,
     Closure,
     ClosureTag,
@@ -34,12 +26,11 @@ from ..db.models import (
     Tag,
     utcnow,
 )
-from ..errors import ApiError, bad_request, conflict, forbidden, not_found, unauthorized
+from ..errors import Conflict, Invalid, NotFound, forbidden, not_found, unauthorized
 from ..events import agent_channel, conv_channel
 from ..privacy import mask_personal_data
 from . import audit as audit_svc
 from . import queue as queue_svc
-from . import throttle as throttle_svc
 from .messages import (
     DuplicateMessage,
     append_message,
@@ -50,214 +41,6 @@ from .messages import (
     publish_messages,
     publish_status,
 )
-
-log = logging.getLogger("handoff.agents")
-
-# Verified against when the login is unknown, so timing does not reveal valid logins.
-_dummy_hashes: dict[tuple, str] = {}
-
-STATUSES = ("available", "busy", "away", "offline")
-ROLES = ("agent", "supervisor", "editor")
-# Who signs in where: the console and supervisor pages, or the editor pages.
-CONSOLE_ROLES = ("agent", "supervisor")
-EDITOR_ROLES = ("editor",)
-
-
-async def hash_password(deps, password: str) -> str:
-    # argon2 takes a good part of a second by design: keep it off the event loop.
-    return await asyncio.to_thread(deps.hasher.hash, password)
-
-
-async def _verify(deps, stored_hash: str | None, password: str) -> bool:
-    hasher = deps.hasher
-    if stored_hash is None:
-        key = (hasher.time_cost, hasher.memory_cost)
-        if key not in _dummy_hashes:
-            _dummy_hashes[key] = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(16))
-        stored_hash = _dummy_hashes[key]
-        real = False
-    else:
-        real = True
-    try:
-        await asyncio.to_thread(hasher.verify, stored_hash, password)
-        return real
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def agent_to_dict(a: Agent) -> dict:
-    return {
-        "id": a.id,
-        "login": a.login,
-        "display_name": a.display_name,
-        "role": a.role,
-        "status": a.status,
-        "capacity": a.capacity,
-        "languages": a.languages,
-        "municipalities": a.municipalities,
-        "active": a.active,
-    }
-
-
-async def _validate_agent_fields(deps, data: dict, *, partial: bool) -> dict:
-    out = {}
-    if "display_name" in data or not partial:
-        name = data.get("display_name") or data.get("login")
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 128:
-            raise bad_request("invalid_display_name", "display_name must be 1-128 characters")
-        out["display_name"] = name.strip()
-    if "role" in data:
-        if data["role"] not in ROLES:
-            raise bad_request("invalid_role", "role must be agent, supervisor or editor")
-        out["role"] = data["role"]
-    if "capacity" in data:
-        cap = data["capacity"]
-        if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= 20:
-            raise bad_request("invalid_capacity", "capacity must be an integer from 0 to 20")
-        out["capacity"] = cap
-    if "languages" in data:
-        langs = data["languages"]
-        if not isinstance(langs, list) or any(lang not in ("da", "sv") for lang in langs):
-            raise bad_request("invalid_languages", "languages must be a list of 'da'/'sv'")
-        out["languages"] = sorted(set(langs))
-    if "municipalities" in data:
-        munis = data["municipalities"]
-        if not isinstance(munis, list) or any(not isinstance(m, str) or not 1 <= len(m) <= 64 for m in munis):
-            raise bad_request("invalid_municipalities", "municipalities must be a list of codes or '*'")
-        out["municipalities"] = sorted(set(munis))
-    if "active" in data:
-        if not isinstance(data["active"], bool):
-            raise bad_request("invalid_active", "active must be true or false")
-        out["active"] = data["active"]
-    if "password" in data:
-        pw = data["password"]
-        if not isinstance(pw, str) or not 12 <= len(pw) <= 256:
-            raise bad_request("weak_password", "password must be 12-256 characters")
-        out["password_hash"] = await hash_password(deps, pw)
-    return out
-
-
-async def create_agent(deps, data: dict) -> dict:
-    login = data.get("login")
-    if not isinstance(login, str) or not 1 <= len(login.strip()) <= 128:
-        raise bad_request("invalid_login", "login must be 1-128 characters")
-    if "password" not in data:
-        raise bad_request("weak_password", "password is required")
-    fields = await _validate_agent_fields(deps, data, partial=False)
-    agent = Agent(
-        login=login.strip().lower(),
-        role=fields.pop("role", "agent"),
-        capacity=fields.pop("capacity", 3),
-        languages=fields.pop("languages", ["da"]),
-        municipalities=fields.pop("municipalities", ["*"]),
-        status="offline",
-        **fields,
-    )
-    try:
-        async with deps.sessionmaker() as session:
-            async with session.begin():
-                session.add(agent)
-    except IntegrityError as exc:
-        raise conflict("login_taken", "an agent with this login exists") from exc
-    return agent_to_dict(agent)
-
-
-async def update_agent(deps, agent_id: int, data: dict) -> dict:
-    fields = await _validate_agent_fields(deps, data, partial=True)
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            agent = await session.get(Agent, agent_id)
-            if agent is None:
-                raise not_found("agent")
-            for key, value in fields.items():
-                setattr(agent, key, value)
-            if fields.get("active") is False:
-                await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
-    return agent_to_dict(agent)
-
-
-async def list_agents(deps) -> list[dict]:
-    async with deps.sessionmaker() as session:
-        agents = await session.scalars(select(Agent).order_by(Agent.id))
-        return [agent_to_dict(a) for a in agents]
-
-
-async def login(deps, login_name, password, address: str = "unknown",
-                roles: tuple[str, ...] = CONSOLE_ROLES) -> tuple[str, dict]:
-    """A new session for the account, if its role signs in here (`roles`)."""
-    if not isinstance(login_name, str) or not isinstance(password, str) or len(password) > 256 or len(login_name) > 256:
-        raise bad_request("invalid_credentials_format", "login and password are required")
-    s = deps.settings
-    by_login, by_address = throttle_svc.login_key(login_name), throttle_svc.address_key(address)
-    locked = await throttle_svc.locked_for(deps, [by_login, by_address])
-    if locked is not None:
-        raise ApiError("login_locked", f"too many failed logins; try again in {locked} s", 429, retry_after=locked)
-    async with deps.sessionmaker() as session:
-        agent = await session.scalar(select(Agent).where(Agent.login == login_name.strip().lower()))
-    ok = await _verify(deps, agent.password_hash if agent else None, password)
-    if not ok or not agent.active:
-        await throttle_svc.record_failure(deps, [(by_login, s.login_max_failures),
-                                                 (by_address, s.login_address_max_failures)])
-        log.info("failed agent login")
-        raise unauthorized("wrong login or password")
-    await throttle_svc.reset(deps, by_login)
-    if agent.role not in roles:
-        # Only said after the right password: it reveals nothing to a guesser.
-        raise forbidden("editor accounts sign in on the editor pages (/editor/)" if agent.role == "editor"
-                        else "this account does not sign in here; use the agent console (/console/)")
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            session.add(AgentSession(token_hash=_token_hash(token), agent_id=agent.id, created_at=now,
-                                     expires_at=now + dt.timedelta(seconds=deps.settings.session_ttl_seconds)))
-            if deps.hasher.check_needs_rehash(agent.password_hash):
-                new_hash = await hash_password(deps, password)
-                await session.execute(update(Agent).where(Agent.id == agent.id).values(password_hash=new_hash))
-            # Drop this agent's expired sessions while we are here.
-            await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id, AgentSession.expires_at < now))
-    return token, agent_to_dict(agent)
-
-
-async def agent_for_token(deps, token: str | None) -> Agent:
-    if not token:
-        raise unauthorized()
-    async with deps.sessionmaker() as session:
-        row = (await session.execute(
-            select(Agent, AgentSession.expires_at)
-            .join(AgentSession, AgentSession.agent_id == Agent.id)
-            .where(AgentSession.token_hash == _token_hash(token))
-        )).first()
-    if row is None or row[1] < utcnow() or not row[0].active:
-        raise unauthorized("session expired or unknown")
-    return row[0]
-
-
-async def logout(deps, token: str) -> None:
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            await session.execute(delete(AgentSession).where(AgentSession.token_hash == _token_hash(token)))
-
-
-async def set_status(deps, agent: Agent, status) -> dict:
-    if status not in STATUSES:
-        raise bad_request("invalid_status", f"status must be one of {', '.join(STATUSES)}")
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            await session.execute(update(Agent).where(Agent.id == agent.id).values(status=status, last_seen_at=utcnow()))
-    agent.status = status
-    await publish_agents(deps, {"type": "agent_status", "agent_id": agent.id, "status": status})
-    return agent_to_dict(agent)
-
-
-async def heartbeat(deps, agent_id: int) -> None:
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            await session.execute(update(Agent).where(Agent.id == agent_id).values(last_seen_at=utcnow()))
 
 
 async def _active_claim_count(session, agent_id: int) -> int:
@@ -291,9 +74,9 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
             async with session.begin():
                 me = await _lock_agent(deps, session, agent.id)
                 if me.status != "available":
-                    raise conflict("not_available", "set your status to available to take chats")
+                    raise Conflict("not_available", "set your status to available to take chats")
                 if await _active_claim_count(session, me.id) >= me.capacity:
-                    raise conflict("capacity_reached", "you already have as many chats as your capacity allows")
+                    raise Conflict("capacity_reached", "you already have as many chats as your capacity allows")
                 if escalation_id is not None:
                     esc = await session.get(Escalation, escalation_id)
                     if esc is None:
@@ -313,7 +96,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                         stmt = stmt.with_for_update(skip_locked=True)
                     target = await session.scalar(stmt)
                     if target is None:
-                        raise ApiError("queue_empty", "no chat is waiting in your queues", 404)
+                        raise NotFound("queue_empty", "no chat is waiting in your queues")
                 res = await session.execute(
                     update(Escalation)
                     .where(Escalation.id == target, Escalation.status == ESC_WAITING)
@@ -322,7 +105,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                 )
                 if res.rowcount != 1:
                     if escalation_id is not None:
-                        raise conflict("already_claimed", "another agent has taken this chat")
+                        raise Conflict("already_claimed", "another agent has taken this chat")
                     continue  # lost a race for the oldest chat; try the next one
                 esc = await session.get(Escalation, target, populate_existing=True)
                 session.add(Claim(escalation_id=esc.id, conversation_id=esc.conversation_id, agent_id=me.id, started_at=now))
@@ -347,7 +130,7 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
                                         "queue": esc.queue_name, "agent_id": me.id})
             deps.queue_changed(esc.queue_name)
             return result
-    raise conflict("busy", "too many agents are claiming at once; try again")
+    raise Conflict("busy", "too many agents are claiming at once; try again")
 
 
 async def _held(session, deps, agent: Agent, conversation_id: str, *, lock: bool = False) -> tuple[Conversation, Escalation, Claim | None]:
@@ -416,12 +199,8 @@ async def transcript(deps, agent: Agent, conversation_id: str, after_seq: int = 
     }
 
 
-async def reply(deps, agent: Agent, conversation_id: str, text, client_msg_id=None) -> dict:
-    from .citizen import validate_text
-
-    text = validate_text(deps, text)
-    if client_msg_id is not None and (not isinstance(client_msg_id, str) or not 1 <= len(client_msg_id) <= 64):
-        raise bad_request("invalid_client_msg_id", "client_msg_id must be 1-64 characters")
+async def reply(deps, agent: Agent, conversation_id: str, text: str, client_msg_id: str | None = None) -> dict:
+    """The agent's message, its text and client_msg_id checked (citizen.check_text, check_client_msg_id)."""
     try:
         # Core connection: the relay's hot path in the agent direction.
         async with deps.engine.begin() as conn:
@@ -493,7 +272,7 @@ async def _end_claim(session, claim_row: Claim, reason: str, now: dt.datetime) -
 
 async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None, agent_id=None) -> dict:
     if (queue_name is None) == (agent_id is None):
-        raise bad_request("invalid_transfer", "give exactly one of queue or agent_id")
+        raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
     now = utcnow()
     async with deps.sessionmaker() as session:
         async with session.begin():
@@ -503,7 +282,7 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 if queue_name not in deps.queues:
                     raise not_found("queue")
                 if deps.queues[queue_name].language != conv.language:
-                    raise bad_request("language_mismatch", "the queue serves another language")
+                    raise Invalid("language_mismatch", "the queue serves another language")
                 await _end_claim(session, claim_row, "transferred", now)
                 await session.flush()  # free the one-active-claim slot before anything else
                 esc.status = ESC_WAITING
@@ -516,16 +295,16 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 result = {"status": "queued", "queue": queue_name}
             else:
                 if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
-                    raise bad_request("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
+                    raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
                 if agent_id == old_agent:
-                    raise bad_request("invalid_transfer", "the chat is already yours")
+                    raise Invalid("invalid_transfer", "the chat is already yours")
                 target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)
                 if target is None or not target.active:
                     raise not_found("agent")
                 if target.status != "available" or conv.language not in (target.languages or []):
-                    raise conflict("agent_unavailable", "that agent is not available for this chat")
+                    raise Conflict("agent_unavailable", "that agent is not available for this chat")
                 if await _active_claim_count(session, target.id) >= target.capacity:
-                    raise conflict("capacity_reached", "that agent has no free capacity")
+                    raise Conflict("capacity_reached", "that agent has no free capacity")
                 await _end_claim(session, claim_row, "transferred", now)
                 await session.flush()
                 session.add(Claim(escalation_id=esc.id, conversation_id=conv.id, agent_id=target.id, started_at=now))
@@ -553,9 +332,9 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
 
 async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> dict:
     if not isinstance(tags, list) or not tags or any(not isinstance(t, str) for t in tags):
-        raise bad_request("tags_required", "close needs at least one tag from the taxonomy")
+        raise Invalid("tags_required", "close needs at least one tag from the taxonomy")
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise bad_request("invalid_note", "note must be text of at most 2000 characters")
+        raise Invalid("invalid_note", "note must be text of at most 2000 characters")
     tags = sorted(set(tags))
     now = utcnow()
     async with deps.sessionmaker() as session:
@@ -563,7 +342,7 @@ async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> di
             known = set((await session.execute(select(Tag.code).where(Tag.code.in_(tags), Tag.active.is_(True)))).scalars())
             unknown = [t for t in tags if t not in known]
             if unknown:
-                raise bad_request("unknown_tags", "tags are not in the taxonomy", tags=unknown)
+                raise Invalid("unknown_tags", "tags are not in the taxonomy", tags=unknown)
             conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
             await _end_claim(session, claim_row, "closed", now)
             esc.status = ESC_DONE
@@ -592,7 +371,7 @@ async def hand_back(deps, agent: Agent, conversation_id: str) -> dict:
         async with session.begin():
             conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
             if conv.timed_out_at is not None:
-                raise conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
+                raise Conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
             await _end_claim(session, claim_row, "handed_back", now)
             esc.status = ESC_DONE
             esc.ended_at = now
@@ -608,130 +387,7 @@ async def hand_back(deps, agent: Agent, conversation_id: str) -> dict:
     return {"status": "bot", "rasa_resumed": resumed}
 
 
-# --- tags, canned responses, callbacks --------------------------------------------------
-
 async def list_tags(deps) -> list[dict]:
     async with deps.sessionmaker() as session:
         tags = await session.scalars(select(Tag).where(Tag.active.is_(True)).order_by(Tag.code))
         return [{"code": t.code, "labels": t.labels} for t in tags]
-
-
-def _canned_dict(c: CannedResponse) -> dict:
-    return {"id": c.id, "language": c.language, "title": c.title, "body": c.body}
-
-
-def _validate_canned(data: dict, partial: bool) -> dict:
-    out = {}
-    for key, limit in (("title", 200), ("body", 4000)):
-        if key in data or not partial:
-            value = data.get(key)
-            if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
-                raise bad_request(f"invalid_{key}", f"{key} must be 1-{limit} characters")
-            out[key] = value.strip()
-    if "language" in data or not partial:
-        if data.get("language") not in ("da", "sv"):
-            raise bad_request("invalid_language", "language must be 'da' or 'sv'")
-        out["language"] = data["language"]
-    return out
-
-
-async def list_canned(deps, language: str | None) -> list[dict]:
-    async with deps.sessionmaker() as session:
-        stmt = select(CannedResponse).order_by(CannedResponse.title)
-        if language:
-            stmt = stmt.where(CannedResponse.language == language)
-        return [_canned_dict(c) for c in await session.scalars(stmt)]
-
-
-async def create_canned(deps, agent: Agent, data: dict) -> dict:
-    fields = _validate_canned(data, partial=False)
-    c = CannedResponse(created_by=agent.id, **fields)
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            session.add(c)
-    return _canned_dict(c)
-
-
-async def update_canned(deps, canned_id: int, data: dict) -> dict:
-    fields = _validate_canned(data, partial=True)
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            c = await session.get(CannedResponse, canned_id)
-            if c is None:
-                raise not_found("canned response")
-            for k, v in fields.items():
-                setattr(c, k, v)
-    return _canned_dict(c)
-
-
-async def delete_canned(deps, canned_id: int) -> None:
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            res = await session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))
-            if res.rowcount != 1:
-                raise not_found("canned response")
-
-
-def phone_hint(phone: str) -> str:
-    """Enough of a phone number to tell callbacks apart, not to call: the last 4 digits."""
-    return "•••• " + phone[-4:]
-
-
-def _callback_dict(deps, cb: CallbackRequest, viewer: Agent) -> dict:
-    """The full number only for the agent who took the callback (the taking is
-    audited) and for supervisors once it is taken; everyone else sees a hint."""
-    phone = deps.vault.decrypt(cb.phone_encrypted)
-    revealed = cb.status != "open" and (cb.agent_id == viewer.id or viewer.role == "supervisor")
-    return {
-        "id": cb.id, "conversation_id": cb.conversation_id, "queue": cb.queue_name, "language": cb.language,
-        "municipality": cb.municipality, "phone": phone if revealed else None, "phone_hint": phone_hint(phone),
-        "description": cb.description, "status": cb.status, "agent_id": cb.agent_id, "outcome": cb.outcome,
-        "created_at": cb.created_at.isoformat(),
-    }
-
-
-async def list_callbacks(deps, agent: Agent, status: str | None) -> list[dict]:
-    if status is not None and status not in ("open", "in_progress", "done"):
-        raise bad_request("invalid_status", "status must be open, in_progress or done")
-    names = queue_svc.served_queue_names(deps, agent)
-    async with deps.sessionmaker() as session:
-        stmt = select(CallbackRequest).where(CallbackRequest.queue_name.in_(names)).order_by(
-            CallbackRequest.created_at, CallbackRequest.id).limit(500)
-        if status:
-            stmt = stmt.where(CallbackRequest.status == status)
-        return [_callback_dict(deps, cb, agent) for cb in await session.scalars(stmt)]
-
-
-async def take_callback(deps, agent: Agent, callback_id: int) -> dict:
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            res = await session.execute(
-                update(CallbackRequest)
-                .where(CallbackRequest.id == callback_id, CallbackRequest.status == "open",
-                       CallbackRequest.queue_name.in_(queue_svc.served_queue_names(deps, agent)))
-                .values(status="in_progress", agent_id=agent.id, updated_at=utcnow())
-            )
-            cb = await session.get(CallbackRequest, callback_id)
-            if cb is None:
-                raise not_found("callback request")
-            if res.rowcount != 1:
-                raise conflict("already_taken", "this callback is taken or done")
-    await publish_agents(deps, {"type": "callback_taken", "callback_id": callback_id, "agent_id": agent.id})
-    return _callback_dict(deps, cb, agent)
-
-
-async def complete_callback(deps, agent: Agent, callback_id: int, outcome) -> dict:
-    if outcome is not None and (not isinstance(outcome, str) or len(outcome) > 2000):
-        raise bad_request("invalid_outcome", "outcome must be text of at most 2000 characters")
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            cb = await session.get(CallbackRequest, callback_id)
-            if cb is None:
-                raise not_found("callback request")
-            if cb.status != "in_progress" or (cb.agent_id != agent.id and agent.role != "supervisor"):
-                raise conflict("not_yours", "take the callback before completing it")
-            cb.status = "done"
-            cb.outcome = mask_personal_data(outcome.strip()) if outcome else None
-    await publish_agents(deps, {"type": "callback_done", "callback_id": callback_id})
-    return _callback_dict(deps, cb, agent)
-
