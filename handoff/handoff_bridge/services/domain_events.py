@@ -99,6 +99,23 @@ class TimedOut:
     abandoned_queue: str | None
 
 
+@dataclass(frozen=True)
+class AgentStatusChanged:
+    agent_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class CallbackTaken:
+    callback_id: int
+    agent_id: int
+
+
+@dataclass(frozen=True)
+class CallbackDone:
+    callback_id: int
+
+
 # --- listeners: one audience each ------------------------------------------------------------
 
 def _status(conversation_id: str, mode: str, **extra) -> tuple[str, dict]:
@@ -168,6 +185,13 @@ def to_all_agents(event) -> list[tuple[str, dict]]:
     if isinstance(event, TimedOut):
         return [(AGENTS_CHANNEL, {"type": "citizen_timeout", "conversation_id": event.conversation_id,
                                   "reason": event.reason, "agent_id": event.agent_id})]
+    if isinstance(event, AgentStatusChanged):
+        return [(AGENTS_CHANNEL, {"type": "agent_status", "agent_id": event.agent_id, "status": event.status})]
+    if isinstance(event, CallbackTaken):
+        return [(AGENTS_CHANNEL, {"type": "callback_taken", "callback_id": event.callback_id,
+                                  "agent_id": event.agent_id})]
+    if isinstance(event, CallbackDone):
+        return [(AGENTS_CHANNEL, {"type": "callback_done", "callback_id": event.callback_id})]
     return []
 
 

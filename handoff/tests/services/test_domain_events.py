@@ -10,6 +10,9 @@ from sqlalchemy import select
 from handoff_bridge.db.models import Tag
 from handoff_bridge.resources import open_resources
 from handoff_bridge.services.domain_events import (
+    AgentStatusChanged,
+    CallbackDone,
+    CallbackTaken,
     ChatClaimed,
     ChatClosed,
     ChatTransferredToAgent,
@@ -128,3 +131,12 @@ async def test_each_event_reaches_its_audiences_with_the_fanout_payloads(deps, p
     ]
     assert queue_changes == [("queue_changed", "da-general"), ("queue_changed", "da-general"),
                              ("queue_changed", "sv-general"), ("queue_changed", "da-general")]
+
+
+async def test_status_and_callback_events_reach_all_agents(deps, published):
+    await publish_events(deps, [AgentStatusChanged(agent_id=7, status="available"),
+                                CallbackTaken(callback_id=4, agent_id=7), CallbackDone(callback_id=4)])
+    (events, _committed), = published
+    assert events == [("agents", {"type": "agent_status", "agent_id": 7, "status": "available"}),
+                      ("agents", {"type": "callback_taken", "callback_id": 4, "agent_id": 7}),
+                      ("agents", {"type": "callback_done", "callback_id": 4})]
