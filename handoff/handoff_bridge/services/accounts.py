@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db.models import Agent, AgentSession, utcnow
 from ..errors import Conflict, Invalid, RateLimited, forbidden, not_found, unauthorized
 from . import throttle as throttle_svc
-from .messages import publish_agents
+from .domain_events import AgentStatusChanged, unit_of_work
 
 log = logging.getLogger("handoff.agents")
 
@@ -212,11 +212,10 @@ async def logout(deps, token: str) -> None:
 async def set_status(deps, agent: Agent, status) -> dict:
     if status not in STATUSES:
         raise Invalid("invalid_status", f"status must be one of {', '.join(STATUSES)}")
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            await session.execute(update(Agent).where(Agent.id == agent.id).values(status=status, last_seen_at=utcnow()))
+    async with unit_of_work(deps) as uow:
+        await uow.session.execute(update(Agent).where(Agent.id == agent.id).values(status=status, last_seen_at=utcnow()))
+        uow.record(AgentStatusChanged(agent_id=agent.id, status=status))
     agent.status = status
-    await publish_agents(deps, {"type": "agent_status", "agent_id": agent.id, "status": status})
     return agent_to_dict(agent)
 
 

@@ -9,7 +9,7 @@ from ..db.models import Agent, CallbackRequest, utcnow
 from ..errors import Conflict, Invalid, not_found
 from ..privacy import mask_personal_data
 from . import queue as queue_svc
-from .messages import publish_agents
+from .domain_events import CallbackDone, CallbackTaken, unit_of_work
 
 
 def phone_hint(phone: str) -> str:
@@ -43,34 +43,33 @@ async def list_callbacks(deps, agent: Agent, status: str | None) -> list[dict]:
 
 
 async def take_callback(deps, agent: Agent, callback_id: int) -> dict:
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            res = await session.execute(
-                update(CallbackRequest)
-                .where(CallbackRequest.id == callback_id, CallbackRequest.status == "open",
-                       CallbackRequest.queue_name.in_(queue_svc.served_queue_names(deps, agent)))
-                .values(status="in_progress", agent_id=agent.id, updated_at=utcnow())
-            )
-            cb = await session.get(CallbackRequest, callback_id)
-            if cb is None:
-                raise not_found("callback request")
-            if res.rowcount != 1:
-                raise Conflict("already_taken", "this callback is taken or done")
-    await publish_agents(deps, {"type": "callback_taken", "callback_id": callback_id, "agent_id": agent.id})
+    async with unit_of_work(deps) as uow:
+        session = uow.session
+        res = await session.execute(
+            update(CallbackRequest)
+            .where(CallbackRequest.id == callback_id, CallbackRequest.status == "open",
+                   CallbackRequest.queue_name.in_(queue_svc.served_queue_names(deps, agent)))
+            .values(status="in_progress", agent_id=agent.id, updated_at=utcnow())
+        )
+        cb = await session.get(CallbackRequest, callback_id)
+        if cb is None:
+            raise not_found("callback request")
+        if res.rowcount != 1:
+            raise Conflict("already_taken", "this callback is taken or done")
+        uow.record(CallbackTaken(callback_id=callback_id, agent_id=agent.id))
     return _callback_dict(deps, cb, agent)
 
 
 async def complete_callback(deps, agent: Agent, callback_id: int, outcome) -> dict:
     if outcome is not None and (not isinstance(outcome, str) or len(outcome) > 2000):
         raise Invalid("invalid_outcome", "outcome must be text of at most 2000 characters")
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            cb = await session.get(CallbackRequest, callback_id)
-            if cb is None:
-                raise not_found("callback request")
-            if cb.status != "in_progress" or (cb.agent_id != agent.id and agent.role != "supervisor"):
-                raise Conflict("not_yours", "take the callback before completing it")
-            cb.status = "done"
-            cb.outcome = mask_personal_data(outcome.strip()) if outcome else None
-    await publish_agents(deps, {"type": "callback_done", "callback_id": callback_id})
+    async with unit_of_work(deps) as uow:
+        cb = await uow.session.get(CallbackRequest, callback_id)
+        if cb is None:
+            raise not_found("callback request")
+        if cb.status != "in_progress" or (cb.agent_id != agent.id and agent.role != "supervisor"):
+            raise Conflict("not_yours", "take the callback before completing it")
+        cb.status = "done"
+        cb.outcome = mask_personal_data(outcome.strip()) if outcome else None
+        uow.record(CallbackDone(callback_id=callback_id))
     return _callback_dict(deps, cb, agent)

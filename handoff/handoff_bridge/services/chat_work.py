@@ -27,19 +27,26 @@ from ..db.models import (
     utcnow,
 )
 from ..errors import Conflict, Invalid, NotFound, forbidden, not_found, unauthorized
-from ..events import agent_channel, conv_channel
+from ..events import conv_channel
 from ..privacy import mask_personal_data
 from . import audit as audit_svc
 from . import queue as queue_svc
+from .domain_events import (
+    ChatClaimed,
+    ChatClosed,
+    ChatTransferredToAgent,
+    ChatTransferredToQueue,
+    HandedBack,
+    MessageStored,
+    unit_of_work,
+)
 from .messages import (
     DuplicateMessage,
     append_message,
     find_by_client_id,
     message_to_dict,
     messages_after,
-    publish_agents,
     publish_messages,
-    publish_status,
 )
 
 
@@ -70,66 +77,64 @@ async def claim(deps, agent: Agent, *, escalation_id: int | None = None, queue_n
         raise forbidden("you do not serve this queue")
     for _attempt in range(5):
         now = utcnow()
-        async with deps.sessionmaker() as session:
-            async with session.begin():
-                me = await _lock_agent(deps, session, agent.id)
-                if me.status != "available":
-                    raise Conflict("not_available", "set your status to available to take chats")
-                if await _active_claim_count(session, me.id) >= me.capacity:
-                    raise Conflict("capacity_reached", "you already have as many chats as your capacity allows")
-                if escalation_id is not None:
-                    esc = await session.get(Escalation, escalation_id)
-                    if esc is None:
-                        raise not_found("escalation")
-                    if esc.queue_name not in served and agent.role != "supervisor":
-                        raise forbidden("you do not serve this queue")
-                    target = esc.id
-                else:
-                    stmt = (
-                        select(Escalation.id)
-                        .where(Escalation.status == ESC_WAITING,
-                               Escalation.queue_name.in_([queue_name] if queue_name else served))
-                        .order_by(Escalation.enqueued_at, Escalation.id)
-                        .limit(1)
-                    )
-                    if deps.is_postgres:
-                        stmt = stmt.with_for_update(skip_locked=True)
-                    target = await session.scalar(stmt)
-                    if target is None:
-                        raise NotFound("queue_empty", "no chat is waiting in your queues")
-                res = await session.execute(
-                    update(Escalation)
-                    .where(Escalation.id == target, Escalation.status == ESC_WAITING)
-                    .values(status=ESC_ASSIGNED, assigned_agent_id=me.id, assigned_at=now)
-                    .execution_options(synchronize_session=False)
+        async with unit_of_work(deps) as uow:
+            session = uow.session
+            me = await _lock_agent(deps, session, agent.id)
+            if me.status != "available":
+                raise Conflict("not_available", "set your status to available to take chats")
+            if await _active_claim_count(session, me.id) >= me.capacity:
+                raise Conflict("capacity_reached", "you already have as many chats as your capacity allows")
+            if escalation_id is not None:
+                esc = await session.get(Escalation, escalation_id)
+                if esc is None:
+                    raise not_found("escalation")
+                if esc.queue_name not in served and agent.role != "supervisor":
+                    raise forbidden("you do not serve this queue")
+                target = esc.id
+            else:
+                stmt = (
+                    select(Escalation.id)
+                    .where(Escalation.status == ESC_WAITING,
+                           Escalation.queue_name.in_([queue_name] if queue_name else served))
+                    .order_by(Escalation.enqueued_at, Escalation.id)
+                    .limit(1)
                 )
-                if res.rowcount != 1:
-                    if escalation_id is not None:
-                        raise Conflict("already_claimed", "another agent has taken this chat")
-                    continue  # lost a race for the oldest chat; try the next one
-                esc = await session.get(Escalation, target, populate_existing=True)
-                session.add(Claim(escalation_id=esc.id, conversation_id=esc.conversation_id, agent_id=me.id, started_at=now))
-                conv = await session.get(Conversation, esc.conversation_id)
-                conv.mode = MODE_AGENT
-                msg, _ = await append_message(session, conv.id, "system",
-                                              i18n.text("agent_joined", conv.language, name=me.display_name),
-                                              payload={"agent": {"display_name": me.display_name}})
-                result = {
-                    "escalation_id": esc.id,
-                    "conversation_id": conv.id,
-                    "queue": esc.queue_name,
-                    "language": conv.language,
-                    "municipality": conv.municipality,
-                    "reason": esc.reason,
-                    "summary": esc.summary,
-                }
-            await publish_messages(deps, [msg])
-            await publish_status(deps, conv.id, MODE_AGENT, agent={"display_name": me.display_name})
-            await deps.bus.publish(agent_channel(me.id), {"type": "chat_assigned", **result})
-            await publish_agents(deps, {"type": "chat_claimed", "escalation_id": esc.id, "conversation_id": conv.id,
-                                        "queue": esc.queue_name, "agent_id": me.id})
-            deps.queue_changed(esc.queue_name)
-            return result
+                if deps.is_postgres:
+                    stmt = stmt.with_for_update(skip_locked=True)
+                target = await session.scalar(stmt)
+                if target is None:
+                    raise NotFound("queue_empty", "no chat is waiting in your queues")
+            res = await session.execute(
+                update(Escalation)
+                .where(Escalation.id == target, Escalation.status == ESC_WAITING)
+                .values(status=ESC_ASSIGNED, assigned_agent_id=me.id, assigned_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if res.rowcount != 1:
+                if escalation_id is not None:
+                    raise Conflict("already_claimed", "another agent has taken this chat")
+                continue  # lost a race for the oldest chat; try the next one
+            esc = await session.get(Escalation, target, populate_existing=True)
+            session.add(Claim(escalation_id=esc.id, conversation_id=esc.conversation_id, agent_id=me.id, started_at=now))
+            conv = await session.get(Conversation, esc.conversation_id)
+            conv.mode = MODE_AGENT
+            msg, _ = await append_message(session, conv.id, "system",
+                                          i18n.text("agent_joined", conv.language, name=me.display_name),
+                                          payload={"agent": {"display_name": me.display_name}})
+            result = {
+                "escalation_id": esc.id,
+                "conversation_id": conv.id,
+                "queue": esc.queue_name,
+                "language": conv.language,
+                "municipality": conv.municipality,
+                "reason": esc.reason,
+                "summary": esc.summary,
+            }
+            uow.record(MessageStored(msg), ChatClaimed(
+                conversation_id=conv.id, escalation_id=esc.id, queue=esc.queue_name, agent_id=me.id,
+                agent_name=me.display_name, language=conv.language, municipality=conv.municipality,
+                reason=esc.reason, summary=esc.summary))
+        return result
     raise Conflict("busy", "too many agents are claiming at once; try again")
 
 
@@ -274,59 +279,52 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
     if (queue_name is None) == (agent_id is None):
         raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
     now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
-            old_agent = claim_row.agent_id
-            if queue_name is not None:
-                if queue_name not in deps.queues:
-                    raise not_found("queue")
-                if deps.queues[queue_name].language != conv.language:
-                    raise Invalid("language_mismatch", "the queue serves another language")
-                await _end_claim(session, claim_row, "transferred", now)
-                await session.flush()  # free the one-active-claim slot before anything else
-                esc.status = ESC_WAITING
-                esc.queue_name = queue_name
-                esc.assigned_agent_id = None
-                esc.assigned_at = None
-                esc.callback_offered_at = None
-                conv.mode = MODE_QUEUED
-                msg, _ = await append_message(session, conv.id, "system", i18n.text("transferred", conv.language))
-                result = {"status": "queued", "queue": queue_name}
-            else:
-                if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
-                    raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
-                if agent_id == old_agent:
-                    raise Invalid("invalid_transfer", "the chat is already yours")
-                target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)
-                if target is None or not target.active:
-                    raise not_found("agent")
-                if target.status != "available" or conv.language not in (target.languages or []):
-                    raise Conflict("agent_unavailable", "that agent is not available for this chat")
-                if await _active_claim_count(session, target.id) >= target.capacity:
-                    raise Conflict("capacity_reached", "that agent has no free capacity")
-                await _end_claim(session, claim_row, "transferred", now)
-                await session.flush()
-                session.add(Claim(escalation_id=esc.id, conversation_id=conv.id, agent_id=target.id, started_at=now))
-                esc.assigned_agent_id = target.id
-                esc.assigned_at = now
-                msg, _ = await append_message(session, conv.id, "system",
-                                              i18n.text("agent_joined", conv.language, name=target.display_name),
-                                              payload={"agent": {"display_name": target.display_name}})
-                result = {"status": "assigned", "agent_id": target.id}
-            esc_id, esc_queue = esc.id, esc.queue_name
-    await publish_messages(deps, [msg])
-    await deps.bus.publish(agent_channel(old_agent), {"type": "chat_released", "conversation_id": conversation_id, "reason": "transferred"})
-    if queue_name is not None:
-        await publish_status(deps, conversation_id, MODE_QUEUED)
-        await publish_agents(deps, {"type": "chat_waiting", "escalation_id": esc_id, "conversation_id": conversation_id,
-                                    "queue": esc_queue, "language": conv.language, "municipality": conv.municipality,
-                                    "reason": esc.reason, "summary": esc.summary, "transferred": True})
-        deps.queue_changed(esc_queue)
-    else:
-        await deps.bus.publish(agent_channel(agent_id), {"type": "chat_assigned", "escalation_id": esc_id,
-                                                         "conversation_id": conversation_id, "queue": esc_queue,
-                                                         "transferred_from": old_agent})
+    async with unit_of_work(deps) as uow:
+        session = uow.session
+        conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
+        old_agent = claim_row.agent_id
+        if queue_name is not None:
+            if queue_name not in deps.queues:
+                raise not_found("queue")
+            if deps.queues[queue_name].language != conv.language:
+                raise Invalid("language_mismatch", "the queue serves another language")
+            await _end_claim(session, claim_row, "transferred", now)
+            await session.flush()  # free the one-active-claim slot before anything else
+            esc.status = ESC_WAITING
+            esc.queue_name = queue_name
+            esc.assigned_agent_id = None
+            esc.assigned_at = None
+            esc.callback_offered_at = None
+            conv.mode = MODE_QUEUED
+            msg, _ = await append_message(session, conv.id, "system", i18n.text("transferred", conv.language))
+            uow.record(MessageStored(msg), ChatTransferredToQueue(
+                conversation_id=conversation_id, escalation_id=esc.id, queue=queue_name, from_agent_id=old_agent,
+                language=conv.language, municipality=conv.municipality, reason=esc.reason, summary=esc.summary))
+            result = {"status": "queued", "queue": queue_name}
+        else:
+            if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
+                raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
+            if agent_id == old_agent:
+                raise Invalid("invalid_transfer", "the chat is already yours")
+            target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)
+            if target is None or not target.active:
+                raise not_found("agent")
+            if target.status != "available" or conv.language not in (target.languages or []):
+                raise Conflict("agent_unavailable", "that agent is not available for this chat")
+            if await _active_claim_count(session, target.id) >= target.capacity:
+                raise Conflict("capacity_reached", "that agent has no free capacity")
+            await _end_claim(session, claim_row, "transferred", now)
+            await session.flush()
+            session.add(Claim(escalation_id=esc.id, conversation_id=conv.id, agent_id=target.id, started_at=now))
+            esc.assigned_agent_id = target.id
+            esc.assigned_at = now
+            msg, _ = await append_message(session, conv.id, "system",
+                                          i18n.text("agent_joined", conv.language, name=target.display_name),
+                                          payload={"agent": {"display_name": target.display_name}})
+            uow.record(MessageStored(msg), ChatTransferredToAgent(
+                conversation_id=conversation_id, escalation_id=esc.id, queue=esc.queue_name,
+                from_agent_id=old_agent, to_agent_id=target.id))
+            result = {"status": "assigned", "agent_id": target.id}
     return result
 
 
@@ -337,53 +335,48 @@ async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> di
         raise Invalid("invalid_note", "note must be text of at most 2000 characters")
     tags = sorted(set(tags))
     now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            known = set((await session.execute(select(Tag.code).where(Tag.code.in_(tags), Tag.active.is_(True)))).scalars())
-            unknown = [t for t in tags if t not in known]
-            if unknown:
-                raise Invalid("unknown_tags", "tags are not in the taxonomy", tags=unknown)
-            conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
-            await _end_claim(session, claim_row, "closed", now)
-            esc.status = ESC_DONE
-            esc.ended_at = now
-            closure = Closure(conversation_id=conv.id, agent_id=claim_row.agent_id, reason="agent_closed",
-                              note=mask_personal_data(note.strip()) if note else None, created_at=now)
-            session.add(closure)
-            await session.flush()
-            for t in tags:
-                session.add(ClosureTag(closure_id=closure.id, tag_code=t))
-            msg, _ = await append_message(session, conv.id, "system", i18n.text("closed_by_agent", conv.language),
-                                          payload={"rating_request": {"min": 1, "max": 9}})
-            conv.mode = MODE_CLOSED
-            conv.close_reason = "agent_closed"
-            conv.closed_at = now
-            holder = claim_row.agent_id
-    await publish_messages(deps, [msg])
-    await publish_status(deps, conversation_id, MODE_CLOSED, reason="agent_closed", rating_requested=True)
-    await deps.bus.publish(agent_channel(holder), {"type": "chat_released", "conversation_id": conversation_id, "reason": "closed"})
+    async with unit_of_work(deps) as uow:
+        session = uow.session
+        known = set((await session.execute(select(Tag.code).where(Tag.code.in_(tags), Tag.active.is_(True)))).scalars())
+        unknown = [t for t in tags if t not in known]
+        if unknown:
+            raise Invalid("unknown_tags", "tags are not in the taxonomy", tags=unknown)
+        conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
+        await _end_claim(session, claim_row, "closed", now)
+        esc.status = ESC_DONE
+        esc.ended_at = now
+        closure = Closure(conversation_id=conv.id, agent_id=claim_row.agent_id, reason="agent_closed",
+                          note=mask_personal_data(note.strip()) if note else None, created_at=now)
+        session.add(closure)
+        await session.flush()
+        for t in tags:
+            session.add(ClosureTag(closure_id=closure.id, tag_code=t))
+        msg, _ = await append_message(session, conv.id, "system", i18n.text("closed_by_agent", conv.language),
+                                      payload={"rating_request": {"min": 1, "max": 9}})
+        conv.mode = MODE_CLOSED
+        conv.close_reason = "agent_closed"
+        conv.closed_at = now
+        uow.record(MessageStored(msg), ChatClosed(conversation_id=conversation_id, agent_id=claim_row.agent_id))
     return {"status": "closed", "tags": tags}
 
 
 async def hand_back(deps, agent: Agent, conversation_id: str) -> dict:
     now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
-            if conv.timed_out_at is not None:
-                raise Conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
-            await _end_claim(session, claim_row, "handed_back", now)
-            esc.status = ESC_DONE
-            esc.ended_at = now
-            conv.mode = MODE_BOT
-            conv.consecutive_fallbacks = 0
-            msg, _ = await append_message(session, conv.id, "system", i18n.text("handed_back", conv.language))
-            holder = claim_row.agent_id
+    async with unit_of_work(deps, publish=False) as uow:
+        session = uow.session
+        conv, esc, claim_row = await _held(session, deps, agent, conversation_id, lock=True)
+        if conv.timed_out_at is not None:
+            raise Conflict("citizen_gone", "the citizen has left; close the chat with a tag instead")
+        await _end_claim(session, claim_row, "handed_back", now)
+        esc.status = ESC_DONE
+        esc.ended_at = now
+        conv.mode = MODE_BOT
+        conv.consecutive_fallbacks = 0
+        msg, _ = await append_message(session, conv.id, "system", i18n.text("handed_back", conv.language))
+        uow.record(MessageStored(msg), HandedBack(conversation_id=conversation_id, agent_id=claim_row.agent_id))
     # Resume after commit: from here on the bridge forwards to Rasa again.
     resumed = await deps.rasa.resume(conversation_id)
-    await publish_messages(deps, [msg])
-    await publish_status(deps, conversation_id, MODE_BOT)
-    await deps.bus.publish(agent_channel(holder), {"type": "chat_released", "conversation_id": conversation_id, "reason": "handed_back"})
+    await uow.publish()
     return {"status": "bot", "rasa_resumed": resumed}
 
 

@@ -32,6 +32,7 @@ from ..events import conv_channel
 from ..privacy import mask_personal_data, normalise_phone
 from ..rasa import RasaUnavailable
 from . import queue as queue_svc
+from .domain_events import MessageStored, TimedOut, unit_of_work
 from .messages import (
     append_message,
     publish_agents,
@@ -477,41 +478,36 @@ async def record_timeout(deps, conversation_id: str, reason: str, *, expect_mode
     The conditional update makes this safe when several instances sweep at once.
     """
     now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            conv = await session.get(Conversation, conversation_id)
-            if conv is None or conv.mode not in expect_modes or conv.timed_out_at is not None:
-                return False
-            res = await session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.mode == conv.mode, Conversation.timed_out_at.is_(None))
-                .values(timed_out_at=now)
+    async with unit_of_work(deps) as uow:
+        session = uow.session
+        conv = await session.get(Conversation, conversation_id)
+        if conv is None or conv.mode not in expect_modes or conv.timed_out_at is not None:
+            return False
+        res = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.mode == conv.mode, Conversation.timed_out_at.is_(None))
+            .values(timed_out_at=now)
+        )
+        if res.rowcount != 1:
+            return False
+        mode_before = conv.mode
+        session.add(Timeout(conversation_id=conversation_id, reason=reason, mode=mode_before, idle_seconds=idle_seconds))
+        msg, _ = await append_message(session, conversation_id, "system", i18n.text("timeout_inactive", conv.language),
+                                      payload={"timeout": reason})
+        queue_name = None
+        esc = await queue_svc.open_escalation(session, conversation_id)
+        if mode_before in (MODE_BOT, MODE_QUEUED):
+            if esc is not None and esc.status == ESC_WAITING:
+                esc.status = ESC_ABANDONED
+                esc.ended_at = now
+                queue_name = esc.queue_name
+            await session.execute(
+                update(Conversation).where(Conversation.id == conversation_id)
+                .values(mode=MODE_CLOSED, close_reason=reason, closed_at=now)
             )
-            if res.rowcount != 1:
-                return False
-            mode_before = conv.mode
-            session.add(Timeout(conversation_id=conversation_id, reason=reason, mode=mode_before, idle_seconds=idle_seconds))
-            msg, _ = await append_message(session, conversation_id, "system", i18n.text("timeout_inactive", conv.language),
-                                          payload={"timeout": reason})
-            queue_name = None
-            esc = await queue_svc.open_escalation(session, conversation_id)
-            if mode_before in (MODE_BOT, MODE_QUEUED):
-                if esc is not None and esc.status == ESC_WAITING:
-                    esc.status = ESC_ABANDONED
-                    esc.ended_at = now
-                    queue_name = esc.queue_name
-                await session.execute(
-                    update(Conversation).where(Conversation.id == conversation_id)
-                    .values(mode=MODE_CLOSED, close_reason=reason, closed_at=now)
-                )
-            agent_id = esc.assigned_agent_id if esc is not None and mode_before == MODE_AGENT else None
-    await publish_messages(deps, [msg])
-    if mode_before != MODE_AGENT:
-        await publish_status(deps, conversation_id, MODE_CLOSED, reason=reason)
-    if queue_name:
-        deps.queue_changed(queue_name)
-    await publish_agents(deps, {"type": "citizen_timeout", "conversation_id": conversation_id, "reason": reason,
-                                "agent_id": agent_id})
+        agent_id = esc.assigned_agent_id if esc is not None and mode_before == MODE_AGENT else None
+        uow.record(MessageStored(msg), TimedOut(conversation_id=conversation_id, reason=reason, mode_before=mode_before,
+                                                agent_id=agent_id, abandoned_queue=queue_name))
     return True
 
 

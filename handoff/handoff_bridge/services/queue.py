@@ -26,7 +26,8 @@ from ..db.models import (
 from ..errors import Conflict, Unprocessable, not_found
 from ..events import conv_channel
 from ..privacy import mask_personal_data
-from .messages import append_message, publish_agents, publish_messages, publish_status
+from .domain_events import Escalated, MessageStored, unit_of_work
+from .messages import append_message, publish_agents, publish_messages
 
 REASONS = ("citizen_request", "repeated_fallback", "not_helpful", "system_unavailable")
 REASON_CITIZEN_REQUEST = "citizen_request"
@@ -185,103 +186,88 @@ async def escalate(
         raise Unprocessable("invalid_reason", f"reason must be one of {', '.join(REASONS)}")
     summary = mask_personal_data((summary or "").strip())[: deps.settings.max_summary_chars] or None
     now = utcnow()
-    async with deps.sessionmaker() as session:
-        async with session.begin():
-            conv = await session.get(Conversation, conversation_id, with_for_update=True)
-            if conv is None:
-                raise not_found("conversation")
-            if conv.mode == MODE_CLOSED:
-                raise Conflict("conversation_closed", "the conversation is closed")
-            existing = await open_escalation(session, conversation_id)
-            if existing is not None:
-                if existing.status == ESC_ASSIGNED:
-                    return {"status": "assigned", "queue": existing.queue_name, "position": 0, "estimated_wait_seconds": 0}
-                snap = await queue_snapshot(deps, session, existing)
-                return {"status": "queued", **snap}
-            if language in ("da", "sv") and language != conv.language:
-                conv.language = language
-            queue = route(list(deps.queues.values()), conv.language, conv.municipality)
-            if queue is None:
-                raise Unprocessable("no_queue", "no queue serves this language and municipality")
-            lang = conv.language
-            new_messages = []
-            if not queue.is_open(now):
-                next_open = queue.next_open(now)
-                session.add(
-                    Escalation(
-                        conversation_id=conversation_id,
-                        queue_name=queue.name,
-                        reason=reason,
-                        summary=summary,
-                        topic=topic,
-                        confidence=confidence,
-                        status=ESC_CLOSED_HOURS,
-                        enqueued_at=now,
-                        ended_at=now,
-                        callback_offered_at=now,
-                    )
-                )
-                when = i18n.format_opening(next_open, queue.timezone, lang) if next_open else "-"
-                msg, _ = await append_message(
-                    session,
-                    conversation_id,
-                    "system",
-                    i18n.text("closed_hours", lang, next_open=when),
-                    payload={"buttons": callback_buttons(lang, keep_waiting=False), "callback_offer": True},
-                )
-                new_messages.append(msg)
-                result = {
-                    "status": "closed",
-                    "queue": queue.name,
-                    "next_open": next_open.isoformat() if next_open else None,
-                    "callback_offered": True,
-                }
-            else:
-                esc = Escalation(
+    async with unit_of_work(deps) as uow:
+        session = uow.session
+        conv = await session.get(Conversation, conversation_id, with_for_update=True)
+        if conv is None:
+            raise not_found("conversation")
+        if conv.mode == MODE_CLOSED:
+            raise Conflict("conversation_closed", "the conversation is closed")
+        existing = await open_escalation(session, conversation_id)
+        if existing is not None:
+            if existing.status == ESC_ASSIGNED:
+                return {"status": "assigned", "queue": existing.queue_name, "position": 0, "estimated_wait_seconds": 0}
+            snap = await queue_snapshot(deps, session, existing)
+            return {"status": "queued", **snap}
+        if language in ("da", "sv") and language != conv.language:
+            conv.language = language
+        queue = route(list(deps.queues.values()), conv.language, conv.municipality)
+        if queue is None:
+            raise Unprocessable("no_queue", "no queue serves this language and municipality")
+        lang = conv.language
+        if not queue.is_open(now):
+            next_open = queue.next_open(now)
+            session.add(
+                Escalation(
                     conversation_id=conversation_id,
                     queue_name=queue.name,
                     reason=reason,
                     summary=summary,
                     topic=topic,
                     confidence=confidence,
-                    status=ESC_WAITING,
+                    status=ESC_CLOSED_HOURS,
                     enqueued_at=now,
+                    ended_at=now,
+                    callback_offered_at=now,
                 )
-                session.add(esc)
-                await session.flush()
-                conv.mode = MODE_QUEUED
-                snap = await queue_snapshot(deps, session, esc)
-                msg, _ = await append_message(
-                    session,
-                    conversation_id,
-                    "system",
-                    i18n.text("queued", lang, position=snap["position"],
-                              minutes=max(1, math.ceil((snap["estimated_wait_seconds"] or 0) / 60))),
-                    payload={"queue": snap},
-                )
-                new_messages.append(msg)
-                result = {"status": "queued", **snap}
-                agent_event = {
-                    "type": "chat_waiting",
-                    "escalation_id": esc.id,
-                    "conversation_id": conversation_id,
-                    "queue": queue.name,
-                    "language": lang,
-                    "municipality": conv.municipality,
-                    "reason": reason,
-                    "summary": summary,
-                    "topic": topic,
-                    "confidence": confidence,
-                    "enqueued_at": now.isoformat(),
-                }
-    await publish_messages(deps, new_messages)
-    if result["status"] == "queued":
-        await publish_status(deps, conversation_id, MODE_QUEUED)
-        # Agents first: their notification is the latency that matters most here.
-        await publish_agents(deps, agent_event)
-        deps.queue_changed(queue.name)
-        if pause_bot:
-            await deps.rasa.pause(conversation_id)
+            )
+            when = i18n.format_opening(next_open, queue.timezone, lang) if next_open else "-"
+            msg, _ = await append_message(
+                session,
+                conversation_id,
+                "system",
+                i18n.text("closed_hours", lang, next_open=when),
+                payload={"buttons": callback_buttons(lang, keep_waiting=False), "callback_offer": True},
+            )
+            uow.record(MessageStored(msg))
+            result = {
+                "status": "closed",
+                "queue": queue.name,
+                "next_open": next_open.isoformat() if next_open else None,
+                "callback_offered": True,
+            }
+        else:
+            esc = Escalation(
+                conversation_id=conversation_id,
+                queue_name=queue.name,
+                reason=reason,
+                summary=summary,
+                topic=topic,
+                confidence=confidence,
+                status=ESC_WAITING,
+                enqueued_at=now,
+            )
+            session.add(esc)
+            await session.flush()
+            conv.mode = MODE_QUEUED
+            snap = await queue_snapshot(deps, session, esc)
+            msg, _ = await append_message(
+                session,
+                conversation_id,
+                "system",
+                i18n.text("queued", lang, position=snap["position"],
+                          minutes=max(1, math.ceil((snap["estimated_wait_seconds"] or 0) / 60))),
+                payload={"queue": snap},
+            )
+            uow.record(MessageStored(msg))
+            result = {"status": "queued", **snap}
+            uow.record(Escalated(
+                conversation_id=conversation_id, escalation_id=esc.id, queue=queue.name, language=lang,
+                municipality=conv.municipality, reason=reason, summary=summary, topic=topic,
+                confidence=confidence, enqueued_at=now))
+    # Published on leaving the unit of work; then the bot is paused.
+    if result["status"] == "queued" and pause_bot:
+        await deps.rasa.pause(conversation_id)
     return result
 
 
