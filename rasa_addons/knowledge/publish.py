@@ -211,12 +211,19 @@ def build_language(
         [c for d in documents for c in d.chunks], "passage", embed_passages, cache
     )
     out_of_scope = calibration_questions(directory, language)
+    now_answered = retrieval.answered_out_of_scope(documents, out_of_scope)
+    if now_answered:
+        logger.info("%s: %d out-of-scope calibration question(s) are answered by the content now and not used: %s",
+                    language, len(now_answered), "; ".join(now_answered[:10]))
+        out_of_scope = [q for q in out_of_scope if q not in set(now_answered)]
     oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
     language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors, chunk_vectors=chunk_vectors)
     calibration, report = retrieval.calibrate(
         language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
     )
     language_index.calibration = calibration
+    if report:
+        report["out_of_scope_answered_by_content"] = len(now_answered)
     return BuiltLanguage(
         documents, language_index, question_keys, passage_keys, chunk_keys, out_of_scope, oos_vectors, oos_keys,
         calibration, report, new_q + new_p + new_c + new_o, len(questions),
