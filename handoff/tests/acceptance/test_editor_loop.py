@@ -56,10 +56,10 @@ LOOP = {
 PAGE = {
     "da": {"show": "Vis", "start": "Start nyt svar", "drafted": "Et nyt svar er startet", "open_draft": "Åbn kladden i svar-redigeringen",
            "check": "Kontrollér", "check_ok": "Kontrollen fandt ingen fejl.", "publish": "Udgiv",
-           "published": "Udgivet.", "gate": "Held-out-spørgsmål", "only_editors": "Denne side er kun for redaktører."},
+           "published": "Udgivet.", "gate": "Held-out-spørgsmål"},
     "sv": {"show": "Visa", "start": "Påbörja nytt svar", "drafted": "Ett nytt svar är påbörjat", "open_draft": "Öppna utkastet i svarsredigeringen",
            "check": "Kontrollera", "check_ok": "Kontrollen hittade inga fel.", "publish": "Publicera",
-           "published": "Publicerat.", "gate": "Held-out-frågor", "only_editors": "Den här sidan är bara för redaktörer."},
+           "published": "Publicerat.", "gate": "Held-out-frågor"},
 }
 
 # The inbox's status line once a load has ended.
