@@ -3,7 +3,7 @@
 #   make run       install, train if needed, start everything (embedded default)
 #   make test      install, train if needed, run every test
 #
-# Other targets: setup, validate, train, knowledge, evaluate, bench, lock, clean.
+# Other targets: setup, validate, train, knowledge, knowledge-export, knowledge-import, evaluate, bench, lock, clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -54,9 +54,20 @@ validate: $(VENV)/.installed
 
 # The knowledge base (knowledge/) is published to var/knowledge, not trained
 # into the model: the running assistant picks a new publication up by itself.
+# A publication an editor made in the bridge stays live while it is newer than
+# the files (docs/knowledge-base.md, "Editing in the bridge or in git").
 .PHONY: knowledge
 knowledge: $(VENV)/.installed
 	$(PY) -m rasa_addons.knowledge ensure
+
+# Between the files and the bridge's content store (the editors' work):
+# export writes the bridge's published content to knowledge/; import makes the
+# files the bridge's content and the live publication.
+.PHONY: knowledge-export knowledge-import
+knowledge-export: $(VENV)/.installed
+	cd handoff && HANDOFF_ENV=development .venv/bin/python -m handoff_bridge knowledge-export --to ../knowledge
+knowledge-import: $(VENV)/.installed
+	cd handoff && HANDOFF_ENV=development .venv/bin/python -m handoff_bridge knowledge-import --from ../knowledge
 
 # Training signs the model; servers load only models with a valid signature.
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)

@@ -55,11 +55,16 @@ Den Digitale Hotline is running.
   Citizen (demo pages with the chat widget):  {bridge}/demo/da   {bridge}/demo/sv
   Agent console:                              {bridge}/console/
   Supervisor view:                            {bridge}/supervisor/
+  Editors' review inbox and answer editor:    {bridge}/editor/   {bridge}/editor/answers.html
 
 The demo pages have a demo sign-in (fictitious persons, development only).
 Create the first supervisor (the password is asked for), in another terminal:
 
   cd handoff && HANDOFF_ENV=development .venv/bin/python -m handoff_bridge create-agent sara --role supervisor --languages da,sv
+
+An editor account (no chats; the inbox and the answer editor):
+
+  cd handoff && HANDOFF_ENV=development .venv/bin/python -m handoff_bridge create-agent edda --role editor --languages da,sv
 
 Stop everything with Ctrl+C.
 """,

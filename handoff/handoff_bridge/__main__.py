@@ -83,9 +83,10 @@ async def _knowledge(settings: Settings, command: str, directory) -> int:
     try:
         async with open_resources(settings, pool_size=2, fanout=False) as deps:
             if command == "knowledge-import":
-                summary = await publishing.import_directory(deps, Path(directory).resolve())
+                summary = await publishing.import_and_publish(deps, Path(directory).resolve())
                 print(f"imported {summary['answers']} answers in {summary['categories']} categories: "
-                      f"{summary['changed']} new or changed, {summary['withdrawn']} withdrawn")
+                      f"{summary['changed']} new or changed, {summary['withdrawn']} withdrawn; "
+                      f"published as {summary['version']}")
             else:
                 changed = await publishing.export_directory(deps, Path(directory).resolve())
                 print(f"exported the published content to {directory}: {len(changed)} file(s) changed")
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ca.add_argument("--capacity", type=int, default=3)
     ca.add_argument("--languages", default="da")
     ca.add_argument("--municipalities", default="*")
-    ki = sub.add_parser("knowledge-import", help="validate knowledge/*.yml and make them the content store's published content")
+    ki = sub.add_parser("knowledge-import", help="validate knowledge/*.yml and make them the content store's published content and the live publication")
     ki.add_argument("--from", dest="directory", default="../knowledge")
     ke = sub.add_parser("knowledge-export", help="write the published content to knowledge/*.yml (unchanged files stay as they are)")
     ke.add_argument("--to", dest="directory", default="../knowledge")

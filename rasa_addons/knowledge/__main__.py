@@ -4,7 +4,8 @@
     python -m rasa_addons.knowledge publish [--json]    build the index and switch to it
     python -m rasa_addons.knowledge gate --questions FILE [--heldout DIR] --json
                                                         the publish gate: the content against the live publication
-    python -m rasa_addons.knowledge ensure              publish only if the content changed
+    python -m rasa_addons.knowledge ensure              publish only if the content changed (and no
+                                                        newer publication of the bridge is live)
     python -m rasa_addons.knowledge search "question" --language da
     python -m rasa_addons.knowledge import FILE --format csv|markdown|swefaq [--replace]
 """
@@ -31,6 +32,9 @@ def main(argv=None) -> int:
     validate.add_argument("--json", action="store_true", help="print the result as one JSON object (for tools)")
     published = commands.add_parser("publish", help="build the index and make it live")
     published.add_argument("--json", action="store_true", help="print the result as one JSON object (for tools)")
+    published.add_argument("--origin", choices=["files", "bridge"], default="files",
+                           help="who publishes: the content files, or the bridge's content store (`ensure` keeps a "
+                                "bridge publication newer than the files)")
     gated = commands.add_parser("gate", help="evaluate the content against the live publication (held-out and regression sets)")
     gated.add_argument("--questions", type=Path, required=True, help='JSON {"questions": [{"language", "question", "answer_id"}]}: the regression set')
     gated.add_argument("--heldout", type=Path, default=None, help="the held-out sets' directory (default tests/nlu)")
@@ -62,10 +66,10 @@ def main(argv=None) -> int:
                 print(f"{len(kb.answers)} answers in {len(kb.categories)} categories: ok")
         elif args.command == "publish":
             if not args.json:
-                publish(args.knowledge, root, log=print)
+                publish(args.knowledge, root, log=print, origin=args.origin)
             else:
                 try:
-                    publication = publish(args.knowledge, root, log=lambda _line: None)
+                    publication = publish(args.knowledge, root, log=lambda _line: None, origin=args.origin)
                 except ContentError as error:
                     print(json.dumps({"ok": False, "problems": [p.as_dict() for p in error.problems]}, ensure_ascii=False))
                     return 1
@@ -83,7 +87,7 @@ def main(argv=None) -> int:
                 return 1
             print(json.dumps(result, ensure_ascii=False))
         elif args.command == "ensure":
-            print(ensure_published(args.knowledge, root))
+            print(ensure_published(args.knowledge, root, log=print))
         elif args.command == "search":
             from rasa_addons.nlu import sentence_embeddings
 

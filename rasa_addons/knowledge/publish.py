@@ -48,6 +48,11 @@ INDEX_ROOT_ENV = "DDH_KNOWLEDGE_INDEX"
 CALIBRATION_DIR = "calibration"
 CURRENT_FILE = "CURRENT"
 KEEP_VERSIONS = 5
+# Who made a publication: the content files (`make knowledge`), or the bridge's
+# content store (an editor's publish, a knowledge-import).
+ORIGIN_FILES = "files"
+ORIGIN_BRIDGE = "bridge"
+ORIGINS = (ORIGIN_FILES, ORIGIN_BRIDGE)
 
 
 def index_root(configured: Optional[str] = None) -> Path:
@@ -211,12 +216,19 @@ def build_language(
         [c for d in documents for c in d.chunks], "passage", embed_passages, cache
     )
     out_of_scope = calibration_questions(directory, language)
+    now_answered = retrieval.answered_out_of_scope(documents, out_of_scope)
+    if now_answered:
+        logger.info("%s: %d out-of-scope calibration question(s) are answered by the content now and not used: %s",
+                    language, len(now_answered), "; ".join(now_answered[:10]))
+        out_of_scope = [q for q in out_of_scope if q not in set(now_answered)]
     oos_vectors, oos_keys, new_o = retrieval.embed_with_cache(out_of_scope, "query", embed_queries, cache)
     language_index = retrieval.LanguageIndex(documents, question_vectors, passage_vectors, chunk_vectors=chunk_vectors)
     calibration, report = retrieval.calibrate(
         language_index, out_of_scope, oos_vectors, max_questions=retrieval.PUBLISH_CALIBRATION_QUESTIONS
     )
     language_index.calibration = calibration
+    if report:
+        report["out_of_scope_answered_by_content"] = len(now_answered)
     return BuiltLanguage(
         documents, language_index, question_keys, passage_keys, chunk_keys, out_of_scope, oos_vectors, oos_keys,
         calibration, report, new_q + new_p + new_c + new_o, len(questions),
@@ -229,8 +241,13 @@ def publish(
     embed_queries: Optional[Callable[[List[str]], np.ndarray]] = None,
     embed_passages: Optional[Callable[[List[str]], np.ndarray]] = None,
     log: Callable[[str], None] = logger.info,
+    origin: str = ORIGIN_FILES,
 ) -> Publication:
-    """Validate, index, calibrate and publish the knowledge base; switch to it."""
+    """Validate, index, calibrate and publish the knowledge base; switch to it.
+    `origin` says who published it: the content files (`make knowledge`) or the
+    bridge's content store (an editor, or knowledge-import)."""
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {', '.join(ORIGINS)}")
     from rasa_addons.nlu import sentence_embeddings
 
     embed_queries = embed_queries or sentence_embeddings.embed
@@ -247,6 +264,7 @@ def publish(
         "version": version,
         "content_hash": content_hash,
         "published_at": datetime.now(timezone.utc).isoformat(),
+        "origin": origin,
         "languages": {},
         "calibration": {},
         "calibration_report": {},
@@ -313,17 +331,40 @@ def _prune(root: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def ensure_published(directory: Path = KNOWLEDGE_DIR, root: Optional[Path] = None) -> str:
-    """Publish when nothing is published or the content changed; return the version."""
+def files_changed_at(directory: Path) -> datetime:
+    """When the content files (those the content hash covers) last changed."""
+    times = [p.stat().st_mtime for p in directory.rglob("*") if p.is_file() and p.suffix in (".yml", ".txt")]
+    return datetime.fromtimestamp(max(times, default=0.0), timezone.utc)
+
+
+def ensure_published(directory: Path = KNOWLEDGE_DIR, root: Optional[Path] = None,
+                     log: Callable[[str], None] = logger.info) -> str:
+    """Publish the files when nothing is published or they changed; return the live version.
+
+    A publication the bridge made (an editor published there) stays live while
+    it is newer than the files: the files do not hold the editors' work until
+    it is exported (knowledge-export). Files changed after it are published."""
     root = root or index_root()
     version = read_current(root)
     if version:
         try:
             manifest = json.loads((root / "versions" / version / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            manifest = None
+        if manifest is not None:
             if manifest.get("content_hash") == _content_hash(directory):
                 return version
-        except FileNotFoundError:
-            pass
+            if manifest.get("origin") == ORIGIN_BRIDGE:
+                published_at = datetime.fromisoformat(str(manifest["published_at"]))
+                changed_at = files_changed_at(directory)
+                if published_at > changed_at:
+                    log(f"kept {version}: published in the bridge at {published_at:%Y-%m-%d %H:%M} UTC, after the "
+                        f"files last changed ({changed_at:%Y-%m-%d %H:%M} UTC). Export it to the files with "
+                        "`make knowledge-export`, or make the files the bridge's content with `make knowledge-import`.")
+                    return version
+                log(f"the files changed after the bridge's publication {version} ({published_at:%Y-%m-%d %H:%M} "
+                    "UTC): publishing the files. The bridge's editors still work on its own content until "
+                    "`make knowledge-import`.")
     return publish(directory, root).version
 
 

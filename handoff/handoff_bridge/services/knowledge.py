@@ -9,7 +9,7 @@ same writer as the export (services/knowledge_files.py) and runs
 
     <HANDOFF_KNOWLEDGE_COMMAND> --knowledge DIR --index ROOT validate --json
     <HANDOFF_KNOWLEDGE_COMMAND> --knowledge DIR --index ROOT gate --questions FILE --json
-    <HANDOFF_KNOWLEDGE_COMMAND> --knowledge DIR --index ROOT publish --json
+    <HANDOFF_KNOWLEDGE_COMMAND> --knowledge DIR --index ROOT publish --origin bridge --json
 
 each bounded by knowledge_timeout_seconds, its output by MAX_OUTPUT_BYTES.
 """
@@ -90,7 +90,8 @@ class KnowledgeEngine:
         return result
 
     async def publish(self, directory: Path) -> dict:
-        _code, result = await self.run(directory, "publish", "--json")
+        # Marked as the bridge's: `make knowledge` keeps it live while it is newer than the files.
+        _code, result = await self.run(directory, "publish", "--origin", "bridge", "--json")
         return result
 
 

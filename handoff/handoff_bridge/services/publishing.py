@@ -102,8 +102,26 @@ async def import_directory(deps, directory: Path, *, editor=None) -> dict:
                 return await answers_svc.import_content(session, content, editor=editor)
 
 
+async def import_and_publish(deps, directory: Path, *, editor=None) -> dict:
+    """The explicit import (knowledge-import): the files become the store's published
+    content and the live publication, so what the assistant answers from and what the
+    editors edit agree again."""
+    summary = await import_directory(deps, directory, editor=editor)
+    async with publish_lease(deps):
+        async with deps.sessionmaker() as session:
+            content = await answers_svc.published_content(session)
+        with written(content) as candidate:
+            result = await KnowledgeEngine(deps.settings).publish(candidate)
+    if not result.get("ok"):
+        raise InvalidContent(problems_by_answer(content, result.get("problems") or []))
+    return {**summary, "version": result["version"]}
+
+
 async def import_if_empty(deps) -> dict | None:
-    """At start: the repository's files become the store's content when it has none."""
+    """At start: the repository's files become the store's content when it has none
+    (and only then: a store with content is the editors' work, and the files reach it
+    only through the explicit knowledge-import). The live publication is left as
+    `make knowledge` made it from the same files."""
     settings = deps.settings
     async with deps.sessionmaker() as session:
         if not await answers_svc.store_is_empty(session):

@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,8 @@ BRIDGE_PYTHON = HANDOFF_DIR / ".venv" / "bin" / "python"
 STARTUP_SECONDS = 300
 AGENT_LOGIN = "anna"
 AGENT_PASSWORD = "correct horse battery staple"
+EDITOR_LOGIN = "edith"
+EDITOR_PASSWORD = "editor horse battery staple"
 
 # Fictitious people of the sandbox (sandbox/municipal_sandbox/seed.py).
 ANNA = "150385-1112"  # DK, kontanthjælp, +45 09 99 00 01
@@ -75,9 +78,12 @@ class Stack:
 
     workdir: Path
     bridge_url: str
+    rasa_url: str
+    rasa_token: str
     bridge_env: dict
     bridge_db: Path
     tracker_db: Path
+    knowledge_index: Path
     sandbox: Sandbox
     services: list[Service] = field(default_factory=list)
 
@@ -110,6 +116,22 @@ def _dump_sqlite(path: Path) -> str:
                            for table in tables}, ensure_ascii=False)
 
 
+def _wait_for_imported_content(bridge_db: Path) -> None:
+    """The bridge imports the knowledge files into its empty content store at start: the
+    editors' pages list the answers once that is done."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with sqlite3.connect(f"file:{bridge_db}?mode=ro", uri=True, timeout=10) as db:
+                if db.execute("SELECT count(*) FROM kb_publications WHERE kind = 'import'").fetchone()[0]:
+                    return
+        except sqlite3.OperationalError:
+            pass  # not migrated yet
+        if time.monotonic() > deadline:
+            pytest.fail(f"the bridge did not import the knowledge files within {STARTUP_SECONDS} s", pytrace=False)
+        time.sleep(0.3)
+
+
 def _queues(path: Path) -> Path:
     """Both languages' queues open around the clock, so an escalation always reaches the queue."""
     days = "\n".join(f"      {d}: ['00:00-24:00']" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
@@ -131,6 +153,23 @@ queues:
 {days}
 """, encoding="utf-8")
     return path
+
+
+def _publication(index: Path) -> Path:
+    """A publication directory of the session's own, shared by Rasa, the action server and the
+    bridge (the editors' publishes land here, never in the checkout's var/): a copy of the
+    checkout's live publication, or the knowledge files published into it."""
+    live = REPO / "var" / "knowledge"
+    current = (live / "CURRENT").read_text().strip() if (live / "CURRENT").exists() else ""
+    if current and (live / "versions" / current / "manifest.json").exists():
+        shutil.copytree(live / "versions" / current, index / "versions" / current)
+        (index / "CURRENT").write_text(current + "\n")
+        if (live / "gate-vectors.npz").exists():
+            shutil.copy(live / "gate-vectors.npz", index / "gate-vectors.npz")
+    else:
+        subprocess.run([str(ASSISTANT_PYTHON), "-m", "rasa_addons.knowledge", "--index", str(index), "publish"],
+                       cwd=REPO, check=True, capture_output=True, timeout=STARTUP_SECONDS)
+    return index
 
 
 def _local_env(workdir: Path) -> dict:
@@ -157,6 +196,7 @@ def stack(tmp_path_factory):
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     tracker_db = workdir / "tracker.db"
     bridge_db = workdir / "bridge.db"
+    knowledge_index = _publication(workdir / "knowledge-index")
     # The services get a clean environment: nothing of this test process's HANDOFF_/SANDBOX_ settings.
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOFF_", "SANDBOX_", "RASA_", "IDENTITY_"))}
 
@@ -166,6 +206,7 @@ def stack(tmp_path_factory):
             TF_CPP_MIN_LOG_LEVEL="2",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             RASA_TRACKER_DB=str(tracker_db),
+            DDH_KNOWLEDGE_INDEX=str(knowledge_index),
             SANIC_HOST="127.0.0.1",
             IDENTITY_JWT_KEY_FILE=local["IDENTITY_JWT_KEY_FILE"],
             IDENTITY_JWT_AUDIENCE=local["IDENTITY_JWT_AUDIENCE"],
@@ -186,6 +227,9 @@ def stack(tmp_path_factory):
             "HANDOFF_PASSWORD_TIME_COST": "1",
             "HANDOFF_PASSWORD_MEMORY_KIB": "8192",
             "HANDOFF_DEMO_LOGIN_KEY_FILE": local["HANDOFF_DEMO_LOGIN_KEY_FILE"],
+            "HANDOFF_KNOWLEDGE_INDEX": str(knowledge_index),
+            # The review inbox captures a question within a second or two.
+            "HANDOFF_INSIGHT_REFRESH_SECONDS": "1",
             # The most talkative level: a number must not be in any of it.
             "HANDOFF_LOG_LEVEL": "DEBUG",
         }
@@ -194,15 +238,33 @@ def stack(tmp_path_factory):
                         workdir / "bridge.log", f"{bridge_url}/healthz"),
         ]
         with running_processes(specs, startup_seconds=STARTUP_SECONDS) as processes:
-            running = Stack(workdir=workdir, bridge_url=bridge_url, bridge_env=bridge_env, bridge_db=bridge_db,
-                            tracker_db=tracker_db, sandbox=sandbox,
+            running = Stack(workdir=workdir, bridge_url=bridge_url, rasa_url=rasa_url, rasa_token=rasa_token,
+                            bridge_env=bridge_env, bridge_db=bridge_db,
+                            tracker_db=tracker_db, knowledge_index=knowledge_index, sandbox=sandbox,
                             services=[Service(spec.name, processes[spec.name], spec.log_path, spec.health_url)
                                       for spec in specs])
             running.services.append(Service("sandbox", None, sandbox.log_path, f"{sandbox.base_url}/health"))
+            _wait_for_imported_content(bridge_db)
+            # A first turn in each language, straight to Rasa as the bridge sends one: it loads
+            # what the assistant and the action server load lazily (the dialogue policies, the
+            # knowledge index), which on a busy machine takes longer than the bridge's 4 s bound
+            # of a turn. The tests' first turns must not wait for that.
+            for language, text in (("da", "hvordan melder jeg flytning"), ("sv", "hur ansöker jag om bygglov")):
+                warmed = httpx.post(f"{rasa_url}/webhooks/bridge/webhook",
+                                    headers={"Authorization": f"Bearer {rasa_token}"},
+                                    json={"sender": f"warm-up-{language}", "message": text,
+                                          "metadata": {"language": language}}, timeout=STARTUP_SECONDS)
+                assert warmed.status_code == 200, warmed.text
             created = subprocess.run(
                 [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", AGENT_LOGIN, "--name", "Anna",
                  "--languages", "da,sv", "--capacity", "3"],
                 cwd=HANDOFF_DIR, env={**bridge_env, "HANDOFF_NEW_AGENT_PASSWORD": AGENT_PASSWORD},
+                capture_output=True, text=True, timeout=60)
+            assert created.returncode == 0, created.stderr
+            created = subprocess.run(
+                [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", EDITOR_LOGIN, "--name", "Edith",
+                 "--role", "editor", "--languages", "da,sv"],
+                cwd=HANDOFF_DIR, env={**bridge_env, "HANDOFF_NEW_AGENT_PASSWORD": EDITOR_PASSWORD},
                 capture_output=True, text=True, timeout=60)
             assert created.returncode == 0, created.stderr
             yield running

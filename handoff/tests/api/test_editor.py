@@ -76,6 +76,19 @@ async def import_shipped(deps):
             await answers_svc.import_content(session, kf.read_directory(SHIPPED))
 
 
+async def engine_post(client, path: str, **kwargs) -> httpx.Response:
+    """POST a check, gate, publish or rollback and follow it: the bridge answers 202 with
+    /api/v1/editor/jobs/<id> when the engine takes longer than a request waits (25 s)."""
+    resp = await client.post(path, **kwargs)
+    deadline = asyncio.get_running_loop().time() + 600
+    while resp.status_code == 202:
+        job = resp.json()["job_id"]
+        assert asyncio.get_running_loop().time() < deadline, f"{path}: job {job} still running after 600 s"
+        await asyncio.sleep(0.5)  # the next look at a running job
+        resp = await client.get(f"/api/v1/editor/jobs/{job}", headers=kwargs.get("headers"))
+    return resp
+
+
 def current(bridge) -> str:
     return (bridge.deps.settings.knowledge_index_path / "CURRENT").read_text().strip()
 
@@ -95,7 +108,7 @@ async def test_an_editor_writes_checks_and_publishes_a_new_answer(client, bridge
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "draft" and created.json()["draft_version"] == 1
     # The engine's schema: the answer must end with the official link.
-    checked = await client.post("/api/v1/editor/answers/library_card/check", headers=editor)
+    checked = await engine_post(client, "/api/v1/editor/answers/library_card/check", headers=editor)
     assert checked.status_code == 200 and checked.json()["ok"] is False
     problem = checked.json()["problems"][0]
     assert problem["answer_id"] == "library_card" and problem["field"].startswith("da")
@@ -106,11 +119,11 @@ async def test_an_editor_writes_checks_and_publishes_a_new_answer(client, bridge
     stale = await client.put("/api/v1/editor/answers/library_card/draft", headers=editor,
                              json={"document": LIBRARY, "draft_version": 1})
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "draft_changed"
-    assert (await client.post("/api/v1/editor/answers/library_card/check", headers=editor)).json() == {
+    assert (await engine_post(client, "/api/v1/editor/answers/library_card/check", headers=editor)).json() == {
         "ok": True, "problems": []}
 
     before = current(bridge)
-    published = await client.post("/api/v1/editor/publish", headers=editor, json={"answer_ids": ["library_card"]})
+    published = await engine_post(client, "/api/v1/editor/publish", headers=editor, json={"answer_ids": ["library_card"]})
     assert published.status_code == 200, published.text
     body = published.json()
     assert body["published"] is True and body["gate"]["counts"]["heldout"]["regressions"] == 0
@@ -159,7 +172,7 @@ async def test_the_gate_blocks_a_regression_until_the_editor_accepts_it(client, 
                              json={"document": broken, "draft_version": detail["draft_version"]})
     assert saved.status_code == 200, saved.text
     before = current(bridge)
-    blocked = await client.post("/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_forgot_user_id"]})
+    blocked = await engine_post(client, "/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_forgot_user_id"]})
     assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "gate_blocked", blocked.text
     gate = blocked.json()["error"]["gate"]
     keys = [r["key"] for r in gate["regressions"]]
@@ -171,10 +184,10 @@ async def test_the_gate_blocks_a_regression_until_the_editor_accepts_it(client, 
     assert mine["before"]["answer_id"] == "mitid_forgot_user_id" and mine["after"]["answer_id"] != "mitid_forgot_user_id"
     assert current(bridge) == before  # nothing went live
     # Accepting only some of them is not enough.
-    partial = await client.post("/api/v1/editor/publish", headers=editor,
+    partial = await engine_post(client, "/api/v1/editor/publish", headers=editor,
                                 json={"answer_ids": ["mitid_forgot_user_id"], "accept": keys[:-1]})
     assert partial.status_code == 409
-    accepted = await client.post("/api/v1/editor/publish", headers=editor,
+    accepted = await engine_post(client, "/api/v1/editor/publish", headers=editor,
                                  json={"answer_ids": ["mitid_forgot_user_id"], "accept": keys})
     assert accepted.status_code == 200, accepted.text
     assert current(bridge) == accepted.json()["publication"]["version"]
@@ -187,13 +200,13 @@ async def test_the_gate_blocks_a_regression_until_the_editor_accepts_it(client, 
     history = (await client.get("/api/v1/editor/answers/mitid_forgot_user_id/history", headers=editor)).json()
     first = history["revisions"][-1]
     assert first["number"] == 1 and history["revisions"][0]["live"]
-    restored = await client.post("/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
+    restored = await engine_post(client, "/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
                                  json={"revision_id": first["revision_id"]})
     if restored.status_code == 409:
         # Restoring recalibrates too: what the broken version had made "offered" may move; accept it.
         assert restored.json()["error"]["code"] == "gate_blocked", restored.text
         again_keys = [r["key"] for r in restored.json()["error"]["gate"]["regressions"]]
-        restored = await client.post("/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
+        restored = await engine_post(client, "/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
                                      json={"revision_id": first["revision_id"], "accept": again_keys})
     assert restored.status_code == 200, restored.text
     assert restored.json()["publication"]["kind"] == "rollback"
@@ -202,7 +215,7 @@ async def test_the_gate_blocks_a_regression_until_the_editor_accepts_it(client, 
     newest = history["revisions"][0]
     assert newest["number"] == 3 and newest["restores_revision_id"] == first["revision_id"]
     assert newest["document"] == first["document"] and newest["live"]
-    again = await client.post("/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
+    again = await engine_post(client, "/api/v1/editor/answers/mitid_forgot_user_id/rollback", headers=editor,
                               json={"revision_id": first["revision_id"]})
     assert again.status_code == 409 and again.json()["error"]["code"] == "nothing_to_restore"
 
@@ -213,14 +226,14 @@ async def test_one_publish_at_a_time(client, bridge):
     editor = await editor_session(d, client, "edda")
     async with publishing.publish_lease(d):
         # Another instance (or request) holds the lease: refused at once, nothing runs.
-        busy = await client.post("/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
+        busy = await engine_post(client, "/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
         assert busy.status_code == 409 and busy.json()["error"]["code"] == "publish_busy"
         assert not await publishing._take_lease(d, "other")
     assert await publishing._take_lease(d, "other")  # given back
     await publishing._give_back(d, "other")
     results = await asyncio.gather(*[publishing._take_lease(d, f"racer-{n}") for n in range(5)])
     assert sum(results) == 1
-    nothing = await client.post("/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
+    nothing = await engine_post(client, "/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
     assert nothing.status_code == 409  # the lease is held by the racer until it expires
     assert nothing.json()["error"]["code"] == "publish_busy"
 
@@ -232,7 +245,7 @@ async def test_an_agent_cannot_publish_and_an_editor_reads_no_chat(client, bridg
     supervisor = await agent_session(d, client, "sara", role="supervisor")
     editor = await editor_session(d, client, "edda")
     for headers in (agent, supervisor):
-        resp = await client.post("/api/v1/editor/publish", headers=headers, json={"answer_ids": ["mitid_get"]})
+        resp = await engine_post(client, "/api/v1/editor/publish", headers=headers, json={"answer_ids": ["mitid_get"]})
         assert resp.status_code == 403
     for path in ("/api/v1/agent/queues", "/api/v1/agent/chats", "/api/v1/agent/callbacks",
                  "/api/v1/agent/conversations/0123456789abcdef0123456789abcdef/transcript",
@@ -253,7 +266,7 @@ async def test_bad_bodies_name_the_field(client, bridge):
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_category"
     resp = await client.post("/api/v1/editor/answers", headers=editor, json={"id": "mitid_get", "document": LIBRARY})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "answer_exists"
-    resp = await client.post("/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
+    resp = await engine_post(client, "/api/v1/editor/publish", headers=editor, json={"answer_ids": ["mitid_get"]})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "no_draft"
     resp = await client.delete("/api/v1/editor/answers/mitid_get/draft", headers=editor)
     assert resp.status_code == 409
