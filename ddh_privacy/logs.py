@@ -7,10 +7,17 @@ text and the stack when the record is made (whatever logger, created now or
 later; Rasa's structlog output goes through it too), and `MaskingFilter` on
 every handler known now masks string attributes added afterwards (`extra=`,
 such as Sanic's access-log fields `request` and `host`).
+
+Calls that libraries log as `functools.partial` objects (aiosqlite writes one
+DEBUG line per database call, with the SQL statement's parameters) are
+written without their arguments: the parameters hold what citizens typed, and
+the first part of a number sent over two messages cannot be recognised in a
+line written before the second part arrives.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Iterable
 
@@ -26,11 +33,36 @@ _PLAIN_ATTRIBUTES = frozenset({
 _SERVICE_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
+class _CallWithoutArguments:
+    """How a logged `functools.partial` reads: the function, not its arguments."""
+
+    def __init__(self, call: functools.partial):
+        self._name = getattr(call.func, "__qualname__", None) or type(call.func).__name__
+        self._count = len(call.args) + len(call.keywords)
+
+    def __repr__(self) -> str:
+        return f"<call {self._name} with {self._count} arguments not logged>"
+
+    __str__ = __repr__
+
+
+def _without_call_arguments(args):
+    if isinstance(args, tuple):
+        if not any(isinstance(a, functools.partial) for a in args):
+            return args
+        return tuple(_CallWithoutArguments(a) if isinstance(a, functools.partial) else a for a in args)
+    if isinstance(args, dict) and any(isinstance(a, functools.partial) for a in args.values()):
+        return {k: _CallWithoutArguments(a) if isinstance(a, functools.partial) else a for k, a in args.items()}
+    return args
+
+
 def mask_record(record: logging.LogRecord, marker: Marker) -> logging.LogRecord:
     """Mask a record in place: message with its arguments, exception, stack and extra fields.
 
     Masking is idempotent, so a record masked by the factory and again by a
     handler's filter reads the same."""
+    if record.args:
+        record.args = _without_call_arguments(record.args)
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a broken format must not drop the line

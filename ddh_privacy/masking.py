@@ -286,9 +286,16 @@ def _read_run(normal: str, start: int, end: int) -> list[Finding]:
         for k in range(i, j + 1):
             taken[k] = True
         i = j + 1
-    # Phone numbers: each stretch of groups left over, as a whole or as two numbers.
     before = normal[max(0, start - 30):start]
     after_reference = bool(_REFERENCE_WORD.search(before))
+    if found and not all(taken) and _is_phone(groups, plus, after_reference):
+        # A national id read inside a longer phone number ("46" + 9 digits,
+        # written as `4/66 1 - 187 1-72 - 1`) would leave its first or last
+        # digits readable: the whole run is masked, as the stricter kind (an
+        # identity number is masked whole by every marker).
+        kinds = {f.kind for f in found}
+        return [Finding(start, groups[-1].end, NATIONAL_ID if NATIONAL_ID in kinds else found[0].kind)]
+    # Phone numbers: each stretch of groups left over, as a whole or as two numbers.
     k = 0
     while k < len(groups):
         if taken[k]:

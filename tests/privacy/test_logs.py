@@ -67,3 +67,22 @@ def test_the_installer_masks_every_logger_created_before_or_after():
     for secret in ("12 34 56 78", "04.01.90.1239", "19850101-1234"):
         assert secret not in out
     assert "phone [m]" in out and "cpr=[m]" in out and "ValueError: bad personnummer [m]" in out
+
+
+def test_logged_calls_are_written_without_their_arguments():
+    """aiosqlite logs each database call as a functools.partial with the SQL
+    parameters. The first part of a number sent in two messages ("１ ２/０９–７５０"
+    of "１ ２/０９–７５０２０ ２") is no number on its own, so the masker cannot see
+    it: the arguments are not written at all."""
+    import functools
+    import sqlite3
+
+    cursor = sqlite3.connect(":memory:").cursor()
+    call = functools.partial(cursor.execute, "INSERT INTO messages (text, created_at) VALUES (?, ?)",
+                             ("１ ２/０９–７５０", "2026-12-03 12:32:01"))
+    for args in ((call,), ({"call": call},)):
+        text = "executing %s" if isinstance(args[0], functools.partial) else "executing %(call)s"
+        line = mask_record(record(text, *args), "[m]").getMessage()
+        assert line == "executing <call Cursor.execute with 2 arguments not logged>"
+    assert mask_record(record("operation %s completed", functools.partial(cursor.close)), "[m]").getMessage() == \
+        "operation <call Cursor.close with 0 arguments not logged> completed"

@@ -124,6 +124,26 @@ def test_a_number_split_over_three_messages_is_masked_in_all(number, cut):
     assert digits_of("".join(masked)) == "", (parts, masked)
 
 
+@pytest.mark.parametrize("parts", [
+    # +46 numbers written without the plus, in which a national id shape fits
+    # all but the first or the last digit.
+    ["mit nummer er ٤  ٦٦٠  ", "٦-٧٨ - ", "٥٤٨٧"],
+    ["mit nummer er 4/66", "1 - 187", "1–72 - 1"],
+    ["mit nummer er ４６１０", "７７５", "９–５６–７"],
+])
+def test_a_phone_number_around_an_identity_number_shape_is_masked_in_all_parts(parts):
+    earlier, findings = find_across_messages(parts[:2], parts[2])
+    masked = [ddh_privacy.apply_marker(p, ddh_privacy.find_personal_data(p) + extra, SHAPE)
+              for p, extra in zip(parts[:2], earlier)] + [ddh_privacy.apply_marker(parts[2], findings, SHAPE)]
+    assert digits_of("".join(masked)) == "", masked
+    assert masked[0] == "mit nummer er " + "".join("#" if ch.isdigit() else ch for ch in parts[0][14:])
+
+
+def test_a_phone_number_around_an_identity_number_shape_is_masked_whole_in_one_message():
+    assert mask_personal_data("ring 4/66 1 - 187 1-72 - 1 tak", "[skjult]") == "ring [skjult] tak"
+    assert mask_personal_data("ring 4/66 1 - 187 1-72 - 1 tak", SHAPE) == "ring #/## # - ### #-## - # tak"
+
+
 def test_messages_that_do_not_continue_a_number_are_read_alone():
     assert find_across_messages(["brevet kom den 12"], "hvad gør jeg?") == ([[]], [])
     earlier, findings = find_across_messages(["jeg bor i 2300"], "tak for hjælpen")

@@ -20,9 +20,12 @@ def check_schema_name(schema: str) -> str:
 
 
 def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    """hide_parameters: a statement's parameters hold what citizens typed (the
+    first part of a number sent in two messages cannot be masked yet), so they
+    are in no log line and no database error's text, which the bridge logs."""
     url = settings.database_url
     if settings.is_sqlite:
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     connect_args: dict = {"command_timeout": 30}
@@ -37,6 +40,7 @@ def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEng
         pool_recycle=1800,
         pool_timeout=10,
         connect_args=connect_args,
+        hide_parameters=True,
     )
 
 
