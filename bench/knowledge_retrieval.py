@@ -505,7 +505,12 @@ def main() -> int:
     args = parser.parse_args()
     import logging
 
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's own debug lines would print the questions of the sets.
+    os.environ["LOG_LEVEL"] = "WARNING"
     logging.basicConfig(level=logging.WARNING)
+    configure_structlog(logging.WARNING)
     runners = {"agreement": agreement, "loo": loo_decisions, "answertext": answer_text, "swefaq": swefaq, "heldout": heldout, "oos": out_of_scope, "scale": lambda: scale(args.answers, real_embeddings=args.real_embeddings), "live": live}
     results = {name: runners[name]() for name in args.what}
     if args.json:
