@@ -255,18 +255,14 @@ def stack(tmp_path_factory):
                                     json={"sender": f"warm-up-{language}", "message": text,
                                           "metadata": {"language": language}}, timeout=STARTUP_SECONDS)
                 assert warmed.status_code == 200, warmed.text
-            created = subprocess.run(
-                [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", AGENT_LOGIN, "--name", "Anna",
-                 "--languages", "da,sv", "--capacity", "3"],
-                cwd=HANDOFF_DIR, env={**bridge_env, "HANDOFF_NEW_AGENT_PASSWORD": AGENT_PASSWORD},
-                capture_output=True, text=True, timeout=60)
-            assert created.returncode == 0, created.stderr
-            created = subprocess.run(
-                [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", EDITOR_LOGIN, "--name", "Edith",
-                 "--role", "editor", "--languages", "da,sv"],
-                cwd=HANDOFF_DIR, env={**bridge_env, "HANDOFF_NEW_AGENT_PASSWORD": EDITOR_PASSWORD},
-                capture_output=True, text=True, timeout=60)
-            assert created.returncode == 0, created.stderr
+            # The agent and the editor, made as an operator makes accounts.
+            for login, password, options in ((AGENT_LOGIN, AGENT_PASSWORD, ["--name", "Anna", "--capacity", "3"]),
+                                             (EDITOR_LOGIN, EDITOR_PASSWORD, ["--name", "Edith", "--role", "editor"])):
+                created = subprocess.run(
+                    [str(BRIDGE_PYTHON), "-m", "handoff_bridge", "create-agent", login, "--languages", "da,sv", *options],
+                    cwd=HANDOFF_DIR, env={**bridge_env, "HANDOFF_NEW_AGENT_PASSWORD": password},
+                    capture_output=True, text=True, timeout=60)
+                assert created.returncode == 0, created.stderr
             yield running
 
 
