@@ -58,16 +58,19 @@ def _tune_garbage_collection(app) -> None:
 
 
 async def _create_agent(settings: Settings, args) -> None:
+    from .api.models import NewAgentBody, validate
     from .resources import open_resources
     from .services import accounts as accounts_svc
 
     password = os.environ.get("HANDOFF_NEW_AGENT_PASSWORD") or getpass.getpass("Password: ")
+    # The same rules as a supervisor's POST /api/v1/agent/agents.
+    new = validate(NewAgentBody, {
+        "login": args.login, "password": password, "display_name": args.name or args.login,
+        "role": args.role, "capacity": args.capacity, "languages": args.languages.split(","),
+        "municipalities": args.municipalities.split(","),
+    })
     async with open_resources(settings, pool_size=1, fanout=False) as deps:
-        agent = await accounts_svc.create_agent(deps, {
-            "login": args.login, "password": password, "display_name": args.name or args.login,
-            "role": args.role, "capacity": args.capacity, "languages": args.languages.split(","),
-            "municipalities": args.municipalities.split(","),
-        })
+        agent = await accounts_svc.create_agent(deps, new)
     print(f"created agent {agent['id']} ({agent['login']}, {agent['role']})")
 
 

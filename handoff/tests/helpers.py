@@ -8,6 +8,7 @@ import time
 
 import websockets
 
+from handoff_bridge.api.models import NewAgentBody, validate
 from handoff_bridge.services import accounts as accounts_svc
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -83,10 +84,10 @@ async def forwarded_after_marker(client, fake_rasa, cid, headers, marker="markø
 
 
 async def make_agent(deps, login, role="agent", capacity=3, languages=("da",), municipalities=("*",)):
-    return await accounts_svc.create_agent(deps, {
+    return await accounts_svc.create_agent(deps, validate(NewAgentBody, {
         "login": login, "password": DEFAULT_PASSWORD, "display_name": login.title(), "role": role,
         "capacity": capacity, "languages": list(languages), "municipalities": list(municipalities),
-    })
+    }))
 
 
 async def login(client, login_name, password=DEFAULT_PASSWORD, available=True) -> dict:

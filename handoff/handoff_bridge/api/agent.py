@@ -23,14 +23,10 @@ from ..services import queue as queue_svc
 from ..services import stats as stats_svc
 from ..services.messages import last_seqs, message_to_dict, messages_after
 from .common import (
-    MAX_SEQ,
     SESSION_COOKIE,
     InvalidHello,
     current_agent,
     deps,
-    int_arg,
-    json_body,
-    optional_json_body,
     json_frames,
     parse_frame,
     refuse_hello,
@@ -42,13 +38,13 @@ from .contract import Reply, operation
 from .models import (
     AgentHello,
     AgentIdPath,
-    AgentInput,
+    AgentChangeBody,
     AgentLoginBody,
     AgentMessageFrame,
     AuditExportQuery,
     CallbackIdPath,
     CallbacksQuery,
-    CannedBody,
+    CannedChangeBody,
     CannedIdPath,
     CannedQuery,
     ClaimNextBody,
@@ -56,12 +52,15 @@ from .models import (
     CompleteCallbackBody,
     ConversationIdPath,
     EscalationIdPath,
+    NewAgentBody,
+    NewCannedBody,
     ReplyBody,
     SetStatusBody,
     StatsSummaryQuery,
     TranscriptQuery,
     TransferBody,
     parse_body,
+    parse_query,
     validate,
 )
 from .responses import (
@@ -103,9 +102,9 @@ CATCH_UP_SECONDS = 5.0
     errors=(400, 401, 403),
 )
 async def login(request: Request):
-    body = json_body(request)
+    body = parse_body(request, AgentLoginBody)
     d = deps(request)
-    token, agent = await accounts_svc.login(d, body.get("login"), body.get("password"), client_address(request))
+    token, agent = await accounts_svc.login(d, body.login, body.password, client_address(request))
     resp = json({"agent": agent, "token": token})
     resp.add_cookie(
         SESSION_COOKIE,
@@ -164,7 +163,8 @@ async def me(request: Request):
 )
 async def set_status(request: Request):
     agent = await current_agent(request)
-    return json(await accounts_svc.set_status(deps(request), agent, json_body(request).get("status")))
+    body = parse_body(request, SetStatusBody)
+    return json(await accounts_svc.set_status(deps(request), agent, body.status))
 
 
 @bp.get("/queues", ctx_auth="agent")
@@ -196,7 +196,7 @@ async def queues(request: Request):
 )
 async def claim_next(request: Request):
     agent = await current_agent(request)
-    body = validate(ClaimNextBody, optional_json_body(request))
+    body = parse_body(request, ClaimNextBody, optional=True)
     result = await chat_svc.claim(deps(request), agent, queue_name=body.queue)
     await audit_svc.record(deps(request), result["conversation_id"], "claim", agent=agent)
     return json(result)
@@ -249,8 +249,8 @@ async def chats(request: Request):
 )
 async def transcript(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    after = int_arg(request, "after", 0, 0, MAX_SEQ)
-    return json(await chat_svc.transcript(deps(request), agent, conversation_id, after))
+    query = parse_query(request, TranscriptQuery)
+    return json(await chat_svc.transcript(deps(request), agent, conversation_id, query.after))
 
 
 @bp.post("/conversations/<conversation_id:str>/messages", ctx_auth="agent")
@@ -303,9 +303,9 @@ async def typing(request: Request, conversation_id: str):
 )
 async def transfer(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    body = json_body(request)
+    body = parse_body(request, TransferBody)
     result = await chat_svc.transfer(deps(request), agent, conversation_id,
-                                      queue_name=body.get("queue"), agent_id=body.get("agent_id"))
+                                      queue_name=body.queue, agent_id=body.agent_id)
     await audit_svc.record(deps(request), conversation_id, "transfer", agent=agent,
                            detail={k: v for k, v in result.items() if k in ("queue", "agent_id")})
     return json(result)
@@ -325,8 +325,8 @@ async def transfer(request: Request, conversation_id: str):
 )
 async def close(request: Request, conversation_id: str):
     agent = await current_agent(request)
-    body = json_body(request)
-    result = await chat_svc.close(deps(request), agent, conversation_id, body.get("tags"), body.get("note"))
+    body = parse_body(request, CloseBody)
+    result = await chat_svc.close(deps(request), agent, conversation_id, body.tags, body.note)
     await audit_svc.record(deps(request), conversation_id, "close", agent=agent)
     return json(result)
 
@@ -375,10 +375,8 @@ async def tags(request: Request):
 )
 async def canned(request: Request):
     await current_agent(request)
-    language = request.args.get("language")
-    if language is not None and language not in ("da", "sv"):
-        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
-    return json({"canned": await canned_svc.list_canned(deps(request), language)})
+    query = parse_query(request, CannedQuery)
+    return json({"canned": await canned_svc.list_canned(deps(request), query.language)})
 
 
 @bp.post("/canned", ctx_auth="supervisor")
@@ -386,7 +384,7 @@ async def canned(request: Request):
     tags=['agent'],
     summary='Create a canned response (supervisor)',
     security=('agentSession', 'agentBearer'),
-    body=CannedBody,
+    body=NewCannedBody,
     responses={
         201: Reply(Canned, 'Created'),
     },
@@ -394,7 +392,8 @@ async def canned(request: Request):
 )
 async def create_canned(request: Request):
     agent = await require_supervisor(request)
-    return json(await canned_svc.create_canned(deps(request), agent, json_body(request)), status=201)
+    body = parse_body(request, NewCannedBody)
+    return json(await canned_svc.create_canned(deps(request), agent, body), status=201)
 
 
 @bp.put("/canned/<canned_id:int>", ctx_auth="supervisor")
@@ -403,7 +402,7 @@ async def create_canned(request: Request):
     summary='Update a canned response (supervisor)',
     security=('agentSession', 'agentBearer'),
     path=CannedIdPath,
-    body=CannedBody,
+    body=CannedChangeBody,
     responses={
         200: Reply(None, 'Updated'),
     },
@@ -411,7 +410,8 @@ async def create_canned(request: Request):
 )
 async def update_canned(request: Request, canned_id: int):
     await require_supervisor(request)
-    return json(await canned_svc.update_canned(deps(request), canned_id, json_body(request)))
+    body = parse_body(request, CannedChangeBody)
+    return json(await canned_svc.update_canned(deps(request), canned_id, body))
 
 
 @bp.delete("/canned/<canned_id:int>", ctx_auth="supervisor")
@@ -443,7 +443,8 @@ async def delete_canned(request: Request, canned_id: int):
 )
 async def callbacks(request: Request):
     agent = await current_agent(request)
-    return json({"callbacks": await callbacks_svc.list_callbacks(deps(request), agent, request.args.get("status"))})
+    query = parse_query(request, CallbacksQuery)
+    return json({"callbacks": await callbacks_svc.list_callbacks(deps(request), agent, query.status)})
 
 
 @bp.post("/callbacks/<callback_id:int>/take", ctx_auth="agent")
@@ -480,9 +481,8 @@ async def take_callback(request: Request, callback_id: int):
 )
 async def complete_callback(request: Request, callback_id: int):
     agent = await current_agent(request)
-    body = optional_json_body(request)
-    outcome = body.get("outcome") if isinstance(body, dict) else None
-    result = await callbacks_svc.complete_callback(deps(request), agent, callback_id, outcome)
+    body = parse_body(request, CompleteCallbackBody, optional=True)
+    result = await callbacks_svc.complete_callback(deps(request), agent, callback_id, body.outcome)
     await audit_svc.record(deps(request), result["conversation_id"], "callback_complete", agent=agent,
                            detail={"callback_id": callback_id})
     return json(result)
@@ -508,7 +508,7 @@ async def list_agents(request: Request):
     tags=['agent'],
     summary='Create an agent (supervisor)',
     security=('agentSession', 'agentBearer'),
-    body=AgentInput,
+    body=NewAgentBody,
     responses={
         201: Reply(Agent, 'Created'),
     },
@@ -516,7 +516,8 @@ async def list_agents(request: Request):
 )
 async def create_agent(request: Request):
     await require_supervisor(request)
-    return json(await accounts_svc.create_agent(deps(request), json_body(request)), status=201)
+    body = parse_body(request, NewAgentBody)
+    return json(await accounts_svc.create_agent(deps(request), body), status=201)
 
 
 @bp.patch("/agents/<agent_id:int>", ctx_auth="supervisor")
@@ -525,7 +526,7 @@ async def create_agent(request: Request):
     summary="Change an agent's role, capacity, skills, password or deactivate (supervisor)",
     security=('agentSession', 'agentBearer'),
     path=AgentIdPath,
-    body=AgentInput,
+    body=AgentChangeBody,
     responses={
         200: Reply(Agent, 'Updated'),
     },
@@ -533,7 +534,8 @@ async def create_agent(request: Request):
 )
 async def update_agent(request: Request, agent_id: int):
     await require_supervisor(request)
-    return json(await accounts_svc.update_agent(deps(request), agent_id, json_body(request)))
+    body = parse_body(request, AgentChangeBody)
+    return json(await accounts_svc.update_agent(deps(request), agent_id, body))
 
 
 @bp.get("/stats/live", ctx_auth="supervisor")
@@ -567,7 +569,8 @@ async def stats_live(request: Request):
 )
 async def stats_summary(request: Request):
     await require_supervisor(request)
-    return json(await stats_svc.summary(deps(request), request.args.get("period", "today"), request.args.get("tz")))
+    query = parse_query(request, StatsSummaryQuery)
+    return json(await stats_svc.summary(deps(request), query.period, query.tz))
 
 
 @bp.get("/audit/conversations/<conversation_id:str>", ctx_auth="supervisor")
@@ -592,9 +595,7 @@ async def audit_export(request: Request, conversation_id: str):
     """Every recorded access to one conversation, as JSON or (format=csv) CSV.
     The export itself is recorded too."""
     agent = await current_agent(request)
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise Invalid("invalid_format", "format must be json or csv")
+    fmt = parse_query(request, AuditExportQuery).format
     if not 1 <= len(conversation_id) <= 64:
         raise Invalid("invalid_conversation_id", "conversation id must be 1-64 characters")
     d = deps(request)

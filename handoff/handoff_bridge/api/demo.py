@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sanic import Blueprint, Request, json
 
-from ..errors import Invalid, Unavailable, not_found
+from ..errors import Unavailable, not_found
 from ..rate_limit import client_address, too_many
-from .common import deps, json_body
+from .common import deps
 from .contract import Reply, operation
-from .models import DemoLoginBody
+from .models import DemoLoginBody, parse_body
 from .responses import DemoLoginResponse, DemoLoginStatusResponse
 
 log = logging.getLogger("handoff.demo")
@@ -34,7 +33,6 @@ log = logging.getLogger("handoff.demo")
 bp = Blueprint("demo", url_prefix="/api/v1/demo")
 
 TOKEN_LIFETIME = dt.timedelta(minutes=10)
-_NATIONAL_ID = re.compile(r"^(?:\d{10}|\d{12})$")
 
 
 @lru_cache(maxsize=2)
@@ -106,9 +104,7 @@ async def demo_login(request: Request):
     retry = await d.limiter.hit("demo_login", client_address(request), d.settings.conversations_per_minute_per_address)
     if retry is not None:
         raise too_many(retry, "demo sign-ins")
-    national_id = json_body(request).get("national_id")
-    if not isinstance(national_id, str) or not _NATIONAL_ID.match(national_id):
-        raise Invalid("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
+    national_id = parse_body(request, DemoLoginBody).national_id
     now = dt.datetime.now(dt.timezone.utc)
     token = jwt.encode(
         {

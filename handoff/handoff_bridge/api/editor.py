@@ -9,30 +9,19 @@ field and what is wrong.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from sanic import Blueprint, Request, json
 from sanic.response import empty
 
 from ..errors import Invalid
+from ..rate_limit import client_address
 from ..services import accounts as accounts_svc
 from ..services import answers as answers_svc
 from ..services import publishing
 from ..services.jobs import Jobs
-from ..rate_limit import client_address
 from ..settings import REPO_DIR
-from .common import EDITOR_SESSION_COOKIE, deps, int_arg, require_editor, session_token
-from .models import (
-    ExamplesBody,
-    GateBody,
-    LoginBody,
-    NewAnswerBody,
-    PublishBody,
-    RollbackBody,
-    SaveDraftBody,
-    parse_body,
-)
-from typing import Any
-
+from .common import EDITOR_SESSION_COOKIE, deps, require_editor, session_token
 from .contract import Reply, operation
 from .models import (
     AnswerIdPath,
@@ -46,6 +35,8 @@ from .models import (
     PublishBody,
     RollbackBody,
     SaveDraftBody,
+    parse_body,
+    parse_query,
 )
 from .responses import (
     Agent,
@@ -136,14 +127,10 @@ async def list_answers(request: Request):
     """Summaries of every answer (id, category, titles, status), optionally of one language
     and matching a search text (id, category or title)."""
     await require_editor(request)
-    language = request.args.get("language")
-    if language is not None and language not in ("da", "sv"):
-        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
-    query = (request.args.get("q") or "").strip().casefold()
-    if len(query) > 200:
-        raise Invalid("invalid_query", "q must be at most 200 characters")
+    args = parse_query(request, ListAnswersQuery)
+    query = args.q
     async with deps(request).sessionmaker() as session:
-        answers = await answers_svc.list_answers(session, language=language)
+        answers = await answers_svc.list_answers(session, language=args.language)
     if query:
         answers = [a for a in answers if query in a["id"] or query in (a["category"] or "")
                    or any(query in t.casefold() for t in a["titles"].values())]
@@ -412,7 +399,7 @@ async def job(request: Request, job_id: str):
 )
 async def publications(request: Request):
     await require_editor(request)
-    limit = int_arg(request, "limit", 50, 1, 500)
+    limit = parse_query(request, PublicationsQuery).limit
     async with deps(request).sessionmaker() as session:
         return json({"publications": await answers_svc.publications(session, limit)})
 

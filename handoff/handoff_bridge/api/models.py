@@ -12,7 +12,8 @@ validates it against the model; a failure is a 400 `invalid_body` whose
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Annotated, Literal, TypeVar
+import re
+from typing import Annotated, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,7 +29,8 @@ from ..db.models import INT32_MAX
 from ..errors import Invalid
 from ..services import citizen as citizen_rules
 from ..services.review_inbox import DISMISS_REASONS, MAX_ACTION_ITEMS, MAX_NOTE_CHARS
-from .common import json_body
+from ..services.stats import PERIODS, parse_timezone
+from .common import json_body, optional_json_body
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -42,10 +44,6 @@ MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Input(BaseModel):
-    """A body whose fields the service checks further; unknown fields are ignored."""
 
 
 class Params(BaseModel):
@@ -68,6 +66,60 @@ class Checked(BaseModel):
     @classmethod
     def check(cls, data: dict, settings) -> dict:
         raise NotImplementedError
+
+
+# --- shared rules of the staff bodies ---------------------------------------------------------
+
+AgentStatus = Literal["available", "busy", "away", "offline"]
+Role = Literal["agent", "supervisor", "editor"]
+CallbackStatus = Literal["open", "in_progress", "done"]
+CREDENTIAL_MAX = 256
+PASSWORD_MIN = 12
+NAME_MAX = 128
+NOTE_MAX = 2000
+MAX_TAGS = 50
+MAX_CAPACITY = 20
+MAX_MUNICIPALITIES = 200
+CANNED_TITLE_MAX = 200
+CANNED_BODY_MAX = 4000
+
+
+def _is_id(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= INT32_MAX
+
+
+def _optional_text(data: dict, key: str, limit: int, code: str | None = None) -> str | None:
+    """Stripped text of at most `limit` characters, or None when absent or empty."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise Invalid(code or f"invalid_{key}", f"{key} must be text of at most {limit} characters")
+    return value.strip() or None
+
+
+def _language(value, *, optional: bool):
+    if value is None and optional:
+        return None
+    if value not in ("da", "sv"):
+        raise Invalid("invalid_language", "language must be 'da' or 'sv'")
+    return value
+
+
+def _timezone(name) -> str:
+    return parse_timezone(name).key
+
+
+def _display_name(value) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= NAME_MAX:
+        raise Invalid("invalid_display_name", f"display_name must be 1-{NAME_MAX} characters")
+    return value.strip()
+
+
+def _password(value) -> str:
+    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= CREDENTIAL_MAX:
+        raise Invalid("weak_password", f"password must be {PASSWORD_MIN}-{CREDENTIAL_MAX} characters")
+    return value
 
 
 def _login_token(data: dict) -> str | None:
@@ -209,22 +261,30 @@ class CitizenHello(Checked):
                 "login_token": login_token if isinstance(login_token, str) else None}
 
 
-def parse_body(request, model: type[Model]) -> Model:
-    return validate(model, json_body(request), request.app.ctx.settings)
+def parse_body(request, model: type[Model], *, optional: bool = False) -> Model:
+    """The request's JSON body as `model`; with `optional`, no body reads as `{}`."""
+    data = optional_json_body(request) if optional else json_body(request)
+    return validate(model, data, request.app.ctx.settings)
 
 
-def validate(model: type[Model], data: dict, settings=None) -> Model:
+def parse_query(request, model: type[Model]) -> Model:
+    """The query string as `model` (each argument's first value)."""
+    return validate(model, {name: values[0] for name, values in request.args.items()}, request.app.ctx.settings,
+                    code="invalid_query")
+
+
+def validate(model: type[Model], data: dict, settings=None, *, code: str = "invalid_body") -> Model:
     """`data` (a JSON object already read: json_body, parse_frame) as `model`.
 
     A `Checked` model's own rules answer with their error codes; any other
-    failure is a 400 `invalid_body` listing the problems (never the input)."""
+    failure is a 400 `code` listing the problems (never the input)."""
     try:
         return model.model_validate(data, context={"settings": settings})
     except ValidationError as exc:
         problems = [{"field": ".".join(str(step) for step in e["loc"]), "message": e["msg"]}
                     for e in exc.errors(include_url=False, include_input=False)][:50]
-        raise Invalid("invalid_body", "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
-                          problems=problems) from None
+        raise Invalid(code, "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
+                      problems=problems) from None
 
 
 class LoginBody(Body):
@@ -335,19 +395,40 @@ class GetMessagesQuery(Params):
 
 
 
-class DemoLoginBody(Input):
+class DemoLoginBody(Checked):
     national_id: Annotated[str, Field(pattern='^([0-9]{10}|[0-9]{12})$')]
 
+    @classmethod
+    def check(cls, data, settings):
+        national_id = data.get("national_id")
+        if not isinstance(national_id, str) or not re.fullmatch(r"[0-9]{10}|[0-9]{12}", national_id):
+            raise Invalid("invalid_national_id", "national_id must be 10 digits (CPR) or 12 digits (personnummer)")
+        return {"national_id": national_id}
 
 
 
-class AgentLoginBody(Input):
-    login: str
-    password: str
+
+class AgentLoginBody(Checked):
+    login: Annotated[str, Field(max_length=CREDENTIAL_MAX)]
+    password: Annotated[str, Field(max_length=CREDENTIAL_MAX)]
+
+    @classmethod
+    def check(cls, data, settings):
+        login, password = data.get("login"), data.get("password")
+        if not all(isinstance(v, str) and len(v) <= CREDENTIAL_MAX for v in (login, password)):
+            raise Invalid("invalid_credentials_format", "login and password are required")
+        return {"login": login, "password": password}
 
 
-class SetStatusBody(Input):
-    status: Literal['available', 'busy', 'away', 'offline']
+class SetStatusBody(Checked):
+    status: AgentStatus
+
+    @classmethod
+    def check(cls, data, settings):
+        status = data.get("status")
+        if status not in get_args(AgentStatus):
+            raise Invalid("invalid_status", f"status must be one of {', '.join(get_args(AgentStatus))}")
+        return {"status": status}
 
 
 
@@ -360,43 +441,90 @@ class TranscriptQuery(Params):
 
 
 
-class TransferBody(Input):
-    queue: str = None
-    agent_id: int = None
+class TransferBody(Checked):
+    """Exactly one of `queue` and `agent_id`."""
+
+    queue: Annotated[str, Field(max_length=NAME_MAX)] | None = None
+    agent_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        queue, agent_id = data.get("queue"), data.get("agent_id")
+        if (queue is None) == (agent_id is None):
+            raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
+        if queue is not None and (not isinstance(queue, str) or len(queue) > NAME_MAX):
+            raise Invalid("invalid_queue", "queue must be a queue name")
+        if agent_id is not None and not _is_id(agent_id):
+            raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
+        return {"queue": queue, "agent_id": agent_id}
 
 
-class CloseBody(Input):
-    tags: list[str] = Field(min_length=1)
-    note: Annotated[str, Field(max_length=2000)] = None
+class CloseBody(Checked):
+    tags: list[Annotated[str, Field(max_length=NAME_MAX)]] = Field(min_length=1, max_length=MAX_TAGS)
+    note: Annotated[str, Field(max_length=NOTE_MAX)] | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        tags = data.get("tags")
+        if not isinstance(tags, list) or not tags or any(not isinstance(t, str) for t in tags):
+            raise Invalid("tags_required", "close needs at least one tag from the taxonomy")
+        if len(tags) > MAX_TAGS:
+            raise Invalid("too_many_tags", f"close takes at most {MAX_TAGS} tags")
+        if any(len(t) > NAME_MAX for t in tags):
+            raise Invalid("unknown_tags", "tags are not in the taxonomy", tags=[t[:NAME_MAX] for t in tags])
+        return {"tags": sorted(set(tags)), "note": _optional_text(data, "note", NOTE_MAX)}
 
 
-class CannedQuery(Params):
-    language: Language = None
+class CannedQuery(Checked):
+    language: Language | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        return {"language": _language(data.get("language"), optional=True)}
 
 
 class CannedIdPath(Params):
     canned_id: int
 
 
-class CallbacksQuery(Params):
-    status: Literal['open', 'in_progress', 'done'] = None
+class CallbacksQuery(Checked):
+    status: CallbackStatus | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        status = data.get("status")
+        if status is not None and status not in get_args(CallbackStatus):
+            raise Invalid("invalid_status", "status must be open, in_progress or done")
+        return {"status": status}
 
 
 class CallbackIdPath(Params):
     callback_id: int
 
 
-class CompleteCallbackBody(Input):
-    outcome: Annotated[str, Field(max_length=2000)] = None
+class CompleteCallbackBody(Checked):
+    outcome: Annotated[str, Field(max_length=NOTE_MAX)] | None = None
+
+    @classmethod
+    def check(cls, data, settings):
+        outcome = _optional_text(data, "outcome", NOTE_MAX, code="invalid_outcome")
+        return {"outcome": outcome}
 
 
 class AgentIdPath(Params):
     agent_id: int
 
 
-class StatsSummaryQuery(Params):
+class StatsSummaryQuery(Checked):
     period: Literal['today', '7d'] = Field('today')
     tz: str = Field('Europe/Copenhagen', description='IANA time zone that defines the days')
+
+    @classmethod
+    def check(cls, data, settings):
+        period = data.get("period") or "today"
+        if period not in PERIODS:
+            raise Invalid("invalid_period", "period must be 'today' or '7d'")
+        return {"period": period, "tz": _timezone(data.get("tz"))}
 
 
 class ReportQuery(Params):
@@ -428,13 +556,27 @@ class ActionsQuery(Params):
     limit: Annotated[int, Field(ge=1, le=500)] = Field(50)
 
 
-class AuditExportQuery(Params):
+class AuditExportQuery(Checked):
     format: Literal['json', 'csv'] = Field('json')
 
+    @classmethod
+    def check(cls, data, settings):
+        fmt = data.get("format") or "json"
+        if fmt not in ("json", "csv"):
+            raise Invalid("invalid_format", "format must be json or csv")
+        return {"format": fmt}
 
-class ListAnswersQuery(Params):
-    language: Literal['da', 'sv'] = None
-    q: Annotated[str, Field(max_length=200)] = Field(None, description='Search text (id, category or title)')
+
+class ListAnswersQuery(Checked):
+    language: Language | None = None
+    q: Annotated[str, Field(max_length=200)] = Field("", description='Search text (id, category or title)')
+
+    @classmethod
+    def check(cls, data, settings):
+        q = (data.get("q") or "").strip().casefold()
+        if len(q) > 200:
+            raise Invalid("invalid_query", "q must be at most 200 characters")
+        return {"language": _language(data.get("language"), optional=True), "q": q}
 
 
 class AnswerIdPath(Params):
@@ -442,28 +584,115 @@ class AnswerIdPath(Params):
 
 
 class PublicationsQuery(Params):
-    limit: Annotated[int, Field(ge=1, le=500)] = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 
 class JobIdPath(Params):
     job_id: Annotated[str, Field(max_length=64)]
 
 
-class AgentInput(Input):
-    login: str = None
-    password: Annotated[str, Field(min_length=12)] = None
-    display_name: str = None
-    role: Literal['agent', 'supervisor', 'editor'] = None
-    capacity: Annotated[int, Field(ge=0, le=20)] = None
-    languages: list[Language] = None
-    municipalities: list[str] = None
+class AgentChangeBody(Checked):
+    """A supervisor's change to an account: only the fields given change."""
+
+    display_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)] = None
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=CREDENTIAL_MAX)] = None
+    role: Role = None
+    capacity: Annotated[int, Field(ge=0, le=MAX_CAPACITY)] = None
+    languages: list[Language] = Field(None, max_length=2)
+    municipalities: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        None, max_length=MAX_MUNICIPALITIES, description="Municipality codes served, or ['*'] for all")
     active: bool = None
 
+    @classmethod
+    def check(cls, data, settings):
+        out = {}
+        if "display_name" in data:
+            out["display_name"] = _display_name(data["display_name"])
+        if "role" in data:
+            if data["role"] not in get_args(Role):
+                raise Invalid("invalid_role", "role must be agent, supervisor or editor")
+            out["role"] = data["role"]
+        if "capacity" in data:
+            cap = data["capacity"]
+            if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_CAPACITY:
+                raise Invalid("invalid_capacity", f"capacity must be an integer from 0 to {MAX_CAPACITY}")
+            out["capacity"] = cap
+        if "languages" in data:
+            langs = data["languages"]
+            if not isinstance(langs, list) or any(lang not in ("da", "sv") for lang in langs):
+                raise Invalid("invalid_languages", "languages must be a list of 'da'/'sv'")
+            out["languages"] = sorted(set(langs))
+        if "municipalities" in data:
+            munis = data["municipalities"]
+            if (not isinstance(munis, list) or len(munis) > MAX_MUNICIPALITIES
+                    or any(not isinstance(m, str) or not 1 <= len(m) <= 64 for m in munis)):
+                raise Invalid("invalid_municipalities", "municipalities must be a list of codes or '*'")
+            out["municipalities"] = sorted(set(munis))
+        if "active" in data:
+            if not isinstance(data["active"], bool):
+                raise Invalid("invalid_active", "active must be true or false")
+            out["active"] = data["active"]
+        if "password" in data:
+            out["password"] = _password(data["password"])
+        return out
 
-class CannedBody(Input):
+
+class NewAgentBody(AgentChangeBody):
+    """A new account. Defaults: display name = login, role agent, capacity 3,
+    languages ['da'], all municipalities."""
+
+    login: Annotated[str, Field(min_length=1, max_length=NAME_MAX, description="Stored in lower case")]
+    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=CREDENTIAL_MAX)]
+    display_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    role: Role = "agent"
+    capacity: Annotated[int, Field(ge=0, le=MAX_CAPACITY)] = 3
+    languages: list[Language] = Field(default_factory=lambda: ["da"], max_length=2)
+    municipalities: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=lambda: ["*"], max_length=MAX_MUNICIPALITIES)
+    active: bool = True
+
+    @classmethod
+    def check(cls, data, settings):
+        login = data.get("login")
+        if not isinstance(login, str) or not 1 <= len(login.strip()) <= NAME_MAX:
+            raise Invalid("invalid_login", f"login must be 1-{NAME_MAX} characters")
+        if "password" not in data:
+            raise Invalid("weak_password", "password is required")
+        changes = AgentChangeBody.check(data, settings)
+        if "display_name" not in changes:
+            changes["display_name"] = _display_name(data.get("display_name") or login)
+        return {**changes, "login": login.strip().lower()}
+
+
+class CannedChangeBody(Checked):
+    """A supervisor's change to a canned response: only the fields given change."""
+
     language: Language = None
-    title: Annotated[str, Field(max_length=200)] = None
-    body: Annotated[str, Field(max_length=4000)] = None
+    title: Annotated[str, Field(min_length=1, max_length=CANNED_TITLE_MAX)] = None
+    body: Annotated[str, Field(min_length=1, max_length=CANNED_BODY_MAX)] = None
+
+    @classmethod
+    def check(cls, data, settings, partial=True):
+        out = {}
+        for key, limit in (("title", CANNED_TITLE_MAX), ("body", CANNED_BODY_MAX)):
+            if key in data or not partial:
+                value = data.get(key)
+                if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
+                    raise Invalid(f"invalid_{key}", f"{key} must be 1-{limit} characters")
+                out[key] = value.strip()
+        if "language" in data or not partial:
+            out["language"] = _language(data.get("language"), optional=False)
+        return out
+
+
+class NewCannedBody(CannedChangeBody):
+    language: Language
+    title: Annotated[str, Field(min_length=1, max_length=CANNED_TITLE_MAX)]
+    body: Annotated[str, Field(min_length=1, max_length=CANNED_BODY_MAX)]
+
+    @classmethod
+    def check(cls, data, settings, partial=False):
+        return CannedChangeBody.check(data, settings, partial=False)
 
 
 # --- agent API and agent websocket -----------------------------------------------------------

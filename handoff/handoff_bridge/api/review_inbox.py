@@ -6,25 +6,26 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request, json
 
-from ..db.models import INBOX_STATUSES
-from ..errors import Invalid
 from ..services import review_inbox as inbox_svc
-from .common import deps, int_arg, require_editor
-from .models import AttachBody, DismissBody, InboxNewAnswerBody, parse_body
+from .common import deps, require_editor
 from .contract import Reply, operation
-from .models import ActionsQuery, AnswersQuery, AttachBody, DismissBody, GroupsQuery, InboxNewAnswerBody
+from .models import (
+    ActionsQuery,
+    AnswersQuery,
+    AttachBody,
+    DismissBody,
+    GroupsQuery,
+    InboxNewAnswerBody,
+    parse_body,
+    parse_query,
+)
 from .responses import ActionsResponse, AnswersResponse, Draft, InboxActionResult, InboxGroups
 
 bp = Blueprint("review_inbox", url_prefix="/api/v1/editor/inbox")
 
 
-def _languages(request: Request) -> tuple[str, ...]:
-    language = request.args.get("language")
-    if language in (None, ""):
-        return ("da", "sv")
-    if language not in ("da", "sv"):
-        raise Invalid("invalid_query", "language must be da or sv")
-    return (language,)
+def _languages(language: str | None) -> tuple[str, ...]:
+    return (language,) if language else ("da", "sv")
 
 
 @bp.get("/", ctx_auth="editor", strict_slashes=False)
@@ -47,13 +48,11 @@ def _languages(request: Request) -> tuple[str, ...]:
 )
 async def groups(request: Request):
     await require_editor(request)
-    status = request.args.get("status") or inbox_svc.INBOX_OPEN
-    if status not in (*INBOX_STATUSES, "all"):
-        raise Invalid("invalid_query", "status must be one of " + ", ".join((*INBOX_STATUSES, "all")))
+    query = parse_query(request, GroupsQuery)
+    # The period's own rules (order, length, time zone) are the service's.
     period = inbox_svc.period_from_args({k: request.args.get(k) for k in ("from", "to", "tz")})
-    limit = int_arg(request, "limit", 100, 1, inbox_svc.MAX_GROUPS)
-    return json(await inbox_svc.groups(deps(request), period, languages=_languages(request), status=status,
-                                       limit=limit))
+    return json(await inbox_svc.groups(deps(request), period, languages=_languages(query.language),
+                                       status=query.status, limit=query.limit))
 
 
 @bp.get("/answers", ctx_auth="editor")
@@ -70,7 +69,8 @@ async def groups(request: Request):
 async def answers(request: Request):
     """The answers a group can be attached to (the answer picker)."""
     await require_editor(request)
-    return json({"answers": await inbox_svc.answer_choices(deps(request), _languages(request))})
+    query = parse_query(request, AnswersQuery)
+    return json({"answers": await inbox_svc.answer_choices(deps(request), _languages(query.language))})
 
 
 @bp.get("/actions", ctx_auth="editor")
@@ -86,7 +86,7 @@ async def answers(request: Request):
 )
 async def actions(request: Request):
     await require_editor(request)
-    return json({"actions": await inbox_svc.history(deps(request), int_arg(request, "limit", 50, 1, 500))})
+    return json({"actions": await inbox_svc.history(deps(request), parse_query(request, ActionsQuery).limit)})
 
 
 async def _act(request: Request, action: str, body: _Group, **extra):

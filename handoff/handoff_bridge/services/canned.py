@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import delete, select
 
 from ..db.models import Agent, CannedResponse
-from ..errors import Invalid, not_found
+from ..errors import not_found
+
+if TYPE_CHECKING:
+    from ..api.models import CannedChangeBody, NewCannedBody
 
 
 def _canned_dict(c: CannedResponse) -> dict:
     return {"id": c.id, "language": c.language, "title": c.title, "body": c.body}
-
-
-def _validate_canned(data: dict, partial: bool) -> dict:
-    out = {}
-    for key, limit in (("title", 200), ("body", 4000)):
-        if key in data or not partial:
-            value = data.get(key)
-            if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
-                raise Invalid(f"invalid_{key}", f"{key} must be 1-{limit} characters")
-            out[key] = value.strip()
-    if "language" in data or not partial:
-        if data.get("language") not in ("da", "sv"):
-            raise Invalid("invalid_language", "language must be 'da' or 'sv'")
-        out["language"] = data["language"]
-    return out
 
 
 async def list_canned(deps, language: str | None) -> list[dict]:
@@ -35,17 +25,17 @@ async def list_canned(deps, language: str | None) -> list[dict]:
         return [_canned_dict(c) for c in await session.scalars(stmt)]
 
 
-async def create_canned(deps, agent: Agent, data: dict) -> dict:
-    fields = _validate_canned(data, partial=False)
-    c = CannedResponse(created_by=agent.id, **fields)
+async def create_canned(deps, agent: Agent, new: NewCannedBody) -> dict:
+    c = CannedResponse(created_by=agent.id, language=new.language, title=new.title, body=new.body)
     async with deps.sessionmaker() as session:
         async with session.begin():
             session.add(c)
     return _canned_dict(c)
 
 
-async def update_canned(deps, canned_id: int, data: dict) -> dict:
-    fields = _validate_canned(data, partial=True)
+async def update_canned(deps, canned_id: int, changes: CannedChangeBody) -> dict:
+    """Only the fields given change."""
+    fields = changes.model_dump(exclude_unset=True)
     async with deps.sessionmaker() as session:
         async with session.begin():
             c = await session.get(CannedResponse, canned_id)

@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update
 
 from .. import i18n
 from ..db.models import (
-    INT32_MAX,
     ESC_ASSIGNED,
     ESC_DONE,
     ESC_WAITING,
@@ -275,9 +274,9 @@ async def _end_claim(session, claim_row: Claim, reason: str, now: dt.datetime) -
     claim_row.end_reason = reason
 
 
-async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None, agent_id=None) -> dict:
-    if (queue_name is None) == (agent_id is None):
-        raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
+async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name: str | None = None,
+                   agent_id: int | None = None) -> dict:
+    """To a queue of the chat's language or to an available agent with room: exactly one is given."""
     now = utcnow()
     async with unit_of_work(deps) as uow:
         session = uow.session
@@ -302,8 +301,6 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
                 language=conv.language, municipality=conv.municipality, reason=esc.reason, summary=esc.summary))
             result = {"status": "queued", "queue": queue_name}
         else:
-            if isinstance(agent_id, bool) or not isinstance(agent_id, int) or not 1 <= agent_id <= INT32_MAX:
-                raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
             if agent_id == old_agent:
                 raise Invalid("invalid_transfer", "the chat is already yours")
             target = await session.get(Agent, agent_id, with_for_update=deps.is_postgres, populate_existing=True)
@@ -328,12 +325,8 @@ async def transfer(deps, agent: Agent, conversation_id: str, *, queue_name=None,
     return result
 
 
-async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> dict:
-    if not isinstance(tags, list) or not tags or any(not isinstance(t, str) for t in tags):
-        raise Invalid("tags_required", "close needs at least one tag from the taxonomy")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise Invalid("invalid_note", "note must be text of at most 2000 characters")
-    tags = sorted(set(tags))
+async def close(deps, agent: Agent, conversation_id: str, tags: list[str], note: str | None = None) -> dict:
+    """Tags from the taxonomy (at least one); the note is stored masked."""
     now = utcnow()
     async with unit_of_work(deps) as uow:
         session = uow.session
@@ -346,7 +339,7 @@ async def close(deps, agent: Agent, conversation_id: str, tags, note=None) -> di
         esc.status = ESC_DONE
         esc.ended_at = now
         closure = Closure(conversation_id=conv.id, agent_id=claim_row.agent_id, reason="agent_closed",
-                          note=mask_personal_data(note.strip()) if note else None, created_at=now)
+                          note=mask_personal_data(note) if note else None, created_at=now)
         session.add(closure)
         await session.flush()
         for t in tags:

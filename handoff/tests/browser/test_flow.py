@@ -8,6 +8,7 @@ from browser.conftest import collect_console_errors, screenshot, wait_until
 from helpers import DEFAULT_PASSWORD, make_agent
 from playwright.sync_api import expect
 
+from handoff_bridge.api.models import NewCannedBody, validate
 from handoff_bridge.services import canned as canned_svc
 
 
@@ -23,8 +24,8 @@ def test_citizen_and_agent_chat_end_to_end(live_bridge, new_context):
     run = live_bridge.loop.run
     anna = run(make_agent(deps, "anna", languages=("da",)))
     run(make_agent(deps, "sara", role="supervisor", languages=()))
-    run(canned_svc.create_canned(deps, SimpleNamespace(id=anna["id"]),
-                                {"language": "da", "title": "Hilsen", "body": "Hej, hvad kan jeg hjælpe med?"}))
+    run(canned_svc.create_canned(deps, SimpleNamespace(id=anna["id"]), validate(NewCannedBody, {
+        "language": "da", "title": "Hilsen", "body": "Hej, hvad kan jeg hjælpe med?"})))
 
     # The agent logs in and becomes available.
     agent = new_context().new_page()
