@@ -205,22 +205,15 @@ async def escalate(
         if queue is None:
             raise Unprocessable("no_queue", "no queue serves this language and municipality")
         lang = conv.language
-        if not queue.is_open(now):
+        closed = not queue.is_open(now)
+        # Outside opening hours the request is recorded as ended, with a callback offered.
+        esc = Escalation(conversation_id=conversation_id, queue_name=queue.name, reason=reason, summary=summary,
+                         topic=topic, confidence=confidence, enqueued_at=now,
+                         status=ESC_CLOSED_HOURS if closed else ESC_WAITING,
+                         ended_at=now if closed else None, callback_offered_at=now if closed else None)
+        session.add(esc)
+        if closed:
             next_open = queue.next_open(now)
-            session.add(
-                Escalation(
-                    conversation_id=conversation_id,
-                    queue_name=queue.name,
-                    reason=reason,
-                    summary=summary,
-                    topic=topic,
-                    confidence=confidence,
-                    status=ESC_CLOSED_HOURS,
-                    enqueued_at=now,
-                    ended_at=now,
-                    callback_offered_at=now,
-                )
-            )
             when = i18n.format_opening(next_open, queue.timezone, lang) if next_open else "-"
             msg, _ = await append_message(
                 session,
@@ -237,17 +230,6 @@ async def escalate(
                 "callback_offered": True,
             }
         else:
-            esc = Escalation(
-                conversation_id=conversation_id,
-                queue_name=queue.name,
-                reason=reason,
-                summary=summary,
-                topic=topic,
-                confidence=confidence,
-                status=ESC_WAITING,
-                enqueued_at=now,
-            )
-            session.add(esc)
             await session.flush()
             conv.mode = MODE_QUEUED
             snap = await queue_snapshot(deps, session, esc)
