@@ -14,6 +14,13 @@ dead instance's lock expires that soon, so its conversations move on within
 the bridge's 4 s bound. A turn takes well under a second; one that outlasts
 the lock may overlap with the next message of its conversation, which the
 bridge sends only after this one was answered or given up.
+
+A message the bridge sends again because the instance it went to first did
+not answer (refused, dropped the connection: killed) comes `failover`. That
+instance may have died holding the conversation's lock for this very message;
+the bridge sends a conversation's messages one at a time, so the lock guards
+nothing any more and is taken over at once instead of waiting for it to
+expire. The stored-answer check above still decides whether the message runs.
 """
 
 from __future__ import annotations
@@ -123,12 +130,16 @@ async def _replayed_message(agent: Any, sender_id: Text, event: BotUttered, trac
     return {"recipient_id": sender_id, **message}
 
 
-async def handle(agent: Any, message: UserMessage, message_id: Optional[Text]) -> Turn:
+async def handle(agent: Any, message: UserMessage, message_id: Optional[Text], failover: bool = False) -> Turn:
     """Run `message` (already parsed: message.parse_data) unless it was answered before.
 
     Returns the bot's messages, what it understood and the tracker after the turn.
+    `failover`: the message comes from an instance that did not answer; its lock is void.
     """
     sender = message.sender_id
+    if failover:
+        logger.info("message of %s comes from an instance that did not answer; taking over its lock", sender)
+        agent.lock_store.delete_lock(sender)
     async with conversation_lock(agent, sender):
         if message_id and await latest_message_id(agent.tracker_store, sender) == message_id:
             logger.info("message of %s was answered before; replaying the stored answer", sender)

@@ -236,7 +236,8 @@ class RasaClient:
 
         An instance is down when it cannot be reached, drops the connection
         without an answer or says it cannot serve (502/503/504): the request
-        goes to the next instance at once, within the same `timeout`. An
+        goes to the next instance at once, within the same `timeout`, marked
+        `failover` (contract 1: that instance takes over the dead one's lock). An
         instance that is only slow keeps the request for the whole `timeout`:
         sending it elsewhere too would double the work exactly when the
         instances are busiest (and the health check moves the conversations
@@ -245,10 +246,14 @@ class RasaClient:
         """
         deadline = time.monotonic() + timeout
         reason = "no instance"
-        for url in self.instances_for(conversation_id)[:MAX_ATTEMPTS]:
+        for attempt, url in enumerate(self.instances_for(conversation_id)[:MAX_ATTEMPTS]):
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
                 break
+            if attempt and "json" in kwargs:
+                # The instance before did not answer: the next one takes over
+                # whatever it held of this conversation (its lock) at once.
+                kwargs = {**kwargs, "json": {**kwargs["json"], "failover": True}}
             try:
                 resp = await self._client.request(
                     method, f"{url}{path}",

@@ -82,3 +82,43 @@ def test_message_ids_survive_the_tracker_stores_masking():
 
     ids = {new_message_id() for _ in range(1000)}
     assert len(ids) == 1000 and all(i.isalpha() and len(i) == 24 for i in ids)
+
+
+async def test_a_message_sent_again_after_an_instance_did_not_answer_says_so():
+    """The next instance takes over the conversation's lock only for a resend (rasa_addons/turns.py)."""
+    import asyncio
+    import json
+
+    from conftest import free_port
+
+    from handoff_bridge.rasa import RasaClient, rendezvous_order
+
+    bodies = []
+
+    async def answer(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        lengths = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+        if head.startswith(b"POST"):  # a message; anything else is the health check
+            bodies.append(json.loads(await reader.readexactly(lengths[0])))
+        reply = json.dumps({"messages": [{"text": "Hej"}], "nlu": {}}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    up = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens: refused
+    client = RasaClient(f"{up},{down}", "token", 4.0)
+    try:
+        # A conversation at home on the instance that is down, and one at home on the live one.
+        moved = next(f"c-{i}" for i in range(100) if rendezvous_order([up, down], f"c-{i}")[0] == down)
+        stayed = next(f"c-{i}" for i in range(100) if rendezvous_order([up, down], f"c-{i}")[0] == up)
+        assert (await client.send_message(moved, "hej", {})).messages[0]["text"] == "Hej"
+        assert bodies[-1]["failover"] is True
+        # The down instance is now known: the next message goes straight to the live one.
+        await client.send_message(moved, "igen", {})
+        await client.send_message(stayed, "hej", {})
+        assert [b.get("failover") for b in bodies[1:]] == [None, None]
+    finally:
+        await client.close()
+        server.close()

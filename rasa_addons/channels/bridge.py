@@ -20,7 +20,8 @@ and the language the bot answered in (the conversation's `language` slot after
 the turn), so the bridge can render every piece of the answer in it.
 ``message_id`` (optional, 16-64 letters) makes the message safe to send again,
 to this or another instance: a message already answered gets the stored
-answer, not a second one (rasa_addons/turns.py).
+answer, not a second one (rasa_addons/turns.py). ``failover: true`` marks a
+message sent again because the instance it went to first did not answer.
 
 ``GET /webhooks/bridge/`` answers 200 once the model is loaded, 503 before:
 the bridge's health check of each instance.
@@ -247,6 +248,9 @@ class BridgeInput(InputChannel):
             message_id = body.get("message_id")
             if message_id is not None and not (isinstance(message_id, str) and turns.MESSAGE_ID.match(message_id)):
                 return _error(400, "'message_id' must be 16-64 letters, '-' or '_'")
+            failover = body.get("failover", False)
+            if not isinstance(failover, bool):
+                return _error(400, "'failover' must be true or false")
 
             agent = request.app.ctx.agent
             if agent is None or not agent.is_ready():
@@ -262,7 +266,7 @@ class BridgeInput(InputChannel):
             message.parse_data = await agent.processor.parse_message(message)
             # Rasa's `on_new_message` with a check for a message answered
             # before, and the tracker of the turn kept for the answer.
-            turn = await turns.handle(agent, message, message_id)
+            turn = await turns.handle(agent, message, message_id, failover=failover)
 
             messages: List[Dict[Text, Any]]
             messages, handoff = split_handoff(turn.messages)
