@@ -103,7 +103,7 @@
 
   DDH.init(function (agent) {
     me = agent;
-    document.title = baseTitle = t("consoleTitle");
+    baseTitle = document.title;
     $("status").hidden = false;
     $("status-label").hidden = false;
     $("status").value = agent.status;

@@ -864,6 +864,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     wire();
-    DDH.init(start, { api: API, account: "editor", title: "editorTitle", nav: "editor", current: "answers" });
+    DDH.init(start, { api: API, account: "editor", title: "editorTitle", role: "editor", current: "answers" });
   });
 })();

@@ -12,7 +12,6 @@
   var DDH = window.DDH;
   DDH.addTexts({
     da: {
-      onlyEditors: "Denne side er kun for redaktører.",
       inboxIntro: "Her er de spørgsmål, assistenten ikke svarede godt på: intet svar passede, den spurgte igen, " +
         "svaret hjalp ikke, eller borgeren blev sendt videre, fordi assistenten ikke kunne hjælpe. Lignende " +
         "spørgsmål er samlet i grupper. Teksterne er maskeret: personnumre og telefonnumre er skjult.",
@@ -51,7 +50,6 @@
       actionFailed: "Det lykkedes ikke: {message}"
     },
     sv: {
-      onlyEditors: "Den här sidan är bara för redaktörer.",
       inboxIntro: "Här finns frågorna som assistenten inte svarade bra på: inget svar passade, den ställde en " +
         "motfråga, svaret hjälpte inte, eller invånaren skickades vidare för att assistenten inte kunde hjälpa. " +
         "Liknande frågor är samlade i grupper. Texterna är maskerade: personnummer och telefonnummer är dolda.",
@@ -344,7 +342,7 @@
     }).catch(function (err) {
       statusLine.textContent = t("error", { message: err.message });
       if (err.status === 403) {
-        document.getElementById("forbidden").hidden = false;
+        DDH.deny();
       }
     });
   }
@@ -360,14 +358,9 @@
     });
   });
 
-  DDH.init(function (agent) {
-    if (agent.role !== "editor") {
-      document.getElementById("forbidden").hidden = false;
-      form.hidden = true;
-      return;
-    }
+  DDH.init(function () {
     setDays(7);
     fromAddress();
     load();
-  }, { api: "/api/v1/editor", account: "editor", title: "inboxTitle", nav: "editor", current: "inbox" });
+  }, { api: "/api/v1/editor", account: "editor", title: "inboxTitle", role: "editor", current: "inbox" });
 })();

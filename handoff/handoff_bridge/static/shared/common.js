@@ -3,7 +3,8 @@
  * review inbox and answer editor): API calls, DOM helpers, Danish/Swedish
  * interface texts, and the frame every page draws from a small description:
  * skip link, top bar (page heading, the role's page navigation, language
- * picker, account name, logout) and sign-in form. No dependencies.
+ * picker, account name, logout), sign-in form, the notice that a page is for
+ * another role, and the live region for announcements. No dependencies.
  * Everything from the server is rendered with textContent.
  */
 (function () {
@@ -27,7 +28,7 @@
       reason_repeated_fallback: "Assistenten forstod ikke",
       reason_not_helpful: "Svaret hjalp ikke",
       reason_system_unavailable: "Assistenten svarede ikke",
-      onlySupervisors: "Denne side er kun for supervisorer.",
+      onlySupervisors: "Denne side er kun for supervisorer.", onlyEditors: "Denne side er kun for redaktører.",
       connection: "Live-forbindelsen er afbrudt. Forbinder igen …"
     },
     sv: {
@@ -46,15 +47,22 @@
       reason_repeated_fallback: "Assistenten förstod inte",
       reason_not_helpful: "Svaret hjälpte inte",
       reason_system_unavailable: "Assistenten svarade inte",
-      onlySupervisors: "Den här sidan är bara för arbetsledare.",
+      onlySupervisors: "Den här sidan är bara för arbetsledare.", onlyEditors: "Den här sidan är bara för redaktörer.",
       connection: "Liveanslutningen bröts. Ansluter igen …"
     }
   };
 
-  // The page navigation of each role: [page, address, text key].
-  var NAVIGATION = {
-    supervisor: [["overview", "/supervisor/", "navOverview"], ["insight", "/supervisor/insight.html", "navInsight"]],
-    editor: [["inbox", "/editor/", "navInbox"], ["answers", "/editor/answers.html", "navAnswers"]]
+  // The roles that have pages of their own: the text key of what those pages say to
+  // anyone else, and their page navigation ([page, address, text key]).
+  var ROLES = {
+    supervisor: {
+      only: "onlySupervisors",
+      nav: [["overview", "/supervisor/", "navOverview"], ["insight", "/supervisor/insight.html", "navInsight"]]
+    },
+    editor: {
+      only: "onlyEditors",
+      nav: [["inbox", "/editor/", "navInbox"], ["answers", "/editor/answers.html", "navAnswers"]]
+    }
   };
 
   // The languages of the interface, each named in its own language.
@@ -191,17 +199,21 @@
     },
 
     /* Draws the frame of a staff page from its description: the skip link and the top bar
-       at the start of the body, the sign-in form at the start of <main id="main">.
-       page.title: text key of the page heading; page.nav: the role whose page navigation the
-       top bar shows ("supervisor", "editor"), page.current: the page of it that is shown;
+       at the start of the body, the sign-in form at the start of <main id="main">, the live
+       region at the end of the body.
+       page.title: text key of the page heading; page.role: the role the page is for
+       ("supervisor", "editor"; none: every account of the page's API), whose page navigation
+       the top bar shows and whose notice for other accounts stands at the start of
+       <div id="app-view">; page.current: the page of that navigation that is shown;
        page.tools: the page's own controls, placed in the top bar before the logout button. */
     frame: function (page) {
       var el = DDH.el;
+      var role = ROLES[page.role];
       var header = el("header", { className: "topbar" });
       header.appendChild(el("h1", { className: "brand", "data-t": page.title }));
-      if (page.nav) {
+      if (role) {
         var nav = el("nav", { className: "topnav", "aria-label": DDH.t("navLabel") });
-        NAVIGATION[page.nav].forEach(function (item) {
+        role.nav.forEach(function (item) {
           nav.appendChild(el("a", {
             href: item[1], "aria-current": item[0] === page.current ? "page" : null, "data-t": item[2]
           }));
@@ -234,13 +246,29 @@
       login.appendChild(form);
       var main = document.getElementById("main");
       main.insertBefore(login, main.firstChild);
+      if (role) {
+        var appView = document.getElementById("app-view");
+        appView.insertBefore(el("p", { id: "forbidden", className: "error", role: "alert", hidden: true, "data-t": role.only }),
+          appView.firstChild);
+      }
+      document.body.appendChild(el("div", { id: "live", className: "visually-hidden", "aria-live": "polite" }));
     },
 
-    /* Draws the page's frame (DDH.frame: page.title, page.nav, page.current, page.tools), fills
+    /* The signed-in account may not use the page (another role, or the API said 403):
+       the page's notice is shown instead of its content. */
+    deny: function () {
+      Array.prototype.forEach.call(document.getElementById("app-view").children, function (node) {
+        node.hidden = node.id !== "forbidden";
+      });
+    },
+
+    /* Draws the page's frame (DDH.frame: page.title, page.role, page.current, page.tools), fills
        [data-t] elements with their text, and sets up the language picker and the sign-in form.
        page.api: the API the page signs in to ("/api/v1/agent", or "/api/v1/editor" for the
        editor pages); page.account: the login answer's key for the account ("agent", "editor").
-       Signed in, the top bar shows the account's name and the logout button, then onLoggedIn runs. */
+       Signed in, the top bar shows the account's name and the logout button and the document
+       takes the page heading as its title; then onLoggedIn runs, or, for an account of another
+       role than page.role, the page's notice is shown instead (DDH.deny). */
     init: function (onLoggedIn, page) {
       var api = page.api || "/api/v1/agent";
       var account = page.account || "agent";
@@ -263,6 +291,11 @@
         appView.hidden = false;
         document.getElementById("agent-name").textContent = agent.display_name;
         logout.hidden = false;
+        document.title = DDH.t(page.title);
+        if (page.role && agent.role !== page.role) {
+          DDH.deny();
+          return;
+        }
         onLoggedIn(agent);
       }
 

@@ -500,8 +500,7 @@
     }
     DDH.api("GET", API + "?" + query(p)).then(render).catch(function (err) {
       if (err.status === 403) {
-        document.getElementById("forbidden").hidden = false;
-        document.getElementById("filters").hidden = true;
+        DDH.deny();
         return;
       }
       error.textContent = t("error", { message: err.message });
@@ -510,13 +509,7 @@
     });
   }
 
-  DDH.init(function (agent) {
-    document.title = t("insightTitle");
-    if (agent.role !== "supervisor") {
-      document.getElementById("forbidden").hidden = false;
-      document.getElementById("filters").hidden = true;
-      return;
-    }
+  DDH.init(function () {
     var form = document.getElementById("filters");
     var given = new URLSearchParams(window.location.search);
     setQuick(30);
@@ -545,5 +538,5 @@
     }).catch(function () {
       // codes are shown instead of labels
     }).finally(load);
-  }, { title: "insightTitle", nav: "supervisor", current: "insight" });
+  }, { title: "insightTitle", role: "supervisor", current: "insight" });
 })();

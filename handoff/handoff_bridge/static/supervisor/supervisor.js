@@ -43,15 +43,7 @@
   var tagLabels = {};
   var locale = DDH.lang === "sv" ? "sv-SE" : "da-DK";
 
-  DDH.init(function (agent) {
-    document.title = t("supervisorTitle");
-    if (agent.role !== "supervisor") {
-      document.getElementById("forbidden").hidden = false;
-      Array.prototype.forEach.call(document.querySelectorAll("#app-view > section, #app-view > .periods"), function (n) {
-        n.hidden = true;
-      });
-      return;
-    }
+  DDH.init(function () {
     DDH.api("GET", "/api/v1/agent/tags").then(function (body) {
       body.tags.forEach(function (tag) { tagLabels[tag.code] = tag.labels[DDH.lang] || tag.labels.da || tag.code; });
     }).finally(function () {
@@ -60,7 +52,7 @@
     });
     setInterval(refreshLive, 10000);
     setInterval(refreshPeriods, 60000);
-  }, { title: "supervisorTitle", nav: "supervisor", current: "overview" });
+  }, { title: "supervisorTitle", role: "supervisor", current: "overview" });
 
   function percent(share) {
     return share === null || share === undefined ? "–" : Math.round(share * 100) + " %";
@@ -151,7 +143,7 @@
       document.getElementById("live-updated").textContent = t("updated", { time: new Date().toLocaleTimeString(locale) });
     }).catch(function (err) {
       if (err.status === 403) {
-        document.getElementById("forbidden").hidden = false;
+        DDH.deny();
       }
     });
   }
