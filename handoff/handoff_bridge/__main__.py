@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "create-agent":
         from .errors import ApiError
 
+        migrate(settings)  # also before the bridge has ever run
         try:
             asyncio.run(_create_agent(settings, args))
         except ApiError as err:
