@@ -18,12 +18,9 @@ from ..services.messages import message_to_dict, messages_after
 from ..rate_limit import client_address, too_many
 from ..services import retention as retention_svc
 from .common import (
-    MAX_SEQ,
     InvalidHello,
     bearer,
     deps,
-    float_arg,
-    int_arg,
     json_body,
     json_frames,
     parse_frame,
@@ -43,6 +40,7 @@ from .models import (
     SendIdentityBody,
     SendMessageBody,
     parse_body,
+    parse_query,
     validate,
 )
 from .responses import (
@@ -228,8 +226,8 @@ async def get_messages(request: Request, conversation_id: str):
     """Everything after `after`, in order. With `wait`, long-polls until something arrives."""
     await _auth(request, conversation_id)
     d = deps(request)
-    after = int_arg(request, "after", 0, 0, MAX_SEQ)
-    wait = float_arg(request, "wait", 0.0, 0.0, d.settings.long_poll_max_seconds)
+    query = parse_query(request, GetMessagesQuery)
+    after, wait = query.after, query.wait
     await citizen_svc.touch_seen(d, conversation_id)
     # Subscribe before reading, so nothing committed in between is missed.
     with d.bus.subscribe(conv_channel(conversation_id)) as sub:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import json as jsonlib
 import re
 
@@ -17,7 +16,6 @@ SESSION_COOKIE = "handoff_session"
 EDITOR_SESSION_COOKIE = "handoff_editor_session"
 # Sequence numbers (and every other integer the API hands to the database) are
 # 32-bit integer columns: larger values are refused before they reach a query.
-MAX_SEQ = INT32_MAX
 
 
 class InvalidHello(Exception):
@@ -182,32 +180,6 @@ def bearer(request: Request) -> str | None:
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return None
-
-
-def int_arg(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise Invalid("invalid_query", f"{name} must be an integer") from exc
-    if not lo <= value <= hi:
-        raise Invalid("invalid_query", f"{name} must be between {lo} and {hi}")
-    return value
-
-
-def float_arg(request: Request, name: str, default: float, lo: float, hi: float) -> float:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise Invalid("invalid_query", f"{name} must be a number") from exc
-    if not math.isfinite(value):
-        raise Invalid("invalid_query", f"{name} must be a finite number")
-    return max(lo, min(hi, value))
 
 
 def session_token(request: Request) -> str | None:

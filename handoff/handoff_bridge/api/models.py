@@ -12,6 +12,7 @@ validates it against the model; a failure is a 400 `invalid_body` whose
 from __future__ import annotations
 
 from datetime import date as Date
+import math
 import re
 from typing import Annotated, Literal, TypeVar, get_args
 
@@ -389,9 +390,28 @@ class ConversationIdPath(Params):
 
 
 
-class GetMessagesQuery(Params):
-    after: Annotated[int, Field(ge=0, le=2147483647)] = Field(0)
-    wait: Annotated[float, Field(ge=0, le=25)] = Field(0)
+class GetMessagesQuery(Checked):
+    after: Annotated[int, Field(ge=0, le=INT32_MAX)] = Field(0)
+    wait: Annotated[float, Field(ge=0, description="Seconds to wait for a message; longer waits are cut to the "
+                                                   "bridge's long_poll_max_seconds (25 unless configured)")] = Field(0)
+
+    @classmethod
+    def check(cls, data, settings):
+        raw_after, raw_wait = data.get("after"), data.get("wait")
+        try:
+            after = int(raw_after) if raw_after is not None else 0
+        except ValueError:
+            raise Invalid("invalid_query", "after must be an integer") from None
+        if not 0 <= after <= INT32_MAX:
+            raise Invalid("invalid_query", f"after must be between 0 and {INT32_MAX}")
+        try:
+            wait = float(raw_wait) if raw_wait is not None else 0.0
+        except ValueError:
+            raise Invalid("invalid_query", "wait must be a number") from None
+        if not math.isfinite(wait):
+            raise Invalid("invalid_query", "wait must be a finite number")
+        longest = settings.long_poll_max_seconds if settings is not None else 25
+        return {"after": after, "wait": max(0.0, min(longest, wait))}
 
 
 
