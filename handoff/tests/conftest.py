@@ -251,8 +251,14 @@ def collect_garbage_before_creating_apps() -> None:
     traceback, traceback formatting calls ast.parse again, and CPython 3.11's
     shared AST state then fails the outer parse with "AST constructor
     recursion depth mismatch" (gh-106905).
+
+    What survives the collection (modules, session fixtures, caches) is then
+    frozen out of later collections, so the next test's collection looks only
+    at what was made since: a full collection of the whole heap before every
+    test cost more than most tests do.
     """
     gc.collect()
+    gc.freeze()
 
 
 class Loop:
