@@ -38,6 +38,7 @@ from handoff_bridge.__main__ import migrate  # noqa: E402
 from handoff_bridge.app import create_app  # noqa: E402
 from handoff_bridge.clock import SYSTEM_CLOCK  # noqa: E402
 from handoff_bridge.db.models import Base  # noqa: E402
+from handoff_bridge.rasa import tls_context  # noqa: E402
 from handoff_bridge.settings import Settings  # noqa: E402
 
 Sanic.test_mode = True
@@ -321,7 +322,9 @@ async def bridge(backend_settings, fake_rasa, bridge_overrides, bridge_clock):
 
 @pytest.fixture
 async def client(bridge):
-    async with httpx.AsyncClient(base_url=bridge.url, timeout=15) as c:
+    # The process's one TLS context (the bridge's own Rasa client's): httpx would
+    # load the CA bundle again for every test's client.
+    async with httpx.AsyncClient(base_url=bridge.url, timeout=15, verify=tls_context()) as c:
         yield c
 
 
