@@ -253,13 +253,21 @@ def collect_garbage_before_creating_apps() -> None:
     shared AST state then fails the outer parse with "AST constructor
     recursion depth mismatch" (gh-106905).
 
-    What survives the collection (modules, session fixtures, caches) is then
-    frozen out of later collections, so the next test's collection looks only
-    at what was made since: a full collection of the whole heap before every
-    test cost more than most tests do.
+    What survives the first collection (the modules, the collected tests, the
+    session's fixtures: nothing a test made) is frozen out of the later ones,
+    which look only at what was made since: a collection of the whole heap
+    before every test cost more than most tests do. Only once: anything a test
+    made stays collectable, so a connection it left behind is still finalized
+    before the next test (it may hold a lock of the worker's SQLite file).
     """
+    global _session_frozen
     gc.collect()
-    gc.freeze()
+    if not _session_frozen:
+        gc.freeze()
+        _session_frozen = True
+
+
+_session_frozen = False
 
 
 class Loop:
@@ -318,6 +326,8 @@ async def bridge(backend_settings, fake_rasa, bridge_overrides, bridge_clock):
     running = await start_app(create_app(settings, clock=bridge_clock))
     yield running
     await running.stop()
+    # Out of Sanic's registry of apps, so that the test's app and all it holds are garbage.
+    Sanic.unregister_app(running.app)
 
 
 @pytest.fixture
