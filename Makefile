@@ -35,8 +35,13 @@ $(VENV)/.installed: requirements/rasa.txt
 	$(PY) -m pip install --quiet -r requirements/rasa.txt
 	touch $@
 
-.PHONY: setup
-setup: $(VENV)/.installed
+# The assistant's environment installs side by side with the bridge's and the
+# sandbox's (those two one after the other: both install ../ddh_privacy).
+.PHONY: setup setup-services
+setup:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed setup-services
+
+setup-services:
 	$(MAKE) -C handoff setup
 	$(MAKE) -C sandbox setup
 
@@ -83,8 +88,13 @@ evaluate: $(MODEL) knowledge
 
 # ---------------------------------------------------------------- tests
 
+# Validation and training start as soon as the assistant's environment is
+# installed, while the bridge's and the sandbox's still install; the knowledge
+# base is published after training (both embed on every core).
 .PHONY: test
-test: setup validate $(MODEL) knowledge
+test:
+	@$(MAKE) --no-print-directory -j3 setup-services validate $(MODEL)
+	@$(MAKE) --no-print-directory knowledge
 	$(PY) -m pytest tests -n 2 --dist loadgroup -p no:cacheprovider
 	$(MAKE) -C sandbox test
 	$(MAKE) -C handoff test

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+# libyaml's parser where PyYAML has it: the same documents, many times faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -137,7 +139,7 @@ def queue_from_db(name: str, language: str, municipalities, timezone: str, confi
 
 
 def load_queues(path: Path) -> list[QueueConfig]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     queues = [parse_queue(q) for q in data.get("queues") or []]
     if not queues:
         raise ConfigError(f"{path}: no queues defined")
@@ -155,7 +157,7 @@ class TagConfig:
 
 
 def load_tags(path: Path) -> list[TagConfig]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     tags = []
     for raw in data.get("tags") or []:
         code = str(raw.get("code", "")).strip()

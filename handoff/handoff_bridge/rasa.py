@@ -17,10 +17,12 @@ replays that answer instead of answering twice (rasa_addons/turns.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
 import secrets
+import ssl
 import string
 import time
 from dataclasses import dataclass, field
@@ -162,6 +164,14 @@ def parse_turn(data) -> BotTurn:
     )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context of every Rasa client of the process: the one httpx
+    builds for each client by default (SSL_CERT_FILE, SSL_CERT_DIR or certifi's
+    bundle), made once, since loading the CA bundle takes tens of milliseconds."""
+    return httpx.create_ssl_context()
+
+
 class RasaClient:
     def __init__(self, base_url: str | list[str], token: str, timeout: float, delete_timeout: float = 5.0,
                  health_interval: float = 1.0):
@@ -178,6 +188,7 @@ class RasaClient:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            verify=tls_context(),
         )
 
     async def close(self) -> None:

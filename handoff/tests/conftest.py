@@ -38,6 +38,7 @@ from handoff_bridge.__main__ import migrate  # noqa: E402
 from handoff_bridge.app import create_app  # noqa: E402
 from handoff_bridge.clock import SYSTEM_CLOCK  # noqa: E402
 from handoff_bridge.db.models import Base  # noqa: E402
+from handoff_bridge.rasa import tls_context  # noqa: E402
 from handoff_bridge.settings import Settings  # noqa: E402
 
 Sanic.test_mode = True
@@ -251,8 +252,22 @@ def collect_garbage_before_creating_apps() -> None:
     traceback, traceback formatting calls ast.parse again, and CPython 3.11's
     shared AST state then fails the outer parse with "AST constructor
     recursion depth mismatch" (gh-106905).
+
+    What survives the first collection (the modules, the collected tests, the
+    session's fixtures: nothing a test made) is frozen out of the later ones,
+    which look only at what was made since: a collection of the whole heap
+    before every test cost more than most tests do. Only once: anything a test
+    made stays collectable, so a connection it left behind is still finalized
+    before the next test (it may hold a lock of the worker's SQLite file).
     """
+    global _session_frozen
     gc.collect()
+    if not _session_frozen:
+        gc.freeze()
+        _session_frozen = True
+
+
+_session_frozen = False
 
 
 class Loop:
@@ -311,11 +326,15 @@ async def bridge(backend_settings, fake_rasa, bridge_overrides, bridge_clock):
     running = await start_app(create_app(settings, clock=bridge_clock))
     yield running
     await running.stop()
+    # Out of Sanic's registry of apps, so that the test's app and all it holds are garbage.
+    Sanic.unregister_app(running.app)
 
 
 @pytest.fixture
 async def client(bridge):
-    async with httpx.AsyncClient(base_url=bridge.url, timeout=15) as c:
+    # The process's one TLS context (the bridge's own Rasa client's): httpx would
+    # load the CA bundle again for every test's client.
+    async with httpx.AsyncClient(base_url=bridge.url, timeout=15, verify=tls_context()) as c:
         yield c
 
 

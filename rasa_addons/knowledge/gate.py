@@ -34,7 +34,7 @@ import yaml
 
 from rasa_addons.knowledge import index as retrieval
 from rasa_addons.knowledge.publish import build_language, load_publication, previous_vectors, read_current
-from rasa_addons.knowledge.schema import load_knowledge_base
+from rasa_addons.knowledge.schema import SAFE_LOADER, load_knowledge_base
 from rasa_addons.languages import SUPPORTED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def heldout_questions(directory: Path, answer_ids: set) -> List[Dict[str, str]]:
         path = directory / f"{language}.yml"
         if not path.exists():
             continue
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
         for block in document.get("nlu", []):
             intent = block.get("intent")
             if intent not in answer_ids:

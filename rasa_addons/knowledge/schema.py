@@ -19,6 +19,10 @@ from pydantic import BaseModel, Extra, Field, ValidationError, constr, root_vali
 
 from rasa_addons.languages import SUPPORTED
 
+# libyaml's parser where PyYAML has it: the same documents and line numbers,
+# about twenty times faster (every validate, gate and publish reads every file).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Where the content lives, relative to the repository root.
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
 MUNICIPALITIES_FILE = "municipalities.yml"
@@ -210,8 +214,8 @@ def load_yaml_file(path: Path, model: type) -> Tuple[Optional[BaseModel], yaml.N
         return None, None, [Problem(path, None, f"file is larger than {MAX_FILE_BYTES} bytes")]
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return None, None, [Problem(path, mark.line + 1 if mark else None, f"not valid YAML: {error}")]

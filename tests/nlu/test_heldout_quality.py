@@ -8,6 +8,10 @@ import pytest
 from bench.heldout import MIN_MACRO_F1, evaluate_model
 from tests.conftest import MODEL
 
+# One xdist worker runs the module (`--dist loadgroup`): the evaluation loads the
+# model and parses every held-out message, once, not on each worker.
+pytestmark = pytest.mark.xdist_group("heldout")
+
 
 @pytest.fixture(scope="module")
 def results():

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+# libyaml's parser where PyYAML has it: the same documents, many times faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MUNICIPALITIES_FILE = "municipalities.yml"
 CALIBRATION_DIR = "calibration"
 MAX_FILE_BYTES = 5_000_000
@@ -88,7 +90,7 @@ def read_category_file(path: Path) -> Category:
         raise FileProblem(f"{path.name}: larger than {MAX_FILE_BYTES} bytes")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise FileProblem(f"{path.name}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("answers"), list):

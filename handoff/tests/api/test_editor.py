@@ -13,6 +13,7 @@ from helpers import agent_session, editor_session
 from sqlalchemy import select
 
 from handoff_bridge.db.models import EditorAuditEntry
+from handoff_bridge.rasa import tls_context
 from handoff_bridge.services import answers as answers_svc
 from handoff_bridge.services import knowledge_files as kf
 from handoff_bridge.services import publishing
@@ -66,7 +67,7 @@ def bridge_overrides(seed_index, tmp_path):
 @pytest.fixture
 async def client(bridge):
     # The engine runs take seconds (more on a busy machine): a generous bound.
-    async with httpx.AsyncClient(base_url=bridge.url, timeout=180) as c:
+    async with httpx.AsyncClient(base_url=bridge.url, timeout=180, verify=tls_context()) as c:
         yield c
 
 

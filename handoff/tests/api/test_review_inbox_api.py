@@ -7,6 +7,7 @@ from helpers import agent_session, editor_session
 from sqlalchemy import select
 
 from handoff_bridge.db.models import EditorAuditEntry, InboxAction, InboxItem
+from handoff_bridge.rasa import tls_context
 from handoff_bridge.services import outcomes as outcome_svc
 from handoff_bridge.services import review_inbox as inbox_svc
 
@@ -62,7 +63,7 @@ async def test_access(client, inbox, editor, bridge):
     assert (await client.get(URL, headers=supervisor)).status_code == 403
     assert (await client.post(f"{URL}/dismiss", headers=supervisor, json=body)).status_code == 403
     # Without a session: 401 (a client without the editor's cookie).
-    async with httpx.AsyncClient(base_url=bridge.url) as anonymous:
+    async with httpx.AsyncClient(base_url=bridge.url, verify=tls_context()) as anonymous:
         assert (await anonymous.get(URL)).status_code == 401
     # An editor sees no agent chat: not the queues, not a transcript.
     assert (await client.get("/api/v1/agent/queues", headers=editor)).status_code == 403
