@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date as Date
 import math
 import re
-from typing import Annotated, Literal, TypeVar, get_args
+from typing import Annotated, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -687,32 +687,33 @@ class NewAgentBody(AgentChangeBody):
 class CannedChangeBody(Checked):
     """A supervisor's change to a canned response: only the fields given change."""
 
+    # Whether fields may be left out (a change) or all are needed (a new response).
+    partial: ClassVar[bool] = True
+
     language: Language = None
     title: Annotated[str, Field(min_length=1, max_length=CANNED_TITLE_MAX)] = None
     body: Annotated[str, Field(min_length=1, max_length=CANNED_BODY_MAX)] = None
 
     @classmethod
-    def check(cls, data, settings, partial=True):
+    def check(cls, data, settings):
         out = {}
         for key, limit in (("title", CANNED_TITLE_MAX), ("body", CANNED_BODY_MAX)):
-            if key in data or not partial:
+            if key in data or not cls.partial:
                 value = data.get(key)
                 if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
                     raise Invalid(f"invalid_{key}", f"{key} must be 1-{limit} characters")
                 out[key] = value.strip()
-        if "language" in data or not partial:
+        if "language" in data or not cls.partial:
             out["language"] = _language(data.get("language"), optional=False)
         return out
 
 
 class NewCannedBody(CannedChangeBody):
+    partial: ClassVar[bool] = False
+
     language: Language
     title: Annotated[str, Field(min_length=1, max_length=CANNED_TITLE_MAX)]
     body: Annotated[str, Field(min_length=1, max_length=CANNED_BODY_MAX)]
-
-    @classmethod
-    def check(cls, data, settings, partial=False):
-        return CannedChangeBody.check(data, settings, partial=False)
 
 
 # --- agent API and agent websocket -----------------------------------------------------------
