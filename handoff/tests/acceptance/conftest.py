@@ -230,6 +230,9 @@ def stack(tmp_path_factory):
             "HANDOFF_KNOWLEDGE_INDEX": str(knowledge_index),
             # The review inbox captures a question within a second or two.
             "HANDOFF_INSIGHT_REFRESH_SECONDS": "1",
+            # Every citizen of the suite comes from 127.0.0.1: more than the 20 new
+            # conversations a minute one address may start in production.
+            "HANDOFF_CONVERSATIONS_PER_MINUTE_PER_ADDRESS": "1000",
             # The most talkative level: a number must not be in any of it.
             "HANDOFF_LOG_LEVEL": "DEBUG",
         }
