@@ -570,7 +570,7 @@ async def stats_live(request: Request):
 async def stats_summary(request: Request):
     await require_supervisor(request)
     query = parse_query(request, StatsSummaryQuery)
-    return json(await stats_svc.summary(deps(request), query.period, query.tz))
+    return json(await stats_svc.summary(deps(request), query.period, query.zone))
 
 
 @bp.get("/audit/conversations/<conversation_id:str>", ctx_auth="supervisor")

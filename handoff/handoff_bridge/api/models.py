@@ -15,6 +15,7 @@ from datetime import date as Date
 import math
 import re
 from typing import Annotated, ClassVar, Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -30,7 +31,8 @@ from ..db.models import INT32_MAX
 from ..errors import Invalid
 from ..services import citizen as citizen_rules
 from ..services.review_inbox import DISMISS_REASONS, MAX_ACTION_ITEMS, MAX_NOTE_CHARS
-from ..services.stats import PERIODS, parse_timezone
+from ..services.periods import parse_timezone
+from ..services.stats import PERIODS
 from .common import json_body, optional_json_body
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -85,17 +87,29 @@ CANNED_TITLE_MAX = 200
 CANNED_BODY_MAX = 4000
 
 
+def _is_whole(value, low: int, high: int = INT32_MAX) -> bool:
+    """An integer from `low` to `high` (JSON's true and false are not numbers here)."""
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+
 def _is_id(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= INT32_MAX
+    return _is_whole(value, 1)
 
 
-def _optional_text(data: dict, key: str, limit: int, code: str | None = None) -> str | None:
+def _queue_name(value) -> str | None:
+    """A queue's name as a client may give it (None when not given)."""
+    if value is not None and (not isinstance(value, str) or len(value) > NAME_MAX):
+        raise Invalid("invalid_queue", "queue must be a queue name")
+    return value
+
+
+def _optional_text(data: dict, key: str, limit: int) -> str | None:
     """Stripped text of at most `limit` characters, or None when absent or empty."""
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise Invalid(code or f"invalid_{key}", f"{key} must be text of at most {limit} characters")
+        raise Invalid(f"invalid_{key}", f"{key} must be text of at most {limit} characters")
     return value.strip() or None
 
 
@@ -254,7 +268,7 @@ class CitizenHello(Checked):
         if data.get("type") != "hello":
             raise InvalidHello('the first frame must be {"type":"hello",...}')
         last_seq = data.get("last_seq", 0)
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or not 0 <= last_seq <= INT32_MAX:
+        if not _is_whole(last_seq, 0):
             raise InvalidHello(f"last_seq must be an integer from 0 to {INT32_MAX}")
         token = data.get("token")
         login_token = data.get("login_token")
@@ -472,11 +486,9 @@ class TransferBody(Checked):
         queue, agent_id = data.get("queue"), data.get("agent_id")
         if (queue is None) == (agent_id is None):
             raise Invalid("invalid_transfer", "give exactly one of queue or agent_id")
-        if queue is not None and (not isinstance(queue, str) or len(queue) > NAME_MAX):
-            raise Invalid("invalid_queue", "queue must be a queue name")
         if agent_id is not None and not _is_id(agent_id):
             raise Invalid("invalid_agent_id", "agent_id must be an agent's id (a positive integer)")
-        return {"queue": queue, "agent_id": agent_id}
+        return {"queue": _queue_name(queue), "agent_id": agent_id}
 
 
 class CloseBody(Checked):
@@ -527,8 +539,7 @@ class CompleteCallbackBody(Checked):
 
     @classmethod
     def check(cls, data, settings):
-        outcome = _optional_text(data, "outcome", NOTE_MAX, code="invalid_outcome")
-        return {"outcome": outcome}
+        return {"outcome": _optional_text(data, "outcome", NOTE_MAX)}
 
 
 class AgentIdPath(Params):
@@ -545,6 +556,10 @@ class StatsSummaryQuery(Checked):
         if period not in PERIODS:
             raise Invalid("invalid_period", "period must be 'today' or '7d'")
         return {"period": period, "tz": _timezone(data.get("tz"))}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
 
 
 class ReportQuery(Params):
@@ -634,7 +649,7 @@ class AgentChangeBody(Checked):
             out["role"] = data["role"]
         if "capacity" in data:
             cap = data["capacity"]
-            if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_CAPACITY:
+            if not _is_whole(cap, 0, MAX_CAPACITY):
                 raise Invalid("invalid_capacity", f"capacity must be an integer from 0 to {MAX_CAPACITY}")
             out["capacity"] = cap
         if "languages" in data:
@@ -741,14 +756,11 @@ class AgentMessageFrame(ReplyBody):
 
 
 class ClaimNextBody(Checked):
-    queue: str | None = None
+    queue: Annotated[str, Field(max_length=NAME_MAX)] | None = None
 
     @classmethod
     def check(cls, data, settings):
-        queue = data.get("queue")
-        if queue is not None and not isinstance(queue, str):
-            raise Invalid("invalid_queue", "queue must be a queue name")
-        return {"queue": queue}
+        return {"queue": _queue_name(data.get("queue"))}
 
 
 MAX_CURSORS = 100
@@ -780,7 +792,7 @@ class AgentHello(Checked):
         for cid, seq in cursors.items():
             if not 1 <= len(cid) <= 64:
                 raise InvalidHello("cursor keys must be conversation ids")
-            if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= INT32_MAX:
+            if not _is_whole(seq, 0):
                 raise InvalidHello(f"cursors must be integers from 0 to {INT32_MAX}")
         return {"type": "hello", "token": token, "cursors": cursors}
 

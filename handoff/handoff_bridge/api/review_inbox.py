@@ -50,7 +50,7 @@ async def groups(request: Request):
     await require_editor(request)
     query = parse_query(request, GroupsQuery)
     # The period's own rules (order, length, time zone) are the service's.
-    period = inbox_svc.period_from_args({k: request.args.get(k) for k in ("from", "to", "tz")})
+    period = inbox_svc.period_of(query.from_, query.to, query.tz)
     return json(await inbox_svc.groups(deps(request), period, languages=_languages(query.language),
                                        status=query.status, limit=query.limit))
 

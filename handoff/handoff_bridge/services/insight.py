@@ -33,7 +33,7 @@ import csv
 import datetime as dt
 import io
 import math
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
@@ -48,9 +48,9 @@ from ..db.models import (
 from ..errors import Invalid
 from . import outcomes as outcome_svc
 from . import queue as queue_svc
-from .stats import median, parse_timezone, percentile
+from .periods import LocalDays, parse_date, parse_timezone
+from .stats import median, percentile
 
-MAX_DAYS = 366
 DEFAULT_DAYS = 30
 MAX_FILTER_CHARS = 128
 TOP_QUESTIONS = 25
@@ -58,15 +58,6 @@ TOP_CHANGES = 12
 # A count below this in both periods is noise, not a change worth showing.
 MIN_CHANGE_VOLUME = 5
 TABLES = ("summary", "outcomes", "topics", "escalations", "hours", "ratings", "tags", "unanswered", "changes")
-
-
-def _parse_date(name: str, raw: str | None) -> dt.date | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise Invalid("invalid_date", f"{name} must be a date (YYYY-MM-DD)") from exc
 
 
 def _filter_value(name: str, raw: str | None) -> str | None:
@@ -77,42 +68,20 @@ def _filter_value(name: str, raw: str | None) -> str | None:
     return raw
 
 
-class Query:
-    """A validated report request: local dates [first, last], filters, time zone."""
+@dataclass(frozen=True)
+class Query(LocalDays):
+    """A validated report request: local dates [first, last], time zone, filters."""
 
-    def __init__(self, first: dt.date, last: dt.date, tz: ZoneInfo, municipality: str | None = None,
-                 topic: str | None = None):
-        self.first, self.last, self.tz = first, last, tz
-        self.municipality, self.topic = municipality, topic
+    municipality: str | None = None
+    topic: str | None = None
 
     @classmethod
     def from_args(cls, args: dict, today: dt.date | None = None) -> "Query":
         tz = parse_timezone(args.get("tz"))
-        today = today or dt.datetime.now(tz).date()
-        last = _parse_date("to", args.get("to")) or today
-        first = _parse_date("from", args.get("from")) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
-        if first > last:
-            raise Invalid("invalid_period", "from must not be after to")
-        if (last - first).days + 1 > MAX_DAYS:
-            raise Invalid("invalid_period", f"a period is at most {MAX_DAYS} days")
+        first, last = cls.bounds(parse_date("from", args.get("from")), parse_date("to", args.get("to")), tz,
+                                 default_days=DEFAULT_DAYS, today=today)
         return cls(first, last, tz, _filter_value("municipality", args.get("municipality")),
                    _filter_value("topic", args.get("topic")))
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    @property
-    def start(self) -> dt.datetime:
-        return dt.datetime.combine(self.first, dt.time(0), tzinfo=self.tz).astimezone(dt.timezone.utc)
-
-    @property
-    def end(self) -> dt.datetime:
-        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(0), tzinfo=self.tz).astimezone(dt.timezone.utc)
-
-    def previous(self) -> "Query":
-        length = dt.timedelta(days=self.days)
-        return Query(self.first - length, self.last - length, self.tz, self.municipality, self.topic)
 
     def outcome_filters(self) -> list:
         conditions = []
@@ -123,8 +92,7 @@ class Query:
         return conditions
 
     def describe(self) -> dict:
-        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days,
-                "timezone": self.tz.key, "municipality": self.municipality, "topic": self.topic,
+        return {**super().describe(), "municipality": self.municipality, "topic": self.topic,
                 "start": self.start.isoformat(), "end": self.end.isoformat()}
 
 

@@ -56,6 +56,7 @@ from . import answers
 from . import audit as audit_svc
 from . import embeddings
 from .outcomes import question_key
+from .periods import LocalDays, parse_timezone
 
 log = logging.getLogger("handoff.review_inbox")
 
@@ -63,7 +64,6 @@ log = logging.getLogger("handoff.review_inbox")
 # group. Chosen on the knowledge base's example questions (docs/review-inbox.md).
 GROUP_THRESHOLD = 0.92
 DEFAULT_DAYS = 7
-MAX_DAYS = 366
 # Items embedded per background run (about 30 a second on the shared 2-core machine).
 EMBED_BATCH = 64
 EMBED_MAX_PER_RUN = 512
@@ -123,40 +123,15 @@ async def embed_pending(deps, max_items: int = EMBED_MAX_PER_RUN, asked_since: d
 
 # --- grouping -----------------------------------------------------------------------------------
 
-@dataclass
-class Period:
-    start: dt.datetime
-    end: dt.datetime
-    first: dt.date
-    last: dt.date
-    tz: str
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    def previous(self) -> "Period":
-        length = dt.timedelta(days=self.days)
-        return Period(self.start - length, self.end - length, self.first - length, self.last - length, self.tz)
-
-    def describe(self) -> dict:
-        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days, "timezone": self.tz}
+class Period(LocalDays):
+    """The inbox's period: local days in one time zone (default the last DEFAULT_DAYS)."""
 
 
-def period_from_args(args: dict, today: dt.date | None = None) -> Period:
-    from .insight import _parse_date, parse_timezone
-
-    tz = parse_timezone(args.get("tz"))
-    today = today or dt.datetime.now(tz).date()
-    last = _parse_date("to", args.get("to")) or today
-    first = _parse_date("from", args.get("from")) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise Invalid("invalid_period", "from must not be after to")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid("invalid_period", f"a period is at most {MAX_DAYS} days")
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
-    return Period(start, end, first, last, tz.key)
+def period_of(first: dt.date | None = None, last: dt.date | None = None, tz_name: str | None = None,
+              today: dt.date | None = None) -> Period:
+    """The local days `first`..`last` in `tz_name` (default: the DEFAULT_DAYS days to today)."""
+    tz = parse_timezone(tz_name)
+    return Period(*Period.bounds(first, last, tz, default_days=DEFAULT_DAYS, today=today), tz)
 
 
 def group_id(item_ids) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -43,7 +43,6 @@ from . import outcomes as outcome_svc
 from . import queue as queue_svc
 
 PERIODS = {"today": 1, "7d": 7}
-DEFAULT_TIMEZONE = "Europe/Copenhagen"
 
 
 def percentile(sorted_values: list[float], p: float) -> float | None:
@@ -60,13 +59,6 @@ def median(sorted_values: list[float]) -> float | None:
         return None
     mid = n // 2
     return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2
-
-
-def parse_timezone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Invalid("invalid_timezone", "tz must be an IANA time zone such as Europe/Copenhagen") from exc
 
 
 def period_bounds(period: str, tz: ZoneInfo, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime, list[dt.date]]:
@@ -125,8 +117,7 @@ async def live(deps) -> dict:
     }
 
 
-async def summary(deps, period: str, tz_name: str | None = None, *, now: dt.datetime | None = None) -> dict:
-    tz = parse_timezone(tz_name)
+async def summary(deps, period: str, tz: ZoneInfo, *, now: dt.datetime | None = None) -> dict:
     start, end, days = period_bounds(period, tz, now)
     await outcome_svc.refresh(deps)
     async with deps.sessionmaker() as session:

@@ -80,6 +80,9 @@ async def test_claim_next_is_first_come_first_served(client, bridge):
     assert (await client.post("/api/v1/agent/queue/claim-next", headers=anna)).json()["conversation_id"] == c2
     empty = await client.post("/api/v1/agent/queue/claim-next", headers=anna)
     assert empty.status_code == 404 and empty.json()["error"]["code"] == "queue_empty"
+    for queue in (7, "q" * 129):  # not a name, or longer than any queue's name
+        odd = await client.post("/api/v1/agent/queue/claim-next", headers=anna, json={"queue": queue})
+        assert odd.status_code == 400 and odd.json()["error"]["code"] == "invalid_queue"
 
 
 async def test_concurrent_claims_never_give_one_chat_to_two_agents(client, bridge):

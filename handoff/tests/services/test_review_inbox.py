@@ -76,7 +76,7 @@ async def test_embedding_and_grouping_by_meaning(bridge):
     for item in (await items(deps)).values():
         assert len(item.embedding) == embeddings.DIM * 2  # float16
         assert abs(float(np.linalg.norm(embeddings.from_bytes(item.embedding))) - 1) < 0.01
-    period = inbox_svc.period_from_args({})
+    period = inbox_svc.period_of()
     result = await inbox_svc.groups(deps, period)
     assert result["items"] == len(fx.EXPECTED) and result["not_yet_embedded"] == 0
     assert result["items_by_language"] == {"da": 5, "sv": 1}
@@ -107,7 +107,7 @@ async def test_trend_counts_similar_questions_of_the_previous_period(bridge):
     await fx.load(deps, earlier, now=now - week)
     await outcome_svc.refresh(deps, full=True)
     await inbox_svc.embed_pending(deps)
-    result = await inbox_svc.groups(deps, inbox_svc.period_from_args({}))
+    result = await inbox_svc.groups(deps, inbox_svc.period_of())
     [group] = result["groups"]
     assert group["count"] == 2 and group["trend"] == {"previous": 3, "change": -1, "change_share": round(-1 / 3, 4)}
 
@@ -116,7 +116,7 @@ async def test_items_not_yet_embedded_are_shown_by_identical_text(bridge):
     deps = bridge.deps
     await fx.load(deps)
     await outcome_svc.refresh(deps, full=True)
-    period = inbox_svc.period_from_args({})
+    period = inbox_svc.period_of()
     rows = [SimpleNamespace(**{**r._mapping, "embedding": None})
             for r in await inbox_svc._items(deps, period, "da", ("open",))]
     groups = inbox_svc._group_language(inbox_svc._texts(rows), [], inbox_svc.GROUP_THRESHOLD, "da")
