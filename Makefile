@@ -28,11 +28,12 @@ help:
 
 # ---------------------------------------------------------------- install
 
-$(VENV)/.installed: requirements/rasa.txt
+$(VENV)/.installed: requirements/rasa.txt requirements/installer.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (set PYTHON310=/path/to/python3.10)"; exit 1; }
 	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.2
-	$(PY) -m pip install --quiet -r requirements/rasa.txt
+	$(PY) -m pip install --quiet -r requirements/installer.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/rasa.txt
 	touch $@
 
 # The assistant's environment installs side by side with the bridge's and the

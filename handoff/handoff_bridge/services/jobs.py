@@ -44,8 +44,10 @@ class Jobs:
                 raise Unavailable("too_many_jobs", "too many checks and publishes are running; try again soon")
             del self._jobs[oldest]
 
-    async def run(self, app, coro, owner: int, wait: float = WAIT_SECONDS) -> tuple[int, dict]:
-        """(status, body): the coroutine's result (200), its API error, or 202 while it runs."""
+    async def run(self, app, coro, owner: int, wait: float | None = None) -> tuple[int, dict]:
+        """(status, body): the coroutine's result (200), its API error, or 202 while it runs
+        longer than `wait` seconds (default WAIT_SECONDS)."""
+        wait = WAIT_SECONDS if wait is None else wait
         self._prune()
         job_id = secrets.token_urlsafe(12)
         job = {"owner": owner, "ended": None, "status": "running", "result": None, "error": None}

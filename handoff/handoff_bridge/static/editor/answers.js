@@ -701,12 +701,11 @@
     }).finally(function () { busy(false); });
   }
 
-  // DDH.api with the error body's extra fields (problems, gate) on the error. Work the
-  // bridge answers with 202 (still running) is followed at /jobs/<id> until it ends.
+  // DDH.api, following work the bridge answers with 202 (still running) at /jobs/<id> until it ends.
   function apiFull(method, path, body, deadline) {
     deadline = deadline || Date.now() + 10 * 60 * 1000;
-    return request(method, path, body).then(function (data) {
-      if (data && data.__accepted) {
+    return DDH.api(method, path, body).then(function (data) {
+      if (data instanceof DDH.Accepted) {
         if (Date.now() > deadline) {
           var late = new Error(t("err_knowledge_engine_failed"));
           late.code = "knowledge_engine_failed";
@@ -717,34 +716,6 @@
         });
       }
       return data;
-    });
-  }
-
-  function request(method, path, body) {
-    return fetch(path, {
-      method: method,
-      headers: { "Content-Type": "application/json", "X-Handoff-CSRF": "1" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-      cache: "no-store"
-    }).then(function (resp) {
-      return resp.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!resp.ok) {
-          var e2 = data && data.error ? data.error : {};
-          var err = new Error(e2.message || resp.statusText);
-          err.status = resp.status;
-          err.code = e2.code;
-          err.problems = e2.problems;
-          err.gate = e2.gate;
-          throw err;
-        }
-        if (resp.status === 202 && data && data.job_id) {
-          return { __accepted: true, job_id: data.job_id };
-        }
-        return data;
-      });
     });
   }
 

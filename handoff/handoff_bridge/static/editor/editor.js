@@ -95,43 +95,13 @@
   var KINDS = ["no_answer", "clarification", "not_helpful", "escalation"];
   var answersByLanguage = {};
   var form = document.getElementById("filters");
+  var period = DDH.periodForm(form, ["from", "to", "language", "status"], load);
   var statusLine = document.getElementById("status");
   var list = document.getElementById("groups");
-
-  function isoDate(d) {
-    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
-  }
-
-  function setDays(days) {
-    var to = new Date();
-    var from = new Date();
-    from.setDate(to.getDate() - (days - 1));
-    form.elements.from.value = isoDate(from);
-    form.elements.to.value = isoDate(to);
-  }
 
   function dateTime(iso) {
     var locale = DDH.lang === "sv" ? "sv-SE" : "da-DK";
     return new Date(iso).toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
-  }
-
-  function params() {
-    var p = new URLSearchParams();
-    ["from", "to", "language", "status"].forEach(function (name) {
-      if (form.elements[name].value) {
-        p.set(name, form.elements[name].value);
-      }
-    });
-    return p;
-  }
-
-  function fromAddress() {
-    var p = new URLSearchParams(window.location.search);
-    ["from", "to", "language", "status"].forEach(function (name) {
-      if (p.get(name)) {
-        form.elements[name].value = p.get(name);
-      }
-    });
   }
 
   function trendText(trend) {
@@ -316,19 +286,16 @@
   }
 
   function load() {
-    var from = form.elements.from.value;
-    var to = form.elements.to.value;
     var error = document.getElementById("filter-error");
-    if (!from || !to || from > to) {
+    if (!period.valid()) {
       error.textContent = t("badPeriod");
       error.hidden = false;
       return;
     }
     error.hidden = true;
-    var p = params();
-    window.history.replaceState(null, "", "?" + p.toString());
+    period.remember();
     statusLine.textContent = t("loadingGroups");
-    DDH.api("GET", "/api/v1/editor/inbox?" + p.toString()).then(function (body) {
+    DDH.api("GET", "/api/v1/editor/inbox?" + period.query()).then(function (body) {
       DDH.clear(list);
       document.getElementById("groups-section").hidden = false;
       body.groups.forEach(function (g, i) { list.appendChild(renderGroup(g, i)); });
@@ -347,20 +314,10 @@
     });
   }
 
-  form.addEventListener("submit", function (e) {
-    e.preventDefault();
-    load();
-  });
-  Array.prototype.forEach.call(form.querySelectorAll("[data-days]"), function (button) {
-    button.addEventListener("click", function () {
-      setDays(Number(button.getAttribute("data-days")));
-      load();
-    });
-  });
-
   DDH.init(function () {
-    setDays(7);
-    fromAddress();
+    period.lastDays(7);
+    var given = period.given();
+    Object.keys(given).forEach(function (name) { form.elements[name].value = given[name]; });
     load();
   }, { api: "/api/v1/editor", account: "editor", title: "inboxTitle", role: "editor", current: "inbox" });
 })();

@@ -143,6 +143,11 @@
       }
     },
 
+    // What DDH.api resolves to when the bridge accepted work it has not finished (202).
+    Accepted: function (jobId) {
+      this.job_id = jobId;
+    },
+
     api: function (method, path, body) {
       return fetch(path, {
         method: method,
@@ -160,14 +165,85 @@
             data = null;
           }
           if (!resp.ok) {
-            var err = new Error((data && data.error && data.error.message) || resp.statusText);
+            // The error's code and its extra fields (problems, gate, ...) ride on the Error.
+            var detail = (data && data.error) || {};
+            var err = new Error(detail.message || resp.statusText);
+            Object.keys(detail).forEach(function (key) {
+              if (key !== "message") { err[key] = detail[key]; }
+            });
             err.status = resp.status;
-            err.code = data && data.error && data.error.code;
             throw err;
+          }
+          // 202: the bridge goes on with the work after answering; the page follows the job.
+          if (resp.status === 202 && data && data.job_id) {
+            return new DDH.Accepted(data.job_id);
           }
           return data;
         });
       });
+    },
+
+    /* A report page's period and filter form (the insight page, the review inbox): the
+       local dates `from` and `to` (at most a year, as the bridge allows), buttons with
+       data-days="N" for the last N days, and the fields `names` as the query. Submitting
+       the form or pressing a button calls `load`. */
+    periodForm: function (form, names, load) {
+      function isoDate(d) {
+        return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+      }
+      var period = {
+        lastDays: function (days) {
+          var to = new Date();
+          var from = new Date(to.getTime());
+          from.setDate(from.getDate() - (days - 1));
+          form.elements.from.value = isoDate(from);
+          form.elements.to.value = isoDate(to);
+        },
+        valid: function () {
+          var from = form.elements.from.value;
+          var to = form.elements.to.value;
+          return Boolean(from && to && from <= to) && (Date.parse(to) - Date.parse(from)) / 86400000 + 1 <= 366;
+        },
+        // The non-empty fields, as the query of the page's API and of its own address.
+        query: function () {
+          var p = new URLSearchParams();
+          names.forEach(function (name) {
+            if (form.elements[name].value) {
+              p.set(name, form.elements[name].value);
+            }
+          });
+          return p.toString();
+        },
+        // The values the page's address gives (a link or a reload keeps the filters).
+        given: function () {
+          var given = new URLSearchParams(window.location.search);
+          var out = {};
+          names.forEach(function (name) {
+            if (given.get(name)) {
+              out[name] = given.get(name);
+            }
+          });
+          return out;
+        },
+        remember: function () {
+          try {
+            window.history.replaceState(null, "", "?" + period.query());
+          } catch (e) {
+            // the address just does not follow the filters
+          }
+        }
+      };
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        load();
+      });
+      Array.prototype.forEach.call(form.querySelectorAll("button[data-days]"), function (button) {
+        button.addEventListener("click", function () {
+          period.lastDays(Number(button.getAttribute("data-days")));
+          load();
+        });
+      });
+      return period;
     },
 
     duration: function (seconds) {

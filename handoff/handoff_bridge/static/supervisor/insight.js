@@ -115,12 +115,7 @@
   var charts = [];
   var COLORS = ["#00558c", "#1e7a3e", "#b35900", "#a4161a", "#5b3f8c", "#00294a", "#6b7280"];
   var API = "/api/v1/agent/insight";
-
-  function isoDate(d) {
-    var m = d.getMonth() + 1;
-    var day = d.getDate();
-    return d.getFullYear() + "-" + (m < 10 ? "0" : "") + m + "-" + (day < 10 ? "0" : "") + day;
-  }
+  var period; // DDH.periodForm, once the page is drawn
 
   function number(value, digits) {
     if (value === null || value === undefined) {
@@ -140,38 +135,6 @@
   function orKey(key, fallback) {
     var text = t(key);
     return text === key ? fallback : text;
-  }
-
-  function setQuick(days) {
-    var to = new Date();
-    var from = new Date(to.getTime());
-    from.setDate(from.getDate() - (days - 1));
-    document.getElementById("from").value = isoDate(from);
-    document.getElementById("to").value = isoDate(to);
-  }
-
-  function params() {
-    var form = document.getElementById("filters");
-    var out = { from: form.elements.from.value, to: form.elements.to.value };
-    if (form.elements.municipality.value) {
-      out.municipality = form.elements.municipality.value;
-    }
-    if (form.elements.topic.value) {
-      out.topic = form.elements.topic.value;
-    }
-    return out;
-  }
-
-  function query(p) {
-    return Object.keys(p).map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(p[k]); }).join("&");
-  }
-
-  function validPeriod(p) {
-    if (!p.from || !p.to || p.from > p.to) {
-      return false;
-    }
-    var days = (Date.parse(p.to) - Date.parse(p.from)) / 86400000 + 1;
-    return days <= 366;
   }
 
   function fillSelect(select, values, current, label) {
@@ -197,7 +160,7 @@
   }
 
   function csvLink(table, title) {
-    var a = el("a", { className: "csv", href: API + "/export/" + table + "?" + query(params()), download: "" }, t("csv"));
+    var a = el("a", { className: "csv", href: API + "/export/" + table + "?" + period.query(), download: "" }, t("csv"));
     a.setAttribute("aria-label", t("csvLabel", { table: title }));
     return a;
   }
@@ -483,9 +446,8 @@
   }
 
   function load() {
-    var p = params();
     var error = document.getElementById("filter-error");
-    if (!validPeriod(p)) {
+    if (!period.valid()) {
       error.textContent = t("badPeriod");
       error.hidden = false;
       document.getElementById("from").focus();
@@ -493,12 +455,8 @@
     }
     error.hidden = true;
     document.getElementById("status").textContent = t("loadingReport");
-    try {
-      window.history.replaceState(null, "", "?" + query(p));
-    } catch (e) {
-      // the address just does not follow the filters
-    }
-    DDH.api("GET", API + "?" + query(p)).then(render).catch(function (err) {
+    period.remember();
+    DDH.api("GET", API + "?" + period.query()).then(render).catch(function (err) {
       if (err.status === 403) {
         DDH.deny();
         return;
@@ -511,27 +469,18 @@
 
   DDH.init(function () {
     var form = document.getElementById("filters");
-    var given = new URLSearchParams(window.location.search);
-    setQuick(30);
+    period = DDH.periodForm(form, ["from", "to", "municipality", "topic"], load);
+    period.lastDays(30);
+    var given = period.given();
     ["from", "to"].forEach(function (k) {
-      if (given.get(k)) {
-        form.elements[k].value = given.get(k);
+      if (given[k]) {
+        form.elements[k].value = given[k];
       }
     });
     ["municipality", "topic"].forEach(function (k) {
-      if (given.get(k)) {
-        fillSelect(form.elements[k], [], given.get(k));
+      if (given[k]) {
+        fillSelect(form.elements[k], [], given[k]);
       }
-    });
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      load();
-    });
-    Array.prototype.forEach.call(form.querySelectorAll("button[data-days]"), function (button) {
-      button.addEventListener("click", function () {
-        setQuick(Number(button.getAttribute("data-days")));
-        load();
-      });
     });
     DDH.api("GET", "/api/v1/agent/tags").then(function (body) {
       body.tags.forEach(function (tag) { tagLabels[tag.code] = tag.labels[DDH.lang] || tag.labels.da || tag.code; });
