@@ -65,12 +65,11 @@ def create_app(settings: Settings | None = None, *, name: str | None = None, clo
     app.ctx.websockets = set()
     app.ctx.stopping = False
 
-    app.blueprint(citizen_api.bp)
-    app.blueprint(demo_api.bp)
-    app.blueprint(agent_api.bp)
-    app.blueprint(insight_api.bp)
-    app.blueprint(editor_api.bp)
-    app.blueprint(review_inbox_api.bp)
+    # Each app registers copies of the modules' blueprints: a blueprint keeps every app it
+    # was registered with, and their routes, so a process that creates several apps (the
+    # tests make one per test) would keep all of them alive.
+    for blueprint in (citizen_api.bp, demo_api.bp, agent_api.bp, insight_api.bp, editor_api.bp, review_inbox_api.bp):
+        app.blueprint(blueprint.copy(blueprint.name, with_registration=False))
     install_web(app)
     install_headers(app)
     app.on_request(enforce_access)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sanic import Sanic
+from sanic.router import Router
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -229,6 +230,11 @@ class RunningServer:
         for conn in list(self.server.connections):
             conn.close_if_idle() or conn.abort()
         await self.server.after_stop()
+        # Sanic caches route lookups per router in class-wide caches (1024 entries), which
+        # would keep this app and all it holds alive for the next tests: every garbage
+        # collection before a test would then walk the apps of hundreds of earlier tests.
+        Router.get.cache_clear()
+        Router.find_route_by_view_name.cache_clear()
 
 
 async def start_app(app: Sanic) -> RunningServer:
