@@ -8,6 +8,7 @@ same word, so training data written with æøå also covers text typed without.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -20,6 +21,8 @@ _DIGRAPHS = re.compile(r"ae|aa|oe")
 _REPEATS = re.compile(r"(.)\1+")
 
 
+# Pure and called for every word of every text and message: the words repeat.
+@functools.lru_cache(maxsize=100_000)
 def fold(word: str) -> str:
     """Return the spelling-insensitive skeleton of one word.
 

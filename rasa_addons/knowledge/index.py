@@ -21,9 +21,11 @@ the benchmarks report.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -62,6 +64,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(«»”]*[A-ZÆØÅÄÖ0-9])")
 
 def tokens(text: str) -> List[str]:
     """BM25 tokens: folded words, and the character 4-grams of longer words."""
+    return list(_tokens(text))
+
+
+# An index is built from the same texts several times in one process (the live
+# publication and a candidate, each language's calibration), and a running
+# assistant is asked the same questions again.
+@functools.lru_cache(maxsize=50_000)
+def _tokens(text: str) -> Tuple[str, ...]:
     result: List[str] = []
     for word in _WORD.findall(text.lower()):
         folded = fold(word)
@@ -69,7 +79,7 @@ def tokens(text: str) -> List[str]:
         if len(folded) >= 5:
             padded = f"<{folded}>"
             result.extend("#" + padded[i : i + 4] for i in range(len(padded) - 3))
-    return result
+    return tuple(result)
 
 
 def passage_chunks(text: str, title: str = "", max_words: int = CHUNK_WORDS) -> List[str]:
@@ -177,10 +187,28 @@ class Calibration:
         )
 
 
-def _bm25(texts: Sequence[str]):
-    import bm25s
+def _bm25_module():
+    """bm25s, imported without JAX.
 
-    retriever = bm25s.BM25()
+    bm25s imports JAX when it is installed (TensorFlow requires it here) and runs
+    a first top-k to initialise it: half a second and a screenful of accelerator
+    warnings in every process, for a top-k selection this index never uses (it
+    scores with bm25_scores below). With "jax" unimportable during the import,
+    bm25s takes its NumPy path; JAX stays importable afterwards."""
+    if "bm25s" in sys.modules or "jax" in sys.modules:
+        import bm25s
+
+        return bm25s
+    sys.modules["jax"] = None  # `import jax` raises ImportError while this is set
+    try:
+        import bm25s
+    finally:
+        del sys.modules["jax"]
+    return bm25s
+
+
+def _bm25(texts: Sequence[str]):
+    retriever = _bm25_module().BM25()
     retriever.index([tokens(text) or ["\x00"] for text in texts], show_progress=False)
     return retriever
 
