@@ -5,7 +5,8 @@
     python -m rasa_addons.knowledge gate --questions FILE [--heldout DIR] --json
                                                         the publish gate: the content against the live publication
     python -m rasa_addons.knowledge ensure              publish only if the content changed (and no
-                                                        newer publication of the bridge is live)
+                                                        newer publication of the bridge is live), and
+                                                        embed the gate's held-out questions ahead
     python -m rasa_addons.knowledge search "question" --language da
     python -m rasa_addons.knowledge import FILE --format csv|markdown|swefaq [--replace]
 """
@@ -87,7 +88,11 @@ def main(argv=None) -> int:
                 return 1
             print(json.dumps(result, ensure_ascii=False))
         elif args.command == "ensure":
-            print(ensure_published(args.knowledge, root, log=print))
+            version = ensure_published(args.knowledge, root, log=print)
+            from rasa_addons.knowledge import gate
+
+            gate.prepare(args.knowledge, root)
+            print(version)
         elif args.command == "search":
             from rasa_addons.nlu import sentence_embeddings
 
