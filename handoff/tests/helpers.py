@@ -73,6 +73,13 @@ async def wait_until(condition, timeout=5.0, what="the condition"):
         await asyncio.sleep(0.02)
 
 
+async def settled(bridge, timeout=5.0):
+    """Until the bridge has done the follow-up work of every message it acknowledged
+    (bot turns and widget actions run after the acknowledgement): whatever it was
+    going to forward or post for them, it has, so "nothing happened" can be asserted."""
+    await wait_until(lambda: not bridge.app.ctx.background, timeout, "the bridge's follow-up work")
+
+
 async def forwarded_after_marker(client, fake_rasa, cid, headers, marker="markør") -> list[str]:
     """What the bridge forwarded to Rasa for a conversation, once a later marker
     message got there too. Turns of one conversation reach Rasa in the order the

@@ -10,6 +10,7 @@ from helpers import (
     messages,
     new_conversation,
     send,
+    settled,
     wait_for_messages,
 )
 from sqlalchemy import select, text
@@ -218,7 +219,7 @@ async def test_talk_to_a_person_pauses_bot_and_stops_forwarding(client, bridge, 
     again = (await client.post(f"/api/v1/citizen/conversations/{cid}/handoff", headers=headers)).json()
     assert again["status"] == "queued" and again["position"] == 1
     await send(client, cid, headers, "er der nogen?")
-    await asyncio.sleep(0.3)
+    await settled(bridge)
     assert fake_rasa.texts_for(cid) == []
 
 

@@ -3,7 +3,7 @@ go through services/queue.py escalate; the citizen hears about it once."""
 
 import asyncio
 
-from helpers import new_conversation, send, wait_for_messages
+from helpers import new_conversation, send, settled, wait_for_messages
 from sqlalchemy import select
 
 from handoff_bridge.db.models import Escalation, Message
@@ -35,7 +35,7 @@ async def test_button_queues_once_and_is_idempotent(client, bridge):
     [row] = await escalations(bridge, cid)
     assert row.reason == "citizen_request"
     msgs = await wait_for_messages(client, cid, headers, lambda m: queue_lines(m))
-    await asyncio.sleep(0.2)
+    await settled(bridge)
     [line] = queue_lines(await wait_for_messages(client, cid, headers, lambda m: True))
     assert line["text"].startswith("Du er nu i kø til en medarbejder. Du er nummer 1 i køen. Forventet ventetid: ca.")
     assert line["payload"]["queue"]["position"] == 1 and msgs
@@ -77,7 +77,7 @@ async def test_bot_signal_queues_with_its_details_and_one_queue_message(client, 
     cid, headers = await new_conversation(client)
     await send(client, cid, headers, "human please")
     msgs = await wait_for_messages(client, cid, headers, lambda m: queue_lines(m))
-    await asyncio.sleep(0.2)
+    await settled(bridge)
     msgs = await wait_for_messages(client, cid, headers, lambda m: True)
     # One message about the queue, from the bridge; the bot's signal is never a message.
     assert len(queue_lines(msgs)) == 1
@@ -93,7 +93,7 @@ async def test_bot_signal_queues_with_its_details_and_one_queue_message(client, 
     # The bot paused itself: the bridge neither pauses it again nor forwards more messages.
     assert (cid, "pause") not in fake_rasa.events
     await send(client, cid, headers, "hallo?")
-    await asyncio.sleep(0.3)
+    await settled(bridge)
     assert fake_rasa.texts_for(cid) == ["human please"]
 
 
