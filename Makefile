@@ -33,7 +33,7 @@ $(VENV)/.installed: requirements/rasa.txt requirements/installer.txt
 	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.2
 	$(PY) -m pip install --quiet -r requirements/installer.txt
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/rasa.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements/rasa.txt
 	touch $@
 
 # The assistant's environment installs side by side with the bridge's and the

@@ -305,9 +305,16 @@ def fake_rasa_server():
     loop.close()
 
 
+@pytest.fixture(autouse=True)
+def earlier_tests_garbage_collected():
+    """Before every test, not only those that start a bridge: a test that opens the
+    worker's SQLite file itself must not wait for a connection an earlier test left
+    behind (collect_garbage_before_creating_apps)."""
+    collect_garbage_before_creating_apps()
+
+
 @pytest.fixture
 def fake_rasa(fake_rasa_server):
-    collect_garbage_before_creating_apps()
     fake_rasa_server.reset()
     return fake_rasa_server
 
