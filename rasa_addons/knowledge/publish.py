@@ -61,6 +61,27 @@ def index_root(configured: Optional[str] = None) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+CHECK_INTERVAL_ENV = "DDH_KNOWLEDGE_CHECK_SECONDS"
+CHECK_INTERVAL_BOUNDS = (0.5, 3600.0)
+
+
+def check_interval(configured: float) -> float:
+    """How often, at most, a running process looks for a new publication: the
+    environment's DDH_KNOWLEDGE_CHECK_SECONDS, else the model's `check_interval`
+    (config.yml), so an operator changes it without training again."""
+    raw = os.environ.get(CHECK_INTERVAL_ENV, "").strip()
+    if not raw:
+        return configured
+    low, high = CHECK_INTERVAL_BOUNDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ValueError(f"{CHECK_INTERVAL_ENV} must be a number of seconds from {low:g} to {high:g}, not {raw!r}")
+    return value
+
+
 # ---------------------------------------------------------------- content
 
 

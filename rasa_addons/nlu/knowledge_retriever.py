@@ -46,7 +46,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_addons.knowledge import index as retrieval
-from rasa_addons.knowledge.publish import LiveIndex, Publication, index_root
+from rasa_addons.knowledge.publish import LiveIndex, Publication, check_interval, index_root
 from rasa_addons.languages import DEFAULT, SUPPORTED
 from rasa_addons.nlu import sentence_embeddings
 from rasa_addons.nlu.topic_classifier import SUBRANKING_KEY
@@ -128,7 +128,8 @@ class KnowledgeRetriever(GraphComponent):
             # Publication directory (relative to the repository); the
             # DDH_KNOWLEDGE_INDEX environment variable overrides it.
             "index_root": "var/knowledge",
-            # How often, at most, the process looks for a new publication.
+            # How often, at most, the process looks for a new publication; the
+            # DDH_KNOWLEDGE_CHECK_SECONDS environment variable overrides it.
             "check_interval": 10.0,
             "intent": KNOWLEDGE_INTENT,
             # Classifier and retriever agree (see _with_classifier): the
@@ -215,7 +216,7 @@ class KnowledgeRetriever(GraphComponent):
     # ------------------------------------------------------------ searching
 
     def _live(self) -> LiveIndex:
-        return live_index(index_root(self._config["index_root"]), float(self._config["check_interval"]))
+        return live_index(index_root(self._config["index_root"]), check_interval(float(self._config["check_interval"])))
 
     def _assemble(self, publication: Publication) -> None:
         merged = {}

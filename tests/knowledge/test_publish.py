@@ -83,3 +83,16 @@ def test_a_broken_publication_keeps_the_previous_one(root):
     for _ in range(20):
         assert live.get().version == first.version
         time.sleep(0.05)
+
+
+def test_the_environment_sets_how_often_a_process_looks_for_a_new_publication(monkeypatch):
+    from rasa_addons.knowledge.publish import CHECK_INTERVAL_ENV, check_interval
+
+    monkeypatch.delenv(CHECK_INTERVAL_ENV, raising=False)
+    assert check_interval(10.0) == 10.0
+    monkeypatch.setenv(CHECK_INTERVAL_ENV, "1")
+    assert check_interval(10.0) == 1.0
+    for wrong in ("0", "-3", "soon", "nan", "86400"):
+        monkeypatch.setenv(CHECK_INTERVAL_ENV, wrong)
+        with pytest.raises(ValueError, match=CHECK_INTERVAL_ENV):
+            check_interval(10.0)

@@ -151,6 +151,8 @@ def running_assistant(workdir: Path, sandbox: Optional[Sandbox] = None) -> Itera
         os.environ, token=token, action_token=action_token, action_port=action_port,
         RASA_TRACKER_DB=str(workdir / "tracker.db"),
         DDH_KNOWLEDGE_INDEX=str(knowledge_root),
+        # A publication goes live within a second (the tests that publish wait for it).
+        DDH_KNOWLEDGE_CHECK_SECONDS="1",
         **(sandbox.adapter_env() if sandbox else {}),
         **login.env(),
     )

@@ -207,6 +207,8 @@ def stack(tmp_path_factory):
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             RASA_TRACKER_DB=str(tracker_db),
             DDH_KNOWLEDGE_INDEX=str(knowledge_index),
+            # An editor's publish is live within a second (the editor loop waits for it).
+            DDH_KNOWLEDGE_CHECK_SECONDS="1",
             SANIC_HOST="127.0.0.1",
             IDENTITY_JWT_KEY_FILE=local["IDENTITY_JWT_KEY_FILE"],
             IDENTITY_JWT_AUDIENCE=local["IDENTITY_JWT_AUDIENCE"],
