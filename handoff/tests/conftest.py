@@ -306,11 +306,13 @@ def fake_rasa_server():
 
 
 @pytest.fixture(autouse=True)
-def earlier_tests_garbage_collected():
-    """Before every test, not only those that start a bridge: a test that opens the
-    worker's SQLite file itself must not wait for a connection an earlier test left
-    behind (collect_garbage_before_creating_apps)."""
-    collect_garbage_before_creating_apps()
+def earlier_tests_garbage_collected(request):
+    """Before every test on the worker's database, not only those that start a bridge:
+    a test that opens the SQLite file itself must not wait for a connection an earlier
+    test left behind (collect_garbage_before_creating_apps). The others (the
+    Schemathesis cases, say) skip it: a collection costs more than they do."""
+    if "backend_settings" in request.fixturenames:
+        collect_garbage_before_creating_apps()
 
 
 @pytest.fixture

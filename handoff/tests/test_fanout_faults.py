@@ -56,6 +56,7 @@ class Console:
         self.resyncs = 0
         self.out_of_order: list = []
         self.connected_at: list[float] = []
+        self.greeted = asyncio.Event()  # the bridge answered a hello: the console holds its chats
         self._stop = False
         self._task: asyncio.Task | None = None
 
@@ -77,6 +78,7 @@ class Console:
                 self.cursors.setdefault(cid, last_seq)
             for cid in set(self.cursors) - set(held):
                 del self.cursors[cid]
+            self.greeted.set()
         elif kind == "message":
             cid = frame["conversation_id"]
             self.deliveries[(cid, frame.get("client_msg_id") or f"seq-{frame['seq']}")] += 1
@@ -249,7 +251,7 @@ async def test_redis_cut_under_load_every_message_reaches_the_agent_once(instanc
                 async for _frame in citizen:
                     pass
         citizen_reader = asyncio.create_task(drain())
-        await asyncio.sleep(1.0)
+        await asyncio.wait_for(console.greeted.wait(), 10)
 
         load = Load(a, chats, per_chat=150, interval=0.03)
         sending = asyncio.create_task(load.run())
@@ -293,7 +295,7 @@ async def test_kill_9_of_the_agents_instance_the_console_resumes_on_the_other(in
         chats = await claimed_conversations(a, b, anna)
         console = Console([url_b, url_a], anna["Authorization"].split(" ", 1)[1])
         console.start()
-        await asyncio.sleep(1.0)
+        await asyncio.wait_for(console.greeted.wait(), 10)
         load = Load(a, chats, per_chat=100, interval=0.03)
         sending = asyncio.create_task(load.run())
         await asyncio.sleep(3.0)
