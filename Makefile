@@ -90,15 +90,20 @@ evaluate: $(MODEL) knowledge
 # ---------------------------------------------------------------- tests
 
 # Validation and training start as soon as the assistant's environment is
-# installed, while the bridge's and the sandbox's still install; the knowledge
-# base is published after training (both embed on every core).
-.PHONY: test
+# installed, while the bridge's and the sandbox's still install; the sandbox's
+# tests (light, and bound by no wall clock) run beside the training, which
+# leaves part of a core idle. The knowledge base is published after training
+# (both embed on every core).
+.PHONY: test test-sandbox
 test:
-	@$(MAKE) --no-print-directory -j3 setup-services validate $(MODEL)
+	@$(MAKE) --no-print-directory -j3 setup-services validate $(MODEL) test-sandbox
 	@$(MAKE) --no-print-directory knowledge
 	$(PY) -m pytest tests -n 2 --dist loadgroup -p no:cacheprovider
-	$(MAKE) -C sandbox test
 	$(MAKE) -C handoff test
+
+# After setup-services: the sandbox's environment is installed there, never by two makes at once.
+test-sandbox: setup-services
+	$(MAKE) -C sandbox test
 
 # ---------------------------------------------------------------- run
 
